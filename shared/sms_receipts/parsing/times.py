@@ -1,0 +1,62 @@
+"""Receipt times, made timezone-aware.
+
+Domestic receipts carry `yyyy-MM-dd HH:mm:ss` (older SmsUp: `yyyyMMddHHmmss`) with no offset; they
+are China Standard Time. International ones carry RFC 1123 dates with an offset
+(`Thu, 25 Nov 2021 10:27:00 +0800`). Every parsed time is aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+
+# Asia/Shanghai has had no daylight saving since 1991, so a fixed offset is exact for receipts and
+# needs no tz database on the function's image.
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+class ReceiptTimeError(ValueError):
+    pass
+
+
+def parse_receipt_time(value: object) -> datetime | None:
+    """None for a missing or empty time; an aware datetime otherwise; ReceiptTimeError if unreadable."""
+    if type(value) is str:
+        return _parse_text(value) if value else None
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=CHINA_TZ)
+    raise ReceiptTimeError(f"time must be a string, got {type(value).__name__}")
+
+
+# One push repeats the same few seconds many times; caching the text keeps parsing cheap.
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> datetime:
+    text = text.strip()
+    try:
+        if len(text) == 19 and text[4] == "-" and text[10] in " T":
+            return datetime(
+                int(text[0:4]), int(text[5:7]), int(text[8:10]),
+                int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=CHINA_TZ,
+            )  # fmt: skip
+        if len(text) == 14 and text.isdigit():
+            return datetime(
+                int(text[0:4]), int(text[4:6]), int(text[6:8]),
+                int(text[8:10]), int(text[10:12]), int(text[12:14]), tzinfo=CHINA_TZ,
+            )  # fmt: skip
+        if "," in text or text[:1].isalpha():
+            parsed = parsedate_to_datetime(text)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise ReceiptTimeError(
+            f"unreadable time {text!r}: expected 'yyyy-MM-dd HH:mm:ss', 'yyyyMMddHHmmss' "
+            f"or 'Thu, 25 Nov 2021 10:27:00 +0800'"
+        ) from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=CHINA_TZ)
+
+
+def epoch_ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)

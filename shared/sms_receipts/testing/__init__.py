@@ -1,0 +1,1 @@
+"""Helpers for tests, examples and local runs: never part of a deployed function package."""
