@@ -1,0 +1,404 @@
+"""Wire layer: decode a request body (protobuf with PlainBuffer rows), call the model, encode the reply.
+
+Reuses the SDK's protobuf modules and PlainBuffer codec. The SDK's PlainBuffer *reader* (6.4.8) is
+written for the client direction and has two bugs when it reads what the client writes, so
+`RowChangeReader` overrides them:
+- `read_column` references an undefined `cell_type` when a cell carries an operation tag (UpdateRow
+  delete, delete_all, increment); `read_cell` below reads the tag and folds it into the checksum after
+  the timestamp, in the order the SDK writer uses.
+- `read_primary_key_value` rejects INF_MIN, INF_MAX and AUTO_INCREMENT (needed for GetRange and
+  auto-increment puts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+from collections.abc import Iterator
+
+import tablestore.const_module as const
+import tablestore.plainbuffer.plain_buffer_consts  # noqa: F401  (defines the tag constants on `const`)
+import tablestore.protobuf.table_store_filter_pb2 as filter_pb2
+import tablestore.protobuf.table_store_pb2 as pb2
+from google.protobuf.message import DecodeError, Message
+from tablestore.error import OTSClientError
+from tablestore.metadata import INF_MAX, INF_MIN, PK_AUTO_INCR
+from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
+from tablestore.plainbuffer.plain_buffer_coded_stream import PlainBufferCodedInputStream
+from tablestore.plainbuffer.plain_buffer_crc8 import PlainBufferCrc8
+from tablestore.plainbuffer.plain_buffer_stream import PlainBufferInputStream
+
+from .exceptions import ParameterInvalid, TablestoreError, UnsupportedOperation
+from .models import (
+    Cell,
+    ColumnCheck,
+    CompositeCheck,
+    Condition,
+    PrimaryKeyColumn,
+    ReadOptions,
+    RowChange,
+    RowView,
+    TableSettings,
+    TablestoreBackend,
+)
+
+_PK_SENTINELS = {const.VT_INF_MIN: INF_MIN, const.VT_INF_MAX: INF_MAX, const.VT_AUTO_INCREMENT: PK_AUTO_INCR}
+_CELL_OPS = {const.DELETE_ONE_VERSION: "delete", const.DELETE_ALL_VERSION: "delete_all",
+             const.INCREMENT: "increment"}
+_PK_TYPE_NAMES = {pb2.INTEGER: "INTEGER", pb2.STRING: "STRING", pb2.BINARY: "BINARY",
+                  pb2.PK_BOOLEAN: "BOOLEAN"}
+_PK_TYPE_ENUMS = {"INTEGER": pb2.INTEGER, "STRING": pb2.STRING, "BINARY": pb2.BINARY}
+_WRITE_KINDS = {pb2.PUT: "put", pb2.UPDATE: "update", pb2.DELETE: "delete"}
+
+
+class RowChangeReader(PlainBufferCodedInputStream):
+    """The SDK's PlainBuffer reader, fixed to read rows and row changes as the server sees them."""
+
+    def __init__(self, data: bytes):
+        super().__init__(PlainBufferInputStream(bytes(data)))
+
+    def read_primary_key_value(self, cell_check_sum):
+        stream = self.input_stream
+        start = stream.cur_pos
+        stream.read_raw_little_endian32()
+        value_type = ord(stream.read_raw_byte())
+        if value_type not in _PK_SENTINELS:
+            stream.cur_pos = start  # an ordinary value: let the SDK read it
+            return super().read_primary_key_value(cell_check_sum)
+        stream.read_tag()
+        return _PK_SENTINELS[value_type], PlainBufferCrc8.crc_int8(cell_check_sum, value_type)
+
+    def read_cell(self, row_check_sum: int) -> tuple[Cell, int]:
+        stream = self.input_stream
+        stream.read_tag()
+        if stream.last_tag != const.TAG_CELL_NAME:
+            raise OTSClientError("expected a cell name")
+        name = stream.read_utf_string(stream.read_raw_little_endian32())
+        cell_check_sum = PlainBufferCrc8.crc_string(0, name)
+        stream.read_tag()
+        value = operation = timestamp = None
+        if stream.last_tag == const.TAG_CELL_VALUE:
+            value, cell_check_sum = self.read_column_value(cell_check_sum)
+        if stream.last_tag == const.TAG_CELL_TYPE:
+            operation = ord(stream.read_raw_byte())
+            stream.read_tag()
+        if stream.last_tag == const.TAG_CELL_TIMESTAMP:
+            timestamp = stream.read_int64()
+            cell_check_sum = PlainBufferCrc8.crc_int64(cell_check_sum, timestamp)
+            stream.read_tag()
+        if operation is not None:
+            if operation not in _CELL_OPS:
+                raise OTSClientError(f"unknown cell operation {operation}")
+            cell_check_sum = PlainBufferCrc8.crc_int8(cell_check_sum, operation)
+        if stream.last_tag != const.TAG_CELL_CHECKSUM or ord(stream.read_raw_byte()) != cell_check_sum:
+            raise OTSClientError(f"cell checksum mismatch in column '{name}'")
+        stream.read_tag()
+        cell = Cell(name, value, timestamp, _CELL_OPS.get(operation, "put"))
+        return cell, PlainBufferCrc8.crc_int8(row_check_sum, cell_check_sum)
+
+    def read_row_change(self) -> tuple[list, list[Cell]]:
+        """(primary key, cells) of one PlainBuffer row, checksums verified."""
+        stream = self.input_stream
+        if self.read_header() != const.HEADER:
+            raise OTSClientError("invalid PlainBuffer header")
+        stream.read_tag()
+        if stream.last_tag != const.TAG_ROW_PK:
+            raise OTSClientError("expected the primary key")
+        stream.read_tag()
+        row_check_sum, primary_key, cells = 0, [], []
+        while stream.last_tag == const.TAG_CELL:
+            name, value, row_check_sum = self.read_primary_key_column(row_check_sum)
+            primary_key.append((name, value))
+        if stream.last_tag == const.TAG_ROW_DATA:
+            stream.read_tag()
+            while stream.last_tag == const.TAG_CELL:
+                cell, row_check_sum = self.read_cell(row_check_sum)
+                cells.append(cell)
+        deleted = stream.last_tag == const.TAG_DELETE_ROW_MARKER
+        if deleted:
+            stream.read_tag()
+        row_check_sum = PlainBufferCrc8.crc_int8(row_check_sum, 1 if deleted else 0)
+        if stream.last_tag != const.TAG_ROW_CHECKSUM or ord(stream.read_raw_byte()) != row_check_sum:
+            raise OTSClientError("row checksum mismatch")
+        return primary_key, cells
+
+
+@contextlib.contextmanager
+def _decoding(what: str) -> Iterator[None]:
+    """Turn any failure to parse the request into the service's OTSParameterInvalid."""
+    try:
+        yield
+    except TablestoreError:
+        raise
+    except DecodeError:
+        raise ParameterInvalid("Failed to parse the ProtoBuf message.") from None
+    except (OTSClientError, struct.error, UnicodeDecodeError, ValueError, IndexError, TypeError) as error:
+        detail = getattr(error, "message", None) or str(error)
+        raise ParameterInvalid(f"Failed to parse the {what}: {detail}.") from None
+
+
+def _parse(message_class: type[Message], body: bytes) -> Message:
+    with _decoding("ProtoBuf message"):
+        message = message_class()
+        message.ParseFromString(body)
+        return message
+
+
+def _read_row(data: bytes) -> tuple[list, list[Cell]]:
+    with _decoding("PlainBuffer row"):
+        return RowChangeReader(data).read_row_change()
+
+
+def _read_primary_key(data: bytes) -> list:
+    primary_key, cells = _read_row(data)
+    if cells:
+        raise ParameterInvalid("A primary key must not carry attribute columns.")
+    return primary_key
+
+
+def _decode_variant(data: bytes):
+    """A bare PlainBuffer value (type byte, then the value), as in SingleColumnValueFilter.column_value."""
+    with _decoding("condition value"):
+        value_type = data[0]
+        if value_type == const.VT_INTEGER:
+            return struct.unpack_from("<q", data, 1)[0]
+        if value_type == const.VT_DOUBLE:
+            return struct.unpack_from("<d", data, 1)[0]
+        if value_type == const.VT_BOOLEAN:
+            return data[1] != 0
+        if value_type in (const.VT_STRING, const.VT_BLOB):
+            (size,) = struct.unpack_from("<i", data, 1)
+            raw = data[5:5 + size]
+            if len(raw) != size:
+                raise ValueError("value shorter than its length")
+            return raw.decode("utf-8") if value_type == const.VT_STRING else bytearray(raw)
+        raise ValueError(f"unsupported value type {value_type}")
+
+
+def _decode_filter(message: filter_pb2.Filter) -> ColumnCheck | CompositeCheck:
+    if message.type == filter_pb2.FT_SINGLE_COLUMN_VALUE:
+        single = _parse(filter_pb2.SingleColumnValueFilter, message.filter)
+        if single.HasField("value_trans_rule"):
+            raise UnsupportedOperation("Regex column conditions are not supported by the emulator.")
+        comparator = filter_pb2.ComparatorType.Name(single.comparator)[len("CT_"):]
+        value = None if comparator in ("EXIST", "NOT_EXIST") else _decode_variant(single.column_value)
+        return ColumnCheck(single.column_name, comparator, value, not single.filter_if_missing)
+    if message.type == filter_pb2.FT_COMPOSITE_COLUMN_VALUE:
+        composite = _parse(filter_pb2.CompositeColumnValueFilter, message.filter)
+        operator = filter_pb2.LogicalOperator.Name(composite.combinator)[len("LO_"):]
+        return CompositeCheck(operator, tuple(_decode_filter(sub) for sub in composite.sub_filters))
+    raise UnsupportedOperation("Column pagination filters are not supported by the emulator.")
+
+
+def _decode_column_check(data: bytes) -> ColumnCheck | CompositeCheck | None:
+    return _decode_filter(_parse(filter_pb2.Filter, data)) if data else None
+
+
+def _decode_condition(message: pb2.Condition) -> Condition:
+    return Condition(pb2.RowExistenceExpectation.Name(message.row_existence),
+                     _decode_column_check(message.column_condition))
+
+
+def _wants_primary_key(message: Message) -> bool:
+    if not message.HasField("return_content"):
+        return False
+    return_type = message.return_content.return_type
+    if return_type not in (pb2.RT_NONE, pb2.RT_PK) or message.return_content.return_column_names:
+        raise UnsupportedOperation("Only ReturnType RT_NONE and RT_PK are supported by the emulator.")
+    return return_type == pb2.RT_PK
+
+
+def _reject_unsupported_fields(message: Message, *fields: str) -> None:
+    for name in fields:
+        if getattr(message, name):  # set and non-empty: encoders may send empty optional fields
+            raise UnsupportedOperation(f"The request field '{name}' is not supported by the emulator.")
+
+
+def _read_options(message: Message) -> ReadOptions:
+    _reject_unsupported_fields(message, "start_column", "end_column")
+    time_range = None
+    if message.HasField("time_range"):
+        spec = message.time_range
+        if spec.HasField("specific_time"):
+            time_range = (spec.specific_time, spec.specific_time + 1)
+        else:
+            time_range = (spec.start_time, spec.end_time)
+    return ReadOptions(tuple(message.columns_to_get), _decode_column_check(message.filter), time_range)
+
+
+def _row_change(kind: str, row_bytes: bytes, condition: pb2.Condition, message: Message) -> RowChange:
+    primary_key, cells = _read_row(row_bytes)
+    return RowChange(kind, primary_key, cells, _decode_condition(condition), _wants_primary_key(message),
+                     len(row_bytes))
+
+
+def encode_row(row: RowView) -> bytes:
+    return bytes(PlainBufferBuilder.serialize_for_put_row(row.primary_key, row.columns))
+
+
+def encode_rows(rows: list[RowView]) -> bytes:
+    """GetRange's row list: one PlainBuffer header, then each row without its own header."""
+    if not rows:
+        return b""
+    header_size = const.LITTLE_ENDIAN_32_SIZE
+    encoded = [encode_row(row) for row in rows]
+    return encoded[0] + b"".join(chunk[header_size:] for chunk in encoded[1:])
+
+
+def encode_primary_key(primary_key: list | None) -> bytes:
+    return bytes(PlainBufferBuilder.serialize_primary_key(primary_key)) if primary_key else b""
+
+
+def _set_consumed(message: Message, read: int = 0, write: int = 0) -> None:
+    message.consumed.capacity_unit.read = read
+    message.consumed.capacity_unit.write = write
+
+
+class TablestoreResponses:
+    """One method per API: request body bytes in, protobuf reply message out; errors are raised."""
+
+    def __init__(self, backend: TablestoreBackend):
+        self.backend = backend
+
+    # ---- tables ---------------------------------------------------------------------------------
+
+    def create_table(self, body: bytes) -> Message:
+        request = _parse(pb2.CreateTableRequest, body)
+        if request.index_metas or request.partitions:
+            raise UnsupportedOperation("Secondary indexes and pre-split partitions are "
+                                       "not supported by the emulator.")
+        meta, options = request.table_meta, request.table_options
+        schema = []
+        for column in meta.primary_key:
+            auto_increment = column.HasField("option") and column.option == pb2.AUTO_INCREMENT
+            schema.append(PrimaryKeyColumn(column.name, _PK_TYPE_NAMES.get(column.type, str(column.type)),
+                                           auto_increment))
+        settings = TableSettings(
+            time_to_live=options.time_to_live if options.HasField("time_to_live") else -1,
+            max_versions=options.max_versions if options.HasField("max_versions") else 1,
+            max_time_deviation=(options.deviation_cell_version_in_sec
+                                if options.HasField("deviation_cell_version_in_sec") else 86400),
+            allow_update=options.allow_update if options.HasField("allow_update") else True,
+        )
+        capacity = request.reserved_throughput.capacity_unit
+        if not (capacity.HasField("read") and capacity.HasField("write")):
+            raise ParameterInvalid("Both read and write capacity unit are required to create table.")
+        defined = [(column.name, pb2.DefinedColumnType.Name(column.type)[len("DCT_"):])
+                   for column in meta.defined_column]
+        self.backend.create_table(meta.table_name, schema, defined, settings, (capacity.read, capacity.write))
+        return pb2.CreateTableResponse()
+
+    def describe_table(self, body: bytes) -> Message:
+        table = self.backend.describe_table(_parse(pb2.DescribeTableRequest, body).table_name)
+        reply = pb2.DescribeTableResponse()
+        reply.table_meta.table_name = table.name
+        for column in table.schema:
+            entry = reply.table_meta.primary_key.add(name=column.name, type=_PK_TYPE_ENUMS[column.type])
+            if column.auto_increment:
+                entry.option = pb2.AUTO_INCREMENT
+        for name, kind in table.defined_columns:
+            reply.table_meta.defined_column.add(name=name, type=pb2.DefinedColumnType.Value("DCT_" + kind))
+        details = reply.reserved_throughput_details
+        details.capacity_unit.read, details.capacity_unit.write = table.reserved
+        details.last_increase_time = int(table.created_at)
+        settings = table.settings
+        reply.table_options.time_to_live = settings.time_to_live
+        reply.table_options.max_versions = settings.max_versions
+        reply.table_options.deviation_cell_version_in_sec = settings.max_time_deviation
+        reply.table_options.allow_update = settings.allow_update
+        return reply
+
+    def list_table(self, body: bytes) -> Message:
+        _parse(pb2.ListTableRequest, body)
+        return pb2.ListTableResponse(table_names=self.backend.list_tables())
+
+    def delete_table(self, body: bytes) -> Message:
+        self.backend.delete_table(_parse(pb2.DeleteTableRequest, body).table_name)
+        return pb2.DeleteTableResponse()
+
+    # ---- single rows ----------------------------------------------------------------------------
+
+    def get_row(self, body: bytes) -> Message:
+        request = _parse(pb2.GetRowRequest, body)
+        _reject_unsupported_fields(request, "transaction_id", "token")
+        row, read_cu = self.backend.get_row(request.table_name, _read_primary_key(request.primary_key),
+                                            _read_options(request))
+        reply = pb2.GetRowResponse(row=encode_row(row) if row else b"")
+        _set_consumed(reply, read=read_cu)
+        return reply
+
+    def put_row(self, body: bytes) -> Message:
+        request = _parse(pb2.PutRowRequest, body)
+        return self._write(request, _row_change("put", request.row, request.condition, request),
+                           pb2.PutRowResponse())
+
+    def update_row(self, body: bytes) -> Message:
+        request = _parse(pb2.UpdateRowRequest, body)
+        return self._write(request, _row_change("update", request.row_change, request.condition, request),
+                           pb2.UpdateRowResponse())
+
+    def delete_row(self, body: bytes) -> Message:
+        request = _parse(pb2.DeleteRowRequest, body)
+        return self._write(request, _row_change("delete", request.primary_key, request.condition, request),
+                           pb2.DeleteRowResponse())
+
+    def _write(self, request: Message, change: RowChange, reply: Message) -> Message:
+        _reject_unsupported_fields(request, "transaction_id")
+        result = self.backend.write_row(request.table_name, change)
+        _set_consumed(reply, result.read_cu, result.write_cu)
+        if result.primary_key:
+            reply.row = encode_primary_key(result.primary_key)
+        return reply
+
+    # ---- batches and ranges ---------------------------------------------------------------------
+
+    def batch_get_row(self, body: bytes) -> Message:
+        request = _parse(pb2.BatchGetRowRequest, body)
+        items = []
+        for table in request.tables:
+            _reject_unsupported_fields(table, "token")
+            items.append((table.table_name, [_read_primary_key(pk) for pk in table.primary_key],
+                          _read_options(table)))
+        reply = pb2.BatchGetRowResponse()
+        for (table_name, _, _), results in zip(items, self.backend.batch_get(items), strict=True):
+            table_reply = reply.tables.add(table_name=table_name)
+            for row, read_cu in results:
+                row_reply = table_reply.rows.add(is_ok=True, row=encode_row(row) if row else b"")
+                _set_consumed(row_reply, read=read_cu)
+        return reply
+
+    def batch_write_row(self, body: bytes) -> Message:
+        request = _parse(pb2.BatchWriteRowRequest, body)
+        _reject_unsupported_fields(request, "transaction_id")
+        items = [(table.table_name, [_row_change(_WRITE_KINDS[row.type], row.row_change, row.condition, row)
+                                     for row in table.rows])
+                 for table in request.tables]
+        reply = pb2.BatchWriteRowResponse()
+        for (table_name, _), results in zip(items, self.backend.batch_write(items), strict=True):
+            table_reply = reply.tables.add(table_name=table_name)
+            for result in results:
+                if isinstance(result, TablestoreError):
+                    error = pb2.Error(code=result.code, message=result.message)
+                    table_reply.rows.add(is_ok=False, error=error)
+                    continue
+                row_reply = table_reply.rows.add(is_ok=True)
+                _set_consumed(row_reply, result.read_cu, result.write_cu)
+                if result.primary_key:
+                    row_reply.row = encode_primary_key(result.primary_key)
+        return reply
+
+    def get_range(self, body: bytes) -> Message:
+        request = _parse(pb2.GetRangeRequest, body)
+        _reject_unsupported_fields(request, "transaction_id", "token")
+        result = self.backend.get_range(
+            request.table_name,
+            request.direction == pb2.FORWARD,
+            _read_primary_key(request.inclusive_start_primary_key),
+            _read_primary_key(request.exclusive_end_primary_key),
+            request.limit if request.HasField("limit") else None,
+            _read_options(request),
+        )
+        reply = pb2.GetRangeResponse(rows=encode_rows(result.rows),
+                                     next_start_primary_key=encode_primary_key(result.next_start_primary_key))
+        _set_consumed(reply, read=result.read_cu)
+        return reply

@@ -1,0 +1,43 @@
+"""Routing: every call is `POST /<ApiName>`; the API name picks a `TablestoreResponses` method.
+
+Anything else, including APIs the SDK knows but the emulator does not implement (UpdateTable,
+search indexes, transactions, timeseries, ...), fails loudly with 400 OTSUnsupportOperation
+"Unsupported operation: '<ApiName>'.", exactly as the real service answers an unknown operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from google.protobuf.message import Message
+
+from .exceptions import UnsupportedOperation
+from .responses import TablestoreResponses
+
+url_paths: dict[str, str] = {
+    "/CreateTable": "create_table",
+    "/DescribeTable": "describe_table",
+    "/ListTable": "list_table",
+    "/DeleteTable": "delete_table",
+    "/PutRow": "put_row",
+    "/GetRow": "get_row",
+    "/UpdateRow": "update_row",
+    "/DeleteRow": "delete_row",
+    "/BatchWriteRow": "batch_write_row",
+    "/BatchGetRow": "batch_get_row",
+    "/GetRange": "get_range",
+}
+SUPPORTED_APIS = tuple(path[1:] for path in url_paths)
+
+
+def api_name(request_path: str) -> str:
+    """The API of a request path; an endpoint with a path prefix (`http://host/prefix`) still works."""
+    return urlsplit(request_path).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def resolve(responses: TablestoreResponses, api: str) -> Callable[[bytes], Message]:
+    method_name = url_paths.get("/" + api)
+    if method_name is None:
+        raise UnsupportedOperation.for_api(api)
+    return getattr(responses, method_name)
