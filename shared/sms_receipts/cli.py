@@ -5,11 +5,23 @@
         and {"error", "raw"} (or "raw_base64" for bytes that are not UTF-8) for each rejected one.
         With --via http (the default) FILE is a raw HTTP push body; FILE may be "-" for stdin.
         Exit 0 when every item parsed, 1 when any was rejected, 2 on usage errors.
+
+    sms-receipts init-tables             create the missing tables (safe to repeat)
+    sms-receipts query --biz-id X [--phone P]
+                                         the delivery state and every ledger receipt of a message
+    sms-receipts export --table ledger|state|dead-letter
+                                         every row of a table, one JSON object per line
+    sms-receipts emulator tablestore [--port P] [--data-dir D] [--fault-rate R]
+                                         a local Tablestore; its first output line is its JSON config
+
+Commands that read or write Tablestore use the one configured by environment variables (see
+sms_receipts.storage.config), or else the local stack found through `--data-dir` (default .data).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 
@@ -49,6 +61,85 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     return EXIT_OK if result.all_parsed else EXIT_REJECTED
 
 
+def _storage(args: argparse.Namespace):
+    from .storage.config import StorageConfig, StoreHandle, storage_env
+
+    return StoreHandle(StorageConfig.from_env(storage_env(args.data_dir)))
+
+
+def _print_rows(rows, **extra) -> None:
+    for row in rows:
+        out = {**extra}
+        for name, value in row.items():
+            if isinstance(value, (bytes, bytearray)):
+                try:
+                    out[name] = bytes(value).decode("utf-8")
+                except UnicodeDecodeError:
+                    out[name + "_base64"] = base64.b64encode(bytes(value)).decode("ascii")
+            else:
+                out[name] = value
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _cmd_init_tables(args: argparse.Namespace) -> int:
+    handle = _storage(args)
+    created = handle.backend.create_missing_tables()
+    print(json.dumps({"instance": handle.config.instance_name, "created": created}))
+    return EXIT_OK
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from tablestore import INF_MAX, INF_MIN
+
+    from .parsing.identity import escape_entity_part
+    from .storage.schema import DELIVERY_STATE, LEDGER
+
+    backend = _storage(args).backend
+    biz_id, phone = args.biz_id, args.phone
+    prefix = f"SmsReport:{escape_entity_part(biz_id)}|"
+    if phone:
+        entity = prefix + escape_entity_part(phone)
+        state_range = ((("biz_id", biz_id), ("phone_number", phone)),
+                       (("biz_id", biz_id), ("phone_number", phone + "\x00")))  # fmt: skip
+        ledger_range = ((("entity_key", entity), ("idempotency_key", INF_MIN)),
+                        (("entity_key", entity), ("idempotency_key", INF_MAX)))  # fmt: skip
+    else:
+        state_range = ((("biz_id", biz_id), ("phone_number", INF_MIN)),
+                       (("biz_id", biz_id), ("phone_number", INF_MAX)))  # fmt: skip
+        # every entity key starting with the prefix: '}' is the character after '|'
+        ledger_range = ((("entity_key", prefix), ("idempotency_key", INF_MIN)),
+                        (("entity_key", prefix[:-1] + "}"), ("idempotency_key", INF_MIN)))  # fmt: skip
+    _print_rows(backend.scan(DELIVERY_STATE, *state_range), table=DELIVERY_STATE)
+    _print_rows(backend.scan(LEDGER, *ledger_range), table=LEDGER)
+    return EXIT_OK
+
+
+_EXPORT_TABLES = {"ledger": ("receipt_ledger",), "state": ("delivery_state", "receipt_state"),
+                  "dead-letter": ("dead_letter",)}  # fmt: skip
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    backend = _storage(args).backend
+    for table in _EXPORT_TABLES[args.table]:
+        _print_rows(backend.scan(table), table=table)
+    return EXIT_OK
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    if args.service == "tablestore":
+        from .emulators.tablestore import main as tablestore_main
+
+        return tablestore_main(args.options)
+    return EXIT_USAGE
+
+
+def _storage_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", default=".data", help="local stack to use when no Tablestore is configured (default .data)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sms-receipts",
@@ -67,13 +158,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parse.add_argument("file", metavar="FILE", help="input file, or - for standard input")
     parse.set_defaults(run=_cmd_parse)
+
+    init_tables = commands.add_parser("init-tables", help="create the missing tables (safe to repeat)")
+    _storage_options(init_tables)
+    init_tables.set_defaults(run=_cmd_init_tables)
+
+    query = commands.add_parser("query", help="the state and ledger rows of a message")
+    query.add_argument("--biz-id", required=True, help="the BizId returned by SendSms / SendBatchSms")
+    query.add_argument("--phone", help="one recipient of that send")
+    _storage_options(query)
+    query.set_defaults(run=_cmd_query)
+
+    export = commands.add_parser("export", help="every row of a table, as JSON lines")
+    export.add_argument("--table", required=True, choices=sorted(_EXPORT_TABLES))
+    _storage_options(export)
+    export.set_defaults(run=_cmd_export)
+
+    emulator = commands.add_parser("emulator", help="run a local emulator (tablestore)")
+    emulator.add_argument("service", choices=["tablestore"])
+    emulator.add_argument("options", nargs=argparse.REMAINDER, help="the emulator's own options (--help)")
+    emulator.set_defaults(run=_cmd_emulator)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.run(args)
+    from .storage.backend import BackendError
+    from .storage.config import ConfigurationError
+
+    try:
+        return args.run(args)
+    except ConfigurationError as exc:
+        print(f"sms-receipts {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BackendError as exc:
+        print(f"sms-receipts {args.command}: Tablestore said {exc}", file=sys.stderr)
+        return EXIT_REJECTED
 
 
 def console_main() -> None:

@@ -119,10 +119,14 @@ def _digest(record: Receipt) -> str:
     return blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def escape_entity_part(part: str) -> str:
+    return part.replace("\\", "\\\\").replace("|", "\\|")
+
+
 def _entity_text(parts: tuple[str, ...], message_type: str) -> str:
     joined = "|".join(parts)
     if "\\" in joined or joined.count("|") != len(parts) - 1:
-        joined = "|".join(p.replace("\\", "\\\\").replace("|", "\\|") for p in parts)
+        joined = "|".join(map(escape_entity_part, parts))
     return message_type + ":" + joined
 
 

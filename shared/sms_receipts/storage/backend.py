@@ -1,0 +1,40 @@
+"""The small interface between the store's logic and a table service."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from .plan import PlannedRow
+
+PrimaryKey = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class RowResult:
+    ok: bool
+    code: str | None = None  # the service's error code for this row, e.g. OTSConditionCheckFail
+    message: str | None = None
+
+
+class BackendError(Exception):
+    """A whole request failed. `code` is the service's error code, or NetworkError when no answer came."""
+
+    def __init__(self, code: str, message: str, http_status: int | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+
+
+class StorageBackend(ABC):
+    @abstractmethod
+    def batch_write(self, rows: list[PlannedRow], timeout: float) -> list[RowResult]:
+        """Write the rows in one request; one result per row, in order. Raises BackendError."""
+
+    @abstractmethod
+    def batch_get(
+        self, table: str, keys: list[PrimaryKey], columns: list[str], timeout: float
+    ) -> list[dict[str, Any] | None]:
+        """Read rows by primary key; None for a missing row. Raises BackendError."""

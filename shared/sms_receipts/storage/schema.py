@@ -1,0 +1,94 @@
+"""The Tablestore schema: every table, its primary key and its columns, defined once.
+
+`init-tables`, the store, the deployment templates and their tests all read this module.
+
+- `receipt_ledger` (entity_key, idempotency_key): every distinct receipt exactly once, with its type,
+  normalised record, raw JSON, source (http / eventbridge / topic / alicom) and times. The
+  idempotency key alone identifies a receipt (the same receipt always has the same entity key); the
+  entity key in front lets one range read return every receipt about a message, in any case;
+- `delivery_state` (biz_id, phone_number): the current delivery status of each number of a send;
+- `receipt_state` (entity_key): the current state of every other entity: international reports,
+  sign and template audits, card render and card template status;
+- `dead_letter` (dead_letter_id): items and bodies that could not be parsed: raw bytes and reason.
+
+A state row carries `version` (the winning receipt's own event time in ms × 16 + its status rank)
+and `winner` (its idempotency key, the tie-break), so the row never depends on arrival order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LEDGER = "receipt_ledger"
+DELIVERY_STATE = "delivery_state"
+RECEIPT_STATE = "receipt_state"
+DEAD_LETTER = "dead_letter"
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str  # without the configured prefix
+    primary_key: tuple[tuple[str, str], ...]  # (column, STRING | INTEGER | BINARY)
+    columns: tuple[tuple[str, str], ...]  # attribute columns written by the store, for documentation
+    description: str
+
+    def full_name(self, prefix: str) -> str:
+        return prefix + self.name
+
+
+_STATE_COLUMNS = (
+    ("version", "INTEGER"),
+    ("winner", "STRING"),
+    ("message_type", "STRING"),
+    ("status", "STRING"),
+    ("is_final", "BOOLEAN"),
+    ("event_time", "INTEGER"),
+    ("record", "STRING"),
+    ("source", "STRING"),
+    ("updated_at", "INTEGER"),
+)
+
+TABLES: dict[str, TableSchema] = {
+    LEDGER: TableSchema(
+        name=LEDGER,
+        primary_key=(("entity_key", "STRING"), ("idempotency_key", "STRING")),
+        columns=(
+            ("message_type", "STRING"),
+            ("status", "STRING"),
+            ("event_time", "INTEGER"),
+            ("record", "STRING"),
+            ("raw", "STRING"),
+            ("source", "STRING"),
+            ("message_id", "STRING"),
+            ("received_at", "INTEGER"),
+            ("write_id", "STRING"),
+        ),
+        description="every distinct receipt exactly once",
+    ),
+    DELIVERY_STATE: TableSchema(
+        name=DELIVERY_STATE,
+        primary_key=(("biz_id", "STRING"), ("phone_number", "STRING")),
+        columns=(*_STATE_COLUMNS, ("success", "BOOLEAN"), ("err_code", "STRING"), ("out_id", "STRING")),
+        description="current delivery status per (biz_id, phone_number)",
+    ),
+    RECEIPT_STATE: TableSchema(
+        name=RECEIPT_STATE,
+        primary_key=(("entity_key", "STRING"),),
+        columns=_STATE_COLUMNS,
+        description="current state of international reports, audits and card receipts",
+    ),
+    DEAD_LETTER: TableSchema(
+        name=DEAD_LETTER,
+        primary_key=(("dead_letter_id", "STRING"),),
+        columns=(
+            ("reason", "STRING"),
+            ("raw", "BINARY"),
+            ("source", "STRING"),
+            ("message_type", "STRING"),
+            ("message_id", "STRING"),
+            ("position", "INTEGER"),
+            ("received_at", "INTEGER"),
+        ),
+        description="items and bodies that could not be parsed, for replay",
+    ),
+}

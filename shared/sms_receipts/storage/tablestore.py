@@ -1,0 +1,214 @@
+"""The Tablestore adapter: translates planned rows into `tablestore` SDK calls and answers back.
+
+It holds no rules: conditions, retries and outcomes are decided in `plan` and `writer`. What it adds
+to the SDK: a per-request timeout (the SDK has only one per client, and the HTTP path must stop
+inside its 700 ms budget), and network errors reported as `BackendError("NetworkError")` (the SDK
+lets urllib3's exceptions through).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import urllib3
+from tablestore import (
+    INF_MAX,
+    INF_MIN,
+    BatchGetRowRequest,
+    BatchWriteRowRequest,
+    CapacityUnit,
+    ComparatorType,
+    CompositeColumnCondition,
+    Condition,
+    Direction,
+    LogicalOperator,
+    OTSClient,
+    OTSClientError,
+    OTSServiceError,
+    PutRowItem,
+    ReservedThroughput,
+    Row,
+    RowExistenceExpectation,
+    SingleColumnCondition,
+    TableInBatchGetRowItem,
+    TableInBatchWriteRowItem,
+    TableMeta,
+    TableOptions,
+)
+from tablestore.connection import ConnectionPool
+from tablestore.retry import NoRetryPolicy
+
+from .backend import BackendError, PrimaryKey, RowResult, StorageBackend
+from .plan import InsertOnce, PlannedRow, SupersedeIfNewer
+from .schema import TABLES, TableSchema
+
+SDK_LOGGER = "sms_receipts.tablestore_sdk"
+_NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+
+
+class _PerRequestTimeoutConnection(ConnectionPool):
+    """The SDK's connection pool, with the timeout of the next request settable per call."""
+
+    next_timeout: float | None = None
+
+    def send_receive(self, url, request_headers, request_body):
+        timeout = self.next_timeout
+        response = self.pool.urlopen(
+            "POST",
+            self.host + self.path + url,
+            body=request_body,
+            headers=request_headers,
+            redirect=False,
+            assert_same_host=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout) if timeout else urllib3.Timeout.DEFAULT_TIMEOUT,
+            retries=False,  # the store retries, within its deadline
+        )
+        return response.status, response.reason, dict(response.headers), response.data
+
+
+def make_client(
+    endpoint: str,
+    instance_name: str,
+    access_key_id: str,
+    access_key_secret: str,
+    security_token: str | None = None,
+    region: str | None = None,
+    socket_timeout: float = 10.0,
+    credentials_provider: Any = None,
+) -> OTSClient:
+    """An OTSClient whose own retries are off (the store owns retries) and whose error log is quiet
+    (condition failures are expected, and the store logs what matters)."""
+    logging.getLogger(SDK_LOGGER).setLevel(logging.CRITICAL)
+    kwargs: dict[str, Any] = {
+        "sts_token": security_token or None,
+        "socket_timeout": socket_timeout,
+        "retry_policy": NoRetryPolicy(),
+        "logger_name": SDK_LOGGER,
+    }
+    if region:
+        kwargs["region"] = region
+    if credentials_provider is not None:
+        kwargs["credentials_provider"] = credentials_provider
+    client = OTSClient(endpoint, access_key_id, access_key_secret, instance_name, **kwargs)
+    client.connection = _PerRequestTimeoutConnection(
+        client.host, client.path, timeout=socket_timeout, maxsize=client.max_connection
+    )
+    return client
+
+
+def _condition(condition: InsertOnce | SupersedeIfNewer) -> Condition:
+    if isinstance(condition, InsertOnce):
+        return Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
+    newer = CompositeColumnCondition(LogicalOperator.OR)
+    newer.add_sub_condition(
+        SingleColumnCondition("version", condition.version, ComparatorType.LESS_THAN, pass_if_missing=True)
+    )
+    tie = CompositeColumnCondition(LogicalOperator.AND)
+    tie.add_sub_condition(
+        SingleColumnCondition("version", condition.version, ComparatorType.EQUAL, pass_if_missing=False)
+    )
+    tie.add_sub_condition(
+        SingleColumnCondition("winner", condition.winner, ComparatorType.LESS_THAN, pass_if_missing=False)
+    )
+    newer.add_sub_condition(tie)
+    return Condition(RowExistenceExpectation.IGNORE, newer)
+
+
+class TablestoreBackend(StorageBackend):
+    def __init__(self, client: OTSClient, table_prefix: str = ""):
+        self.client = client
+        self.table_prefix = table_prefix
+
+    def table_name(self, table: str) -> str:
+        return self.table_prefix + table
+
+    def _call(self, timeout: float | None, method, *args):
+        connection = self.client.connection
+        if isinstance(connection, _PerRequestTimeoutConnection):
+            connection.next_timeout = timeout
+        try:
+            return method(*args)
+        except OTSServiceError as exc:
+            raise BackendError(exc.get_error_code(), exc.get_error_message(), exc.get_http_status()) from exc
+        except OTSClientError as exc:
+            raise BackendError("OTSClientError", exc.get_error_message(), exc.get_http_status()) from exc
+        except _NETWORK_ERRORS as exc:
+            raise BackendError("NetworkError", f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if isinstance(connection, _PerRequestTimeoutConnection):
+                connection.next_timeout = None
+
+    def batch_write(self, rows: list[PlannedRow], timeout: float) -> list[RowResult]:
+        by_table: dict[str, list[int]] = {}
+        for position, row in enumerate(rows):
+            by_table.setdefault(row.table, []).append(position)
+        request = BatchWriteRowRequest()
+        for table, positions in by_table.items():
+            items = [
+                PutRowItem(Row(list(rows[p].primary_key), list(rows[p].columns)), _condition(rows[p].condition))
+                for p in positions
+            ]
+            request.add(TableInBatchWriteRowItem(self.table_name(table), items))
+        response = self._call(timeout, self.client.batch_write_row, request)
+        results: list[RowResult | None] = [None] * len(rows)
+        for table, positions in by_table.items():
+            for result in response.get_put_by_table(self.table_name(table)):
+                results[positions[result.index]] = RowResult(result.is_ok, result.error_code, result.error_message)
+        missing = [p for p, r in enumerate(results) if r is None]
+        for p in missing:  # never seen from the service, but an unanswered row must not count as written
+            results[p] = RowResult(False, "OTSInternalServerError", "no result for this row")
+        return results  # type: ignore[return-value]
+
+    def batch_get(
+        self, table: str, keys: list[PrimaryKey], columns: list[str], timeout: float
+    ) -> list[dict[str, Any] | None]:
+        request = BatchGetRowRequest()
+        request.add(TableInBatchGetRowItem(self.table_name(table), [list(k) for k in keys], columns, max_version=1))
+        response = self._call(timeout, self.client.batch_get_row, request)
+        found: list[dict[str, Any] | None] = []
+        for result in response.get_result_by_table(self.table_name(table)):
+            if not result.is_ok:
+                raise BackendError(result.error_code or "OTSError", result.error_message or "row read failed")
+            found.append(row_to_dict(result.row) if result.row is not None else None)
+        return found
+
+    # -- administration and reading back (CLI) --------------------------------------------------
+
+    def create_missing_tables(self, tables: dict[str, TableSchema] = TABLES) -> list[str]:
+        """Create the tables that do not exist yet; return the names created. Safe to repeat."""
+        existing = set(self._call(None, self.client.list_table))
+        created = []
+        for schema in tables.values():
+            name = self.table_name(schema.name)
+            if name in existing:
+                continue
+            meta = TableMeta(name, list(schema.primary_key))
+            options = TableOptions(time_to_live=-1, max_version=1)
+            try:
+                self._call(None, self.client.create_table, meta, options, ReservedThroughput(CapacityUnit(0, 0)))
+            except BackendError as exc:
+                if exc.code != "OTSObjectAlreadyExist":  # created meanwhile by another run
+                    raise
+            created.append(name)
+        return created
+
+    def scan(self, table: str, start: PrimaryKey | None = None, end: PrimaryKey | None = None):
+        """Every row of a table (or of a primary-key range), in key order, as dicts."""
+        schema = TABLES[table]
+        start_key = list(start) if start else [(name, INF_MIN) for name, _ in schema.primary_key]
+        end_key = list(end) if end else [(name, INF_MAX) for name, _ in schema.primary_key]
+        while start_key:
+            _, next_key, rows, _ = self._call(
+                None, self.client.get_range, self.table_name(table), Direction.FORWARD, start_key, end_key
+            )
+            for row in rows:
+                yield row_to_dict(row)
+            start_key = next_key
+
+
+def row_to_dict(row: Row) -> dict[str, Any]:
+    data: dict[str, Any] = dict(row.primary_key)
+    for column in row.attribute_columns:
+        data[column[0]] = column[1]
+    return data
