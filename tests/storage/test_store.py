@@ -171,3 +171,18 @@ def test_any_order_and_any_split_leaves_the_same_tables(emulator, backend):
             ReceiptStore(other).store(shuffled[position : position + size])
             position += size
         assert all_contents(other) == expected
+
+
+def test_expected_condition_failures_log_no_errors(store, caplog):
+    items, _ = parse([report()])
+    store.store(items)
+    with caplog.at_level("DEBUG"):
+        result = store.store(items)
+    assert outcomes(result) == [Outcome.DUPLICATE]
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+
+
+def test_the_sdk_retries_nothing_itself(backend):
+    from tablestore.retry import NoRetryPolicy
+
+    assert isinstance(backend.client.retry_policy, NoRetryPolicy)

@@ -124,7 +124,6 @@ def _state_row(item: ParsedItem, change: StateChange, received_at: int) -> Plann
             ("status", change.status),
             ("is_final", change.is_final),
             ("event_time", change.event_time),
-            ("record", json.dumps(record_dict(item.record), ensure_ascii=False, separators=(",", ":"))),
             ("source", item.via.value),
             ("updated_at", received_at),
             *change.extra_columns,

@@ -11,8 +11,10 @@
   sign and template audits, card render and card template status;
 - `dead_letter` (dead_letter_id): items and bodies that could not be parsed: raw bytes and reason.
 
-A state row carries `version` (the winning receipt's own event time in ms × 16 + its status rank)
-and `winner` (its idempotency key, the tie-break), so the row never depends on arrival order.
+A state row holds the status columns of its winning receipt; the full record is in the ledger under
+`winner` (rows stay small: on python3.10 the SDK encodes every byte in pure Python). `version` (the
+winning receipt's own event time in ms × 16 + its status rank) and `winner` (its idempotency key,
+the tie-break) decide which receipt holds the row, so it never depends on arrival order.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ _STATE_COLUMNS = (
     ("status", "STRING"),
     ("is_final", "BOOLEAN"),
     ("event_time", "INTEGER"),
-    ("record", "STRING"),
     ("source", "STRING"),
     ("updated_at", "INTEGER"),
 )
