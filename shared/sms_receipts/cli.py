@@ -11,6 +11,10 @@
                                          the delivery state and every ledger receipt of a message
     sms-receipts export --table ledger|state|dead-letter
                                          every row of a table, one JSON object per line
+    sms-receipts dev [--port 9000] [--data-dir .data] [--token T] [--fault-rate R]
+                                         the local stack: the HTTP function on the emulators
+    sms-receipts push FILE [--type T] [--url U] [--time-scale S]
+                                         push a receipt file as the SMS service does, re-pushing on failure
     sms-receipts emulator tablestore [--port P] [--data-dir D] [--fault-rate R]
                                          a local Tablestore; its first output line is its JSON config
 
@@ -55,6 +59,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     if args.via == "http":
         lines.sort(key=lambda line: line[0])  # one push: print in its own order
     out = sys.stdout
+    if hasattr(out, "reconfigure"):
+        out.reconfigure(encoding="utf-8")  # JSON lines are UTF-8 whatever the locale (receipts hold Chinese)
     for _, line in lines:
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     out.flush()
@@ -126,6 +132,50 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from .local.dev import run
+
+    return run(port=args.port, data_dir=args.data_dir, token=args.token, fault_rate=args.fault_rate)
+
+
+def _cmd_push(args: argparse.Namespace) -> int:
+    from .local.push import push
+    from .parsing import detect_message_type, message_type_from_name
+    from .storage.config import ENDPOINTS_FILE
+
+    try:
+        body = _read_input(args.file)
+    except OSError as exc:
+        print(f"sms-receipts push: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    url = args.url
+    if not url:
+        if args.type:
+            message_type = message_type_from_name(args.type)
+        else:
+            try:
+                first = json.loads(body)
+                message_type = detect_message_type(first[0] if isinstance(first, list) else first)
+            except (ValueError, IndexError, KeyError, TypeError, AttributeError):
+                message_type = None
+        if message_type is None:
+            print("sms-receipts push: name the type (--type) or the URL (--url)", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            with open(f"{args.data_dir}/{ENDPOINTS_FILE}", encoding="utf-8") as f:
+                url = json.load(f)["callback_urls"][message_type.value]
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"sms-receipts push: no --url and no local stack in {args.data_dir} ({exc}); "
+                  "start it with make dev", file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
+    result = push(url, body, time_scale=args.time_scale)
+    for number, attempt in enumerate(result.attempts, 1):
+        print(json.dumps({"attempt": number, "status": attempt.status, "ms": round(attempt.seconds * 1000, 1),
+                          "body": attempt.body.decode("utf-8", "replace"), "error": attempt.error},
+                         ensure_ascii=False))  # fmt: skip
+    return EXIT_OK if result.accepted else EXIT_REJECTED
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     if args.service == "tablestore":
         from .emulators.tablestore import main as tablestore_main
@@ -173,6 +223,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--table", required=True, choices=sorted(_EXPORT_TABLES))
     _storage_options(export)
     export.set_defaults(run=_cmd_export)
+
+    dev = commands.add_parser("dev", help="run the whole system locally on its embedded emulators")
+    dev.add_argument("--port", type=int, default=9000, help="port of the HTTP function (default 9000)")
+    dev.add_argument("--data-dir", default=".data", help="where the emulators keep their data (default .data)")
+    dev.add_argument("--token", help="callback token (default: generated once and kept in the data dir)")
+    dev.add_argument("--fault-rate", type=float, default=0.0, help="rate of injected Tablestore faults (0..1)")
+    dev.set_defaults(run=_cmd_dev)
+
+    push = commands.add_parser("push", help="push a receipt file as the SMS service does")
+    push.add_argument("file", metavar="FILE", help="a JSON array of receipts, or - for standard input")
+    push.add_argument("--type", help="message type; picks the local stack's callback URL for it")
+    push.add_argument("--url", help="callback URL (default: the local stack's, from --data-dir)")
+    push.add_argument("--time-scale", type=float, default=1.0,
+                      help="multiply the re-push delays (1, 5, 10 minutes); 0.001 for local tries")  # fmt: skip
+    _storage_options(push)
+    push.set_defaults(run=_cmd_push)
 
     emulator = commands.add_parser("emulator", help="run a local emulator (tablestore)")
     emulator.add_argument("service", choices=["tablestore"])

@@ -6,11 +6,11 @@ import math
 import random
 import time
 
-from conftest import all_contents, parse, report, table_contents
-
 from sms_receipts.parsing import MessageType
 from sms_receipts.storage import DEAD_LETTER, DELIVERY_STATE, LEDGER, RECEIPT_STATE, Outcome, ReceiptStore
 from sms_receipts.storage.tablestore import TablestoreBackend
+
+from conftest import all_contents, parse, report, table_contents
 
 
 def outcomes(result):

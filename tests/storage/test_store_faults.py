@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from conftest import parse, report, table_contents
-
 from sms_receipts.storage import DELIVERY_STATE, LEDGER, Outcome, ReceiptStore
 from sms_receipts.storage.tablestore import TablestoreBackend, make_client
+
+from conftest import parse, report, table_contents
 
 
 def _faulty_store(emulator, backend, socket_timeout=0.3):

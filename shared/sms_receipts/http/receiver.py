@@ -1,0 +1,173 @@
+"""The receiver: one HTTP request in, one reply out, within the SMS service's 700 ms.
+
+The SMS service does not sign its pushes, so the URL carries the secret: `?token=<token>`, compared
+in constant time against every configured token (several at once, for rotation). Then the body
+limit, parsing, and storage within a deadline (default 500 ms):
+
+- everything stored (or duplicate, stale, or dead-lettered): 200 `{"code":0,"msg":"接收成功"}`;
+- storage could not confirm in time, or a dead-letter write failed: 500 with a numeric `code`, so the
+  service pushes again (after 1, 5 and 10 minutes); idempotent storage makes that safe.
+
+Settings come from environment variables:
+
+| variable | meaning | default |
+|---|---|---|
+| `SMS_RECEIPTS_CALLBACK_TOKENS` | comma-separated tokens accepted in `?token=`; none set = every push refused | none |
+| `SMS_RECEIPTS_ALLOWED_IPS` | comma-separated source IPs or CIDR ranges allowed; empty = any | any |
+| `SMS_RECEIPTS_MAX_BODY_BYTES` | largest body accepted (413 above) | 1048576 |
+| `SMS_RECEIPTS_HTTP_DEADLINE_MS` | time to parse and store before answering 500 | 500 |
+| `SMS_RECEIPTS_MESSAGE_TYPE` | message type for every push, when the path names none | from the path / fields |
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..logs import log_event
+from ..parsing import HttpRequest, MessageType, decode_http_body, message_type_from_name, message_type_from_path
+
+log = logging.getLogger("sms_receipts.http")
+
+ENV_TOKENS = "SMS_RECEIPTS_CALLBACK_TOKENS"
+ENV_ALLOWED_IPS = "SMS_RECEIPTS_ALLOWED_IPS"
+ENV_MAX_BODY = "SMS_RECEIPTS_MAX_BODY_BYTES"
+ENV_DEADLINE_MS = "SMS_RECEIPTS_HTTP_DEADLINE_MS"
+ENV_MESSAGE_TYPE = "SMS_RECEIPTS_MESSAGE_TYPE"
+HTTP_ENV_VARS = (ENV_TOKENS, ENV_ALLOWED_IPS, ENV_MAX_BODY, ENV_DEADLINE_MS, ENV_MESSAGE_TYPE)
+
+ACCEPTED = {"code": 0, "msg": "接收成功"}
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    tokens: tuple[str, ...] = ()
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    max_body_bytes: int = 1024 * 1024
+    deadline_ms: int = 500
+    message_type: MessageType | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverSettings:
+        env = os.environ if env is None else env
+        tokens = tuple(t.strip() for t in env.get(ENV_TOKENS, "").split(",") if t.strip())
+        networks = tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in env.get(ENV_ALLOWED_IPS, "").split(",")
+            if part.strip()
+        )
+        message_type = env.get(ENV_MESSAGE_TYPE, "").strip()
+        return cls(
+            tokens=tokens,
+            allowed_networks=networks,
+            max_body_bytes=int(env.get(ENV_MAX_BODY) or 1024 * 1024),
+            deadline_ms=int(env.get(ENV_DEADLINE_MS) or 500),
+            message_type=message_type_from_name(message_type) if message_type else None,
+        )
+
+
+@dataclass
+class HttpReply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+
+    def body_bytes(self) -> bytes:
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _reply(status: int, msg: str, **headers: str) -> HttpReply:
+    return HttpReply(status, {"code": status, "msg": msg}, {**JSON_HEADERS, **headers})
+
+
+class Receiver:
+    """Stateless but for its settings and its store getter (which creates the client once)."""
+
+    def __init__(self, settings: ReceiverSettings, store_getter: Callable[[Any], Any]):
+        self.settings = settings
+        self._store_getter = store_getter
+
+    def token_ok(self, token: str | None) -> bool:
+        if not token or not self.settings.tokens:
+            return False
+        given = token.encode("utf-8")
+        matched = False
+        for expected in self.settings.tokens:  # every token compared: no early exit to time
+            matched |= hmac.compare_digest(given, expected.encode("utf-8"))
+        return matched
+
+    def source_ok(self, source_ip: str) -> bool:
+        if not self.settings.allowed_networks:
+            return True
+        try:
+            address = ipaddress.ip_address(source_ip.strip())
+        except ValueError:
+            return False
+        return any(address in network for network in self.settings.allowed_networks)
+
+    def handle(self, request: HttpRequest, context: Any = None, started: float | None = None) -> HttpReply:
+        started = time.monotonic() if started is None else started
+        path = request.path.rstrip("/") or "/"
+        if request.method == "GET" and path.endswith("/health"):
+            return HttpReply(200, {"status": "ok"})
+        if request.method != "POST":
+            return _reply(405, "only POST is accepted", Allow="POST")
+        if not self.source_ok(request.source_ip):
+            self._log_refused(request, started, 403, "source IP not allowed")
+            return _reply(403, "forbidden")
+        if not self.token_ok(request.query.get("token")):
+            reason = "callback token missing" if not request.query.get("token") else "callback token wrong"
+            if not self.settings.tokens:
+                reason = f"no callback token configured ({ENV_TOKENS})"
+            self._log_refused(request, started, 403, reason)
+            return _reply(403, "forbidden")
+        if len(request.body) > self.settings.max_body_bytes:
+            self._log_refused(request, started, 413, f"body of {len(request.body) // 1024} KiB over the limit")
+            return _reply(413, f"body over {self.settings.max_body_bytes} bytes")
+        return self._receive(request, context, started)
+
+    def _receive(self, request: HttpRequest, context: Any, started: float) -> HttpReply:
+        declared = message_type_from_path(request.path) or self.settings.message_type
+        parsed = decode_http_body(request.body, declared)
+        deadline = started + self.settings.deadline_ms / 1000
+        fields: dict[str, Any] = {
+            "request_id": request.request_id,
+            "message_type": declared.value if declared else _types_of(parsed.items),
+            "items": len(parsed.items) + len(parsed.rejected),
+        }
+        try:
+            store = self._store_getter(context)
+            result = store.store(parsed.items, parsed.rejected, deadline=deadline)
+        except Exception as exc:  # answer 500 so the service pushes again; nothing is lost
+            log_event(log, "push", logging.ERROR, **fields, status=500, error=f"{type(exc).__name__}: {exc}",
+                      latency_ms=_ms_since(started))  # fmt: skip
+            return _reply(500, "storage unavailable, push again")
+        status = 200 if result.confirmed else 500
+        level = logging.INFO if status == 200 else logging.WARNING
+        log_event(log, "push", level, **fields, **result.counts, status=status,
+                  errors=result.errors[:3] or None, latency_ms=_ms_since(started))  # fmt: skip
+        if status == 200:
+            return HttpReply(200, dict(ACCEPTED))
+        return _reply(500, "storage did not confirm every receipt in time, push again")
+
+    def _log_refused(self, request: HttpRequest, started: float, status: int, reason: str) -> None:
+        # The query string is never logged: it carries the token.
+        log_event(log, "push_refused", logging.WARNING, request_id=request.request_id, status=status,
+                  reason=reason, source_ip=request.source_ip, latency_ms=_ms_since(started))  # fmt: skip
+
+
+def _types_of(items) -> str | None:
+    names = sorted({item.message_type.value for item in items})
+    return ",".join(names) or None
+
+
+def _ms_since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)

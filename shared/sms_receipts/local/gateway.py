@@ -1,0 +1,160 @@
+"""A local stand-in for the FC 3.0 HTTP trigger front end.
+
+Each HTTP request becomes the exact FC 3.0 HTTP event (header values of a repeated header joined with
+commas, the body base64-encoded when it is not UTF-8 text), the handler is called with it as bytes,
+and the handler's `{statusCode, headers, isBase64Encoded, body}` becomes the HTTP response.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+Handler = Callable[[bytes, Any], Any]
+
+MAX_REQUEST_BYTES = 32 * 1024 * 1024  # FC's synchronous payload limit
+
+
+def fc_context(request_id: str, function_name: str = "http-receipt") -> SimpleNamespace:
+    return SimpleNamespace(
+        request_id=request_id,
+        region="cn-hangzhou",
+        account_id="1234567890123456",
+        credentials=None,  # storage takes the local keys from the environment
+        function=SimpleNamespace(name=function_name, handler="index.handler", memory=256, timeout=10),
+    )
+
+
+def build_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str,
+                request_id: str) -> bytes:  # fmt: skip
+    parts = urlsplit(target)
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    try:
+        text, binary = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, binary = base64.b64encode(body).decode("ascii"), True
+    now = time.time()
+    event = {
+        "version": "v1",
+        "rawPath": parts.path,
+        "body": text,
+        "isBase64Encoded": binary,
+        "headers": joined,
+        "queryParameters": query,
+        "requestContext": {
+            "accountId": "1234567890123456",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "requestId": request_id,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+            "timeEpoch": str(int(now * 1000)),
+            "http": {
+                "method": method,
+                "path": unquote(parts.path),
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": joined.get("User-Agent", ""),
+            },
+        },
+    }
+    return json.dumps(event, ensure_ascii=False).encode("utf-8")
+
+
+def response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """What FC makes of a handler's return value."""
+    if isinstance(result, dict) and "statusCode" in result:
+        body = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            data = base64.b64decode(body)
+        else:
+            data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
+        return int(result["statusCode"]), list((result.get("headers") or {}).items()), data
+    if isinstance(result, bytes):
+        return 200, [], result
+    data = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+    return 200, [], data.encode("utf-8")
+
+
+class _GatewayRequestHandler(BaseHTTPRequestHandler):
+    server: _GatewayServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def _invoke(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length else b""
+        request_id = f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:16]}"
+        event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0],
+                            request_id)  # fmt: skip
+        try:
+            status, headers, data = response_parts(self.server.handler(event, fc_context(request_id)))
+        except Exception as exc:  # what FC does with an unhandled error
+            status, headers = 502, [("X-Fc-Error-Type", "UnhandledInvocationError")]
+            data = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode("utf-8")
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Fc-Request-Id", request_id)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _invoke
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the function logs each request itself
+
+
+class _GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Handler):
+        super().__init__(address, _GatewayRequestHandler)
+        self.handler = handler
+
+
+class FcHttpGateway:
+    """Serves `handler(event, context)` on http://HOST:PORT, like an FC HTTP trigger."""
+
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0):
+        self._server = _GatewayServer((host, port), handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FcHttpGateway:
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fc-http-gateway", daemon=True)  # fmt: skip
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> FcHttpGateway:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
