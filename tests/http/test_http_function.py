@@ -15,7 +15,7 @@ from sms_receipts.parsing import MessageType
 from sms_receipts.storage import DEAD_LETTER, DELIVERY_STATE, LEDGER, RECEIPT_STATE
 from sms_receipts.testing.events import http_event
 
-from conftest import OTHER_TOKEN, ROOT, TOKEN, context
+from http_support import OTHER_TOKEN, ROOT, TOKEN, context
 
 EXAMPLES = ROOT / "examples" / "http"
 ACCEPTED = {"code": 0, "msg": "接收成功"}

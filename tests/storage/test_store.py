@@ -10,7 +10,7 @@ from sms_receipts.parsing import MessageType
 from sms_receipts.storage import DEAD_LETTER, DELIVERY_STATE, LEDGER, RECEIPT_STATE, Outcome, ReceiptStore
 from sms_receipts.storage.tablestore import TablestoreBackend
 
-from conftest import all_contents, parse, report, table_contents
+from store_support import all_contents, parse, report, table_contents
 
 
 def outcomes(result):

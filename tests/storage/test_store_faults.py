@@ -8,7 +8,7 @@ import time
 from sms_receipts.storage import DELIVERY_STATE, LEDGER, Outcome, ReceiptStore
 from sms_receipts.storage.tablestore import TablestoreBackend, make_client
 
-from conftest import parse, report, table_contents
+from store_support import parse, report, table_contents
 
 
 def _faulty_store(emulator, backend, socket_timeout=0.3):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sms_receipts.storage import DELIVERY_STATE, ReceiptStore
 
-from conftest import parse, report, table_contents
+from store_support import parse, report, table_contents
 
 REPORTS = [
     report(success=True, report_time="2026-11-25 10:00:05"),
