@@ -48,6 +48,9 @@ def _parse_text(text: str) -> datetime:
             )  # fmt: skip
         if "," in text or text[:1].isalpha():
             parsed = parsedate_to_datetime(text)
+            if parsed.tzinfo is None and text.endswith("-0000"):
+                # RFC 5322 "-0000": a UTC time (parsedate gives it naive, as if it had no zone).
+                parsed = parsed.replace(tzinfo=timezone.utc)
         else:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, TypeError, IndexError, OverflowError) as exc:

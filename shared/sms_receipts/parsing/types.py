@@ -52,7 +52,7 @@ def message_type_from_name(name: str) -> MessageType:
 
 def message_type_from_path(path: str | None) -> MessageType | None:
     """The type named by the last path segment that names one (`/SmsReport`, `/hook/sms-report/`)."""
-    if not path:
+    if not path or not isinstance(path, str):
         return None
     for segment in reversed(path.split("/")):
         found = _BY_FOLDED_NAME.get(fold(segment)) if segment else None
@@ -67,7 +67,7 @@ def message_type_from_queue_name(queue_name: str | None) -> MessageType | None:
     Matching the folded suffix also covers the documented name without the last hyphen
     (`Alicom-Queue-******GlobeSmsReport`) and ARNs or subjects such as `acs:mns:...:queues/name`.
     """
-    if not queue_name:
+    if not queue_name or not isinstance(queue_name, str):  # e.g. a malformed event's `subject`
         return None
     folded = fold(queue_name.rsplit("/", 1)[-1])
     for suffix, message_type in _SUFFIXES:

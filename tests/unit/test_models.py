@@ -1,0 +1,440 @@
+"""Receipt models: every documented variant validates to the same normalised record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from pydantic import ValidationError
+
+from sms_receipts.parsing import (
+    CHINA_TZ,
+    MODELS,
+    GlobeSmsReport,
+    IntlSmsReport,
+    MessageType,
+    MnsCardTemplate,
+    MnsCardVender,
+    SignSmsReport,
+    SmsReport,
+    SmsUp,
+    TemplateSmsReport,
+    record_dict,
+)
+
+from helpers import load_json
+
+
+def china(*args: int) -> datetime:
+    return datetime(*args, tzinfo=CHINA_TZ)
+
+
+def error_locations(excinfo: pytest.ExceptionInfo[ValidationError]) -> set[str]:
+    return {".".join(str(p) for p in e["loc"]) for e in excinfo.value.errors()}
+
+
+def test_models_map_each_message_type_to_its_model():
+    assert {
+        MessageType.SMS_REPORT: SmsReport, MessageType.SMS_UP: SmsUp,
+        MessageType.SIGN_SMS_REPORT: SignSmsReport, MessageType.TEMPLATE_SMS_REPORT: TemplateSmsReport,
+        MessageType.MNS_CARD_VENDER: MnsCardVender, MessageType.MNS_CARD_TEMPLATE: MnsCardTemplate,
+        MessageType.GLOBE_SMS_REPORT: GlobeSmsReport, MessageType.INTL_SMS_REPORT: IntlSmsReport,
+    } == MODELS  # fmt: skip
+    for message_type, model in MODELS.items():
+        assert model.message_type is message_type
+
+
+# ---------------------------------------------------------------------------------------------
+# SmsReport
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sms_report_fields():
+    r = SmsReport.model_validate(load_json("http/sms_report_single.json")[0])
+    assert r.biz_id == "900619746936498440^0"
+    assert r.phone_number == "13800138000"
+    assert r.success is True
+    assert r.send_time == china(2021, 9, 6, 15, 49, 55)
+    assert r.report_time == china(2021, 9, 6, 15, 49, 58)
+    assert r.send_time.utcoffset().total_seconds() == 8 * 3600
+    assert r.err_code == "DELIVERED"
+    assert r.err_msg == "用户接收成功"
+    assert r.sms_size == 1
+    assert r.out_id == "order-20210906-0001"
+    assert r.delivery_status == "delivered"
+    assert r.is_final is True
+    assert r.model_extra == {}
+
+
+def test_sms_report_http_and_mns_spellings_validate_to_equal_records():
+    http = SmsReport.model_validate(load_json("http/sms_report_single.json")[0])
+    mns = SmsReport.model_validate(load_json("alicom/sms_report.json"))
+    assert http == mns
+
+
+def test_sms_report_failures_keep_the_carrier_code_as_text():
+    undeliv, powered_off = (SmsReport.model_validate(i) for i in load_json("http/sms_report_failed.json"))
+    assert (undeliv.success, undeliv.err_code, undeliv.err_msg) == (False, "UNDELIV", "用户未接收")
+    assert (powered_off.err_code, powered_off.err_msg) == ("-37", "关机")
+    assert undeliv.delivery_status == powered_off.delivery_status == "failed"
+    assert undeliv.is_final and powered_off.is_final
+
+
+def test_sms_report_expired_codes_in_either_spelling_and_case():
+    expired, expird = (SmsReport.model_validate(i) for i in load_json("http/sms_report_expired.json"))
+    assert expired.err_code == "EXPIRED" and expired.delivery_status == "expired"
+    assert expird.err_code == "expird" and expird.delivery_status == "expired"
+    assert expired.is_final
+
+
+def test_sms_report_success_wins_over_any_code():
+    item = {**load_json("http/sms_report_expired.json")[0], "success": True}
+    assert SmsReport.model_validate(item).delivery_status == "delivered"
+
+
+def test_sms_report_numbers_become_their_exact_digits():
+    numeric = SmsReport.model_validate(load_json("http/sms_report_numbers.json")[0])
+    text = SmsReport.model_validate(load_json("http/sms_report_strings.json")[0])
+    assert numeric.biz_id == "12345"
+    assert numeric.out_id == "67890"
+    assert numeric.err_code == "-37"
+    assert numeric.phone_number == "13800138000"
+    assert numeric.sms_size == 2
+    assert numeric == text
+
+
+def test_sms_report_opaque_ids_keep_their_exact_text():
+    r = SmsReport.model_validate(load_json("http/sms_report_opaque_ids.json")[0])
+    assert r.biz_id == "1234^345"
+    assert r.out_id == "007"
+    assert r.err_code == "-37"
+    assert r.phone_number == "1381111****"
+    dumped = record_dict(r)
+    assert (dumped["biz_id"], dumped["out_id"], dumped["err_code"]) == ("1234^345", "007", "-37")
+
+
+def test_sms_report_large_biz_id_number_keeps_every_digit():
+    item = {"biz_id": 900619746936498440123, "phone_number": "13800138000", "success": True}
+    assert SmsReport.model_validate(item).biz_id == "900619746936498440123"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", 1), ("2", 2), (2, 2), (3, 3), ("", None), (None, None)])
+def test_sms_report_sms_size_string_or_number(raw, expected):
+    item = {"biz_id": "1", "phone_number": "13800138000", "success": True, "sms_size": raw}
+    assert SmsReport.model_validate(item).sms_size == expected
+
+
+def test_sms_report_sms_size_fixture():
+    two, three = (SmsReport.model_validate(i) for i in load_json("http/sms_report_sms_size.json"))
+    assert (two.sms_size, three.sms_size) == (2, 3)
+
+
+def test_sms_report_out_id_missing_null_or_empty_is_none():
+    records = [SmsReport.model_validate(i) for i in load_json("http/sms_report_out_id_missing_null_empty.json")]
+    assert [r.out_id for r in records] == [None, None, None]
+    assert "out_id" not in records[0].model_extra
+
+
+def test_sms_report_every_optional_field_may_be_missing_null_or_empty():
+    for item in load_json("http/sms_report_optional_fields_absent.json"):
+        r = SmsReport.model_validate(item)
+        assert (r.send_time, r.report_time, r.err_code, r.err_msg, r.sms_size, r.out_id) == (None,) * 6
+        assert r.biz_id == "777^0"
+        assert r.model_extra == {}
+
+
+def test_sms_report_unknown_fields_are_kept_on_the_record_and_in_its_dump():
+    r = SmsReport.model_validate(load_json("http/sms_report_extra_fields.json")[0])
+    assert r.model_extra == {"carrier": "中国移动", "x_trace": {"hops": [1, 2], "gateway": "GW-3"}, "retry_count": 0}
+    dumped = record_dict(r)
+    assert dumped["carrier"] == "中国移动"
+    assert dumped["x_trace"] == {"hops": [1, 2], "gateway": "GW-3"}
+    assert dumped["retry_count"] == 0
+
+
+def test_sms_report_success_as_text_is_accepted_leniently():
+    base = {"biz_id": "1", "phone_number": "13800138000"}
+    assert SmsReport.model_validate({**base, "success": "true"}).success is True
+    assert SmsReport.model_validate({**base, "success": "false"}).success is False
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"biz_id": None}, "biz_id"),
+        ({"biz_id": ""}, "biz_id"),
+        ({"phone_number": ""}, "phone_number"),
+        ({"success": "perhaps"}, "success"),
+        ({"success": None}, "success"),
+        ({"sms_size": "two"}, "sms_size"),
+        ({"biz_id": {"id": 1}}, "biz_id"),
+    ],
+)
+def test_sms_report_invalid_fields_are_named(change, field):
+    item = {**load_json("http/sms_report_single.json")[0], **change}
+    with pytest.raises(ValidationError) as caught:
+        SmsReport.model_validate(item)
+    assert error_locations(caught) == {field}
+
+
+def test_sms_report_missing_required_fields_are_named():
+    with pytest.raises(ValidationError) as caught:
+        SmsReport.model_validate({"err_msg": "用户接收成功"})
+    assert error_locations(caught) == {"biz_id", "phone_number", "success"}
+
+
+def test_sms_report_unreadable_time_names_the_field_and_the_text():
+    item = {**load_json("http/sms_report_single.json")[0], "report_time": "2021/09/06 15:49"}
+    with pytest.raises(ValidationError) as caught:
+        SmsReport.model_validate(item)
+    message = str(caught.value)
+    assert "report_time" in message and "'2021/09/06 15:49'" in message
+
+
+def test_validation_leaves_the_callers_dict_untouched():
+    item = load_json("http/sms_report_out_id_missing_null_empty.json")[2]
+    before = dict(item)
+    SmsReport.model_validate(item)
+    assert item == before
+
+
+def test_records_are_frozen():
+    r = SmsReport.model_validate(load_json("http/sms_report_single.json")[0])
+    with pytest.raises(ValidationError):
+        r.biz_id = "other"
+
+
+# ---------------------------------------------------------------------------------------------
+# SmsUp
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sms_up_fields():
+    r = SmsUp.model_validate(load_json("http/sms_up_sequence_id_string.json")[0])
+    assert r.phone_number == "13800138000"
+    assert r.content == "退订 谢谢"
+    assert r.send_time == china(2021, 9, 6, 16, 0, 0)
+    assert r.dest_code == "1234"
+    assert r.sequence_id == "1234567890"
+    assert r.sign_name is None
+
+
+def test_sms_up_sequence_id_number_string_and_gson_double_agree():
+    as_string = SmsUp.model_validate(load_json("http/sms_up_sequence_id_string.json")[0])
+    as_number = SmsUp.model_validate(load_json("http/sms_up_sequence_id_number.json")[0])
+    as_double = SmsUp.model_validate(load_json("alicom/sms_up.json"))  # 1.23456789E9, compact send_time
+    assert as_string.sequence_id == as_number.sequence_id == as_double.sequence_id == "1234567890"
+    assert as_string == as_number == as_double
+
+
+def test_sms_up_sequence_id_never_goes_through_a_float():
+    batch = [SmsUp.model_validate(i) for i in load_json("http/sms_up_batch.json")]
+    assert batch[1].sequence_id == "9007199254740993"  # 2**53 + 1: a float would make it ...992
+    assert batch[2].sequence_id == "0001234567"  # a string keeps its leading zeros
+    big = SmsUp.model_validate({"phone_number": "1", "content": "x", "sequence_id": 123456789012345678901234567890})
+    assert big.sequence_id == "123456789012345678901234567890"
+
+
+@pytest.mark.parametrize("value", [1.5, 1e20, float(2**53)])
+def test_sms_up_sequence_id_float_that_is_not_an_exact_whole_number_is_rejected(value):
+    with pytest.raises(ValidationError) as caught:
+        SmsUp.model_validate({"phone_number": "1", "content": "x", "sequence_id": value})
+    assert error_locations(caught) == {"sequence_id"}
+    assert "whole number" in str(caught.value)
+
+
+def test_sms_up_with_and_without_sign_name():
+    old = SmsUp.model_validate(load_json("http/sms_up_with_sign_name.json")[0])
+    assert old.sign_name == "【阿里云】"
+    assert old.sequence_id == "1234567890"
+    assert old.send_time == china(2017, 9, 1)
+    new = SmsUp.model_validate(load_json("http/sms_up_sequence_id_string.json")[0])
+    assert new.sign_name is None
+
+
+def test_sms_up_send_time_in_both_formats():
+    dashed = SmsUp.model_validate(load_json("http/sms_up_sequence_id_string.json")[0])
+    compact = SmsUp.model_validate(load_json("http/sms_up_compact_send_time.json")[0])
+    assert dashed.send_time == compact.send_time == china(2021, 9, 6, 16, 0, 0)
+    assert compact.send_time.utcoffset().total_seconds() == 8 * 3600
+
+
+def test_sms_up_without_sequence_id_needs_a_send_time():
+    r = SmsUp.model_validate(load_json("http/sms_up_without_sequence_id.json")[0])
+    assert r.sequence_id is None and r.send_time == china(2021, 9, 6, 16, 5)
+    with pytest.raises(ValidationError, match="sequence_id or send_time"):
+        SmsUp.model_validate({"phone_number": "13800138000", "content": "x", "sequence_id": "", "send_time": None})
+
+
+def test_sms_up_emoji_and_chinese_content_survive():
+    r = SmsUp.model_validate(load_json("http/sms_up_batch.json")[2])
+    assert r.content == "请回电 😀"
+    assert record_dict(r)["content"] == "请回电 😀"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign / Template audits
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["approving", "approved", "rejected"])
+def test_sign_sms_report_statuses_and_http_order_id(status):
+    r = SignSmsReport.model_validate(load_json(f"http/sign_sms_report_{status}.json")[0])
+    assert r.sign_status == status
+    assert r.sign_name == "阿里云短信测试"
+    assert r.order_id == "2000015184"
+    assert r.create_date == china(2021, 9, 1, 10, 0, 0)
+    assert r.sign_source == "企事业单位的全称或简称"
+    assert r.sign_scene == "通用"
+    assert r.remark == "用于登录验证码"
+    assert r.reason == ("签名来源证明材料不清晰，请重新上传" if status == "rejected" else None)
+    assert "orderId" not in r.model_extra and "orderId" not in record_dict(r)
+
+
+def test_sign_sms_report_mns_order_id_gives_the_same_record():
+    http = SignSmsReport.model_validate(load_json("http/sign_sms_report_approved.json")[0])
+    mns = SignSmsReport.model_validate(load_json("alicom/sign_sms_report.json"))
+    assert mns.order_id == "2000015184"
+    assert http == mns
+    assert record_dict(mns)["order_id"] == "2000015184"
+
+
+@pytest.mark.parametrize("status", ["approving", "approved", "rejected"])
+def test_template_sms_report_statuses_and_http_order_id(status):
+    r = TemplateSmsReport.model_validate(load_json(f"http/template_sms_report_{status}.json")[0])
+    assert r.template_status == status
+    assert r.template_code == "SMS_123123242"
+    assert r.order_id == "205101"
+    assert r.template_type == "验证码"
+    assert r.template_name == "登录验证码"
+    assert r.template_content == "您的验证码为：${code}，5分钟内有效。"
+    assert r.create_date == china(2021, 9, 1, 10, 5, 0)
+    assert r.reason == ("模板内容含营销信息，请选择推广短信" if status == "rejected" else None)
+
+
+def test_template_sms_report_mns_order_id_gives_the_same_record():
+    http = TemplateSmsReport.model_validate(load_json("http/template_sms_report_approved.json")[0])
+    mns = TemplateSmsReport.model_validate(load_json("alicom/template_sms_report.json"))
+    assert mns.order_id == "205101" and http == mns
+
+
+@pytest.mark.parametrize(
+    ("model", "item", "fields"),
+    [
+        (SignSmsReport, {"sign_name": "x"}, {"sign_status"}),
+        (SignSmsReport, {"sign_name": "", "sign_status": "approved"}, {"sign_name"}),
+        (TemplateSmsReport, {"template_status": "approved"}, {"template_code"}),
+    ],
+)
+def test_audit_reports_name_their_missing_fields(model, item, fields):
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(item)
+    assert error_locations(caught) == fields
+
+
+# ---------------------------------------------------------------------------------------------
+# Card SMS
+# ---------------------------------------------------------------------------------------------
+
+
+def test_mns_card_vender_render_status_string_or_number_and_out_id_string_or_number():
+    as_string = MnsCardVender.model_validate(load_json("http/mns_card_vender_render_status_string.json")[0])
+    as_number = MnsCardVender.model_validate(load_json("http/mns_card_vender_render_status_number.json")[0])
+    mns = MnsCardVender.model_validate(load_json("alicom/mns_card_vender.json"))  # outId 205101, "0"
+    for r in (as_string, as_number, mns):
+        assert (r.outId, r.mobile, r.render_status, r.desc) == ("205101", "13687451234", 0, "审核通过")
+    assert as_string == as_number == mns
+
+
+def test_mns_card_vender_render_status_not_a_number_is_named():
+    with pytest.raises(ValidationError) as caught:
+        MnsCardVender.model_validate({"outId": "1", "mobile": "1", "render_status": "ok"})
+    assert error_locations(caught) == {"render_status"}
+
+
+def test_mns_card_template_vendor_results():
+    r = MnsCardTemplate.model_validate(load_json("http/mns_card_template_mixed_states.json")[0])
+    assert r.template_code == "CARD_SMS_8872"
+    assert r.approval_status == 2
+    assert r.extData == {}
+    assert r.desc == "MEIZU不通过:驳回\r\nOPPO通过\r\nXIAOMI审核中"
+    assert [(op.vendorCode, op.state, op.desc) for op in r.tmpOps] == [
+        ("MEIZU", 2, "驳回：图片不清晰"), ("OPPO", 1, "通过"), ("XIAOMI", 0, "审核中"),
+    ]  # fmt: skip
+    assert record_dict(r)["tmpOps"][0] == {"vendorCode": "MEIZU", "state": 2, "desc": "驳回：图片不清晰"}
+
+
+def test_mns_card_template_bad_vendor_entry_is_located():
+    item = {**load_json("alicom/mns_card_template.json")}
+    item["tmpOps"] = [*item["tmpOps"], {"state": 1}]
+    with pytest.raises(ValidationError) as caught:
+        MnsCardTemplate.model_validate(item)
+    assert error_locations(caught) == {"tmpOps.3.vendorCode"}
+
+
+# ---------------------------------------------------------------------------------------------
+# International
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "normalised"), [("1", "delivered"), ("2", "failed"), ("6", "expired")])
+def test_intl_sms_report_status(status, normalised):
+    items = {i["Status"]: i for i in load_json("http/intl_sms_report_batch.json")}
+    r = IntlSmsReport.model_validate(items[status])
+    assert r.status == status
+    assert r.delivery_status == normalised
+    assert r.is_final is True
+
+
+def test_intl_sms_report_pascal_case_fields():
+    r = IntlSmsReport.model_validate(load_json("http/intl_sms_report_batch.json")[0])
+    assert r.message_id == "1008030300123456789"
+    assert r.to == "85212345678"
+    assert r.sms_size == 1
+    assert r.task_id == "67890"
+    assert r.send_date == china(2021, 11, 25, 10, 27, 0)
+    assert r.receive_date == china(2021, 11, 25, 10, 27, 33)
+    assert r.send_date.utcoffset().total_seconds() == 8 * 3600
+    assert (r.error_code, r.error_description) == ("success", "success")
+    assert record_dict(r) == {
+        "message_id": "1008030300123456789", "status": "1", "to": "85212345678", "sms_size": 1,
+        "task_id": "67890", "send_date": "2021-11-25T10:27:00+08:00", "receive_date": "2021-11-25T10:27:33+08:00",
+        "error_code": "success", "error_description": "success", "delivery_status": "delivered", "is_final": True,
+    }  # fmt: skip
+
+
+def test_intl_sms_report_without_task_id_over_mns():
+    r = IntlSmsReport.model_validate(load_json("alicom/intl_sms_report.json"))
+    assert r.task_id is None
+    assert r.message_id == "1008030300123456789"
+
+
+def test_intl_unknown_status_is_not_final():
+    r = IntlSmsReport.model_validate({"MessageId": "1", "Status": "9"})
+    assert (r.delivery_status, r.is_final) == ("unknown", False)
+
+
+def test_intl_message_id_as_number_keeps_its_digits():
+    r = IntlSmsReport.model_validate({"MessageId": 1008030300123456789, "Status": 1})
+    assert (r.message_id, r.status, r.delivery_status) == ("1008030300123456789", "1", "delivered")
+
+
+def test_globe_sms_report_fields():
+    r = GlobeSmsReport.model_validate(load_json("alicom/globe_sms_report.json"))
+    assert r.to == "8613423512345"
+    assert r.message_id == "12441353"
+    assert r.status == "2"
+    assert r.send_date == china(2021, 6, 1, 10, 0, 0)
+    assert r.receive_date == china(2021, 6, 1, 10, 0, 5)
+    assert (r.error_code, r.error_description) == ("SP_UNKNOW_ERROR", "运营商未知错误")
+    assert (r.delivery_status, r.is_final) == ("failed", True)
+    delivered = GlobeSmsReport.model_validate({**load_json("alicom/globe_sms_report.json"), "status": 1})
+    assert (delivered.status, delivered.delivery_status) == ("1", "delivered")
+
+
+def test_record_dict_adds_delivery_status_only_to_delivery_reports():
+    sign = record_dict(SignSmsReport.model_validate(load_json("alicom/sign_sms_report.json")))
+    assert "delivery_status" not in sign and "is_final" not in sign
+    report = record_dict(SmsReport.model_validate(load_json("alicom/sms_report.json")))
+    assert (report["delivery_status"], report["is_final"]) == ("delivered", True)
+    assert report["send_time"] == "2021-09-06T15:49:55+08:00"
