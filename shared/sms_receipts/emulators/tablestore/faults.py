@@ -1,5 +1,8 @@
 """Fault injection: seeded, per API or global, changeable while the emulator runs.
 
+The classes are shared by every emulator and live in `sms_receipts.emulators.faults`; this module
+re-exports them and says what each kind means for Tablestore.
+
 Kinds (each a rate from 0 to 1; the rates of one entry must add up to at most 1):
 - `server_busy`: reply 503 OTSServerBusy; nothing is applied.
 - `timeout`: reply 503 OTSTimeout; nothing is applied.
@@ -23,92 +26,6 @@ and request order give the same faults every run. Only routed API requests draw;
 failures, unknown APIs and the emulator's own bookkeeping (counters, snapshots) never see a fault.
 """
 
-from __future__ import annotations
+from ..faults import FAULT_KINDS, FaultConfig, FaultRates
 
-import dataclasses
-import random
-import threading
-from dataclasses import dataclass
-
-FAULT_KINDS = ("server_busy", "timeout", "slow", "drop", "lost_response")
-
-
-@dataclass(frozen=True)
-class FaultRates:
-    server_busy: float = 0.0
-    timeout: float = 0.0
-    slow: float = 0.0
-    drop: float = 0.0
-    lost_response: float = 0.0
-
-    def __post_init__(self) -> None:
-        for kind in FAULT_KINDS:
-            rate = getattr(self, kind)
-            if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"fault rate {kind}={rate} is not between 0 and 1")
-        if self.total() > 1.0 + 1e-9:
-            raise ValueError(f"fault rates add up to {self.total():.3f}, more than 1")
-
-    def total(self) -> float:
-        return sum(getattr(self, kind) for kind in FAULT_KINDS)
-
-    @classmethod
-    def spread(cls, rate: float) -> FaultRates:
-        """One combined rate shared equally by every fault kind."""
-        return cls(**{kind: rate / len(FAULT_KINDS) for kind in FAULT_KINDS})
-
-
-class FaultConfig:
-    """Which faults hit which API, how long slow and lost responses wait, and the seeded draw."""
-
-    def __init__(self, *, seed: int | None = None, slow_delay: float = 1.0, lost_response_hang: float = 0.0):
-        self.slow_delay = slow_delay
-        self.lost_response_hang = lost_response_hang
-        self._random = random.Random(seed)
-        self._global = FaultRates()
-        self._per_api: dict[str, FaultRates] = {}
-        self._lock = threading.Lock()
-
-    def set(self, api: str | None = None, **rates: float) -> FaultRates:
-        """Update the rates of one API (or the global entry when `api` is None); returns the new entry."""
-        unknown = set(rates) - set(FAULT_KINDS)
-        if unknown:
-            raise TypeError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(FAULT_KINDS)}")
-        with self._lock:
-            current = self._global if api is None else self._per_api.get(api, FaultRates())
-            updated = dataclasses.replace(current, **rates)
-            if api is None:
-                self._global = updated
-            else:
-                self._per_api[api] = updated
-            return updated
-
-    def clear(self, api: str | None = None) -> None:
-        """Drop one API's entry, or every fault when `api` is None."""
-        with self._lock:
-            if api is None:
-                self._global = FaultRates()
-                self._per_api.clear()
-            else:
-                self._per_api.pop(api, None)
-
-    def rates_for(self, api: str) -> FaultRates:
-        with self._lock:
-            return self._per_api.get(api, self._global)
-
-    def reseed(self, seed: int | None) -> None:
-        with self._lock:
-            self._random.seed(seed)
-
-    def draw(self, api: str) -> str | None:
-        """The fault kind for one request to `api`, or None."""
-        with self._lock:
-            rates = self._per_api.get(api, self._global)
-            if rates.total() <= 0.0:
-                return None
-            point = self._random.random()
-        for kind in FAULT_KINDS:
-            point -= getattr(rates, kind)
-            if point < 0.0:
-                return kind
-        return None
+__all__ = ["FAULT_KINDS", "FaultConfig", "FaultRates"]

@@ -1,0 +1,219 @@
+"""`DybaseapiEmulator`: a loopback HTTP server for `alibabacloud_dybaseapi20170525.client.Client`.
+
+The SDK reaches it with `Config(access_key_id=..., access_key_secret=..., endpoint="127.0.0.1:<port>",
+protocol="http")`: the endpoint is host:port without a scheme, and `protocol` overrides the API's
+default HTTPS. Per request the emulator routes by action, counts it, authenticates (ACS3-HMAC-SHA256
+headers or V1 HMAC-SHA1 `Signature`), applies a drawn fault if any, and issues a token through the model.
+
+In-process, sharing credentials with the MNS emulator::
+
+    store = CredentialStore()
+    with DybaseapiEmulator(credentials=store, token_lifetime=2) as dybaseapi, \\
+            MnsEmulator(credentials=store) as mns:
+        for queue in dybaseapi.queue_names().values():
+            mns.create_queue(queue)
+        response = dybaseapi.client().query_token_for_mns_queue(
+            QueryTokenForMnsQueueRequest(message_type="SmsReport", queue_name=dybaseapi.queue_name("SmsReport")))
+        dto = response.body.message_token_dto   # accepted by mns for that queue for 2 seconds
+
+Faults on the wire: `server_busy` is 503 `ServiceUnavailable`; `timeout` a 504 HTML page from the
+"gateway" (the SDK fails to parse it and raises); `drop` and `lost_response` close the connection
+(a lost response has issued the token).
+
+Standalone: `main(["--port", "0", "--token-lifetime", "60"])` prints one JSON line with `endpoint`
+(host:port, for `Config.endpoint`), `protocol`, `url`, `access_key_id`, `access_key_secret`,
+`account_id`, `token_lifetime` and `queues` (message type -> queue name), then serves until SIGINT or
+SIGTERM. Its tokens are minted with `--token-key`, which a standalone MNS emulator shares by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import uuid
+from collections.abc import Iterable
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import unquote
+
+from ..credentials import DEFAULT_TOKEN_KEY, CredentialStore
+from ..faults import FaultConfig, FaultRates
+from ..mns.loopback import LoopbackHandler, LoopbackService, serve_until_signalled
+from .auth import NonceCache, authenticate
+from .exceptions import DybaseapiError, IncompleteSignature, InternalError, ServiceUnavailable
+from .models import (
+    DEFAULT_ALIYUN_ACCOUNT_ID,
+    DEFAULT_MESSAGE_TYPES,
+    DEFAULT_TOKEN_LIFETIME,
+    DybaseapiBackend,
+    TokenDenial,
+)
+from .responses import DybaseapiResponses, RpcRequest, encode, error_document, rpc_parameters
+from .urls import action_of, resolve
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCESS_KEY_ID = "LTAI-local-emulator"
+DEFAULT_ACCESS_KEY_SECRET = "local-emulator-secret"
+GATEWAY_TIMEOUT_PAGE = (b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
+                        b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n")
+
+
+class DybaseapiEmulator(LoopbackService):
+    """A local dybaseapi (QueryTokenForMnsQueue) on loopback HTTP; `start()`/`stop()` or a context manager."""
+
+    service_name = "dybaseapi"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, credentials: CredentialStore | None = None,
+                 access_key_id: str = DEFAULT_ACCESS_KEY_ID, access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
+                 account_id: str = DEFAULT_ALIYUN_ACCOUNT_ID, message_types: Iterable[str] = DEFAULT_MESSAGE_TYPES,
+                 token_lifetime: float = DEFAULT_TOKEN_LIFETIME, faults: FaultConfig | None = None,
+                 verify_signatures: bool = True):
+        super().__init__(host, port)
+        self.credentials = credentials if credentials is not None else CredentialStore()
+        self.credentials.add_access_key(access_key_id, access_key_secret)
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.verify_signatures = verify_signatures
+        self.faults = faults or FaultConfig()
+        self.backend = DybaseapiBackend(self.credentials, account_id=account_id, message_types=message_types,
+                                        token_lifetime=token_lifetime)
+        self._responses = DybaseapiResponses(self.backend)
+        self._nonces = NonceCache()
+
+    # ---- configuration --------------------------------------------------------------------------
+
+    @property
+    def token_lifetime(self) -> float:
+        return self.backend.token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError(f"token_lifetime must be positive, not {seconds}")
+        self.backend.token_lifetime = seconds
+
+    @property
+    def account_id(self) -> str:
+        return self.backend.account_id
+
+    def queue_name(self, message_type: str) -> str:
+        return self.backend.queue_name(message_type)
+
+    def queue_names(self) -> dict[str, str]:
+        return self.backend.queue_names()
+
+    def deny(self, access_key_id: str | None = None, message_type: str | None = None) -> TokenDenial:
+        """Refuse matching callers with 403 Forbidden.RAM until `clear_denials()`."""
+        return self.backend.deny(access_key_id, message_type)
+
+    def clear_denials(self) -> None:
+        self.backend.clear_denials()
+
+    def connection_info(self) -> dict[str, Any]:
+        return {"endpoint": self.address, "protocol": "http", "url": self.endpoint,
+                "access_key_id": self.access_key_id, "access_key_secret": self.access_key_secret,
+                "account_id": self.account_id, "token_lifetime": self.token_lifetime, "queues": self.queue_names()}
+
+    def client(self, access_key_id: str | None = None, access_key_secret: str | None = None, **config: Any) -> Any:
+        """An `alibabacloud_dybaseapi20170525.client.Client` for this emulator; keywords go to `Config`."""
+        from alibabacloud_dybaseapi20170525.client import Client
+        from alibabacloud_tea_openapi.models import Config
+
+        return Client(Config(access_key_id=access_key_id or self.access_key_id,
+                             access_key_secret=access_key_secret or self.access_key_secret,
+                             endpoint=self.address, protocol="http", **config))
+
+    # ---- request handling -----------------------------------------------------------------------
+
+    def handle(self, handler: LoopbackHandler) -> None:
+        request_id = str(uuid.uuid4()).upper()
+        body = self.read_body(handler)
+        path, _, query_string = handler.path.partition("?")
+        headers: dict[str, list[str]] = {}
+        for name, value in handler.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        if body is None:
+            self._count("Unknown")
+            self._reply(handler, IncompleteSignature("The Content-Length you specified is invalid."), request_id)
+            return
+        query, params = rpc_parameters(query_string, headers, body)
+        action, version = action_of(headers, params)
+        self._count(action)
+        fault = None
+        try:
+            respond = resolve(self._responses, handler.command, unquote(path), action, version)
+            caller = authenticate(self.credentials, self._nonces, handler.command, path, query, headers, body, params,
+                                  verify_signatures=self.verify_signatures)
+            request = RpcRequest(action, version, handler.command, path, query, params, headers, body)
+            fault = self.faults.draw(action)
+            if fault == "drop":
+                self.drop(handler)
+                return
+            if fault == "timeout":
+                self.send(handler, 504, {"Content-Type": "text/html"}, GATEWAY_TIMEOUT_PAGE)
+                return
+            if fault == "server_busy":
+                raise ServiceUnavailable()
+            if fault == "slow":
+                self.wait(self.faults.slow_delay)
+            reply: dict[str, Any] | DybaseapiError = respond(request, caller, request_id)
+        except DybaseapiError as error:
+            reply = error
+        except Exception as error:
+            logger.exception("dybaseapi emulator failed on %s", action)
+            reply = InternalError(f"{type(error).__name__}: {error}")
+        if fault == "lost_response":
+            self.wait(self.faults.lost_response_hang)
+            self.drop(handler)
+            return
+        self._reply(handler, reply, request_id)
+
+    def _reply(self, handler: LoopbackHandler, reply: dict[str, Any] | DybaseapiError, request_id: str) -> None:
+        if isinstance(reply, DybaseapiError):
+            status, document = reply.http_status, error_document(reply, request_id)
+        else:
+            status, document = 200, reply
+        headers = {"Content-Type": "application/json;charset=utf-8", "x-acs-request-id": request_id,
+                   "Date": formatdate(usegmt=True)}
+        self.send(handler, status, headers, encode(document))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a standalone emulator: first stdout line is the connection JSON; SIGINT/SIGTERM stop it."""
+    parser = argparse.ArgumentParser(prog="sms-receipts emulator dybaseapi",
+                                     description="Local dybaseapi (QueryTokenForMnsQueue) emulator for "
+                                                 "alibabacloud-dybaseapi20170525.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--account-id", default=DEFAULT_ALIYUN_ACCOUNT_ID,
+                        help="Aliyun account id in the queue names Alicom-Queue-<id>-<type>")
+    parser.add_argument("--message-type", action="append", metavar="TYPE",
+                        help=f"a message type with a queue (repeatable; default: {', '.join(DEFAULT_MESSAGE_TYPES)})")
+    parser.add_argument("--token-lifetime", type=float, default=DEFAULT_TOKEN_LIFETIME, help="seconds a token lives")
+    parser.add_argument("--deny", action="store_true", help="refuse every caller with 403 Forbidden.RAM")
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost")
+    parser.add_argument("--seed", type=int, help="seed for the fault draws")
+    parser.add_argument("--slow-delay", type=float, default=1.0, help="seconds a slow response waits")
+    parser.add_argument("--lost-response-hang", type=float, default=0.0,
+                        help="seconds to hang before dropping an applied request's response")
+    parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID)
+    parser.add_argument("--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET)
+    parser.add_argument("--token-key", default=DEFAULT_TOKEN_KEY,
+                        help="key that mints the STS tokens (the MNS emulator checks them with the same default)")
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.fault_rate <= 1.0:
+        parser.error("--fault-rate must be between 0 and 1")
+    if args.token_lifetime <= 0:
+        parser.error("--token-lifetime must be positive")
+
+    faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay, lost_response_hang=args.lost_response_hang)
+    faults.set(**vars(FaultRates.spread(args.fault_rate)))
+    emulator = DybaseapiEmulator(args.host, args.port, credentials=CredentialStore(token_key=args.token_key),
+                                 access_key_id=args.access_key_id, access_key_secret=args.access_key_secret,
+                                 account_id=args.account_id, message_types=args.message_type or DEFAULT_MESSAGE_TYPES,
+                                 token_lifetime=args.token_lifetime, faults=faults)
+    if args.deny:
+        emulator.deny()
+    return serve_until_signalled(emulator, emulator.connection_info)

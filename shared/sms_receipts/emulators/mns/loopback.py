@@ -1,0 +1,240 @@
+"""The threaded loopback HTTP server under the MNS and dybaseapi emulators, and their common lifecycle.
+
+`LoopbackService` gives an emulator `start()`/`stop()`, the context-manager protocol, port 0 (a free
+port, known after `start()`), a per-API request counter, and `serve_until_signalled()` for standalone
+`main()`s. A subclass implements `handle(handler)` for every HTTP method and reads/writes through
+`read_body()`, `send()` and `drop()`.
+
+`stop()` returns once the socket is closed and every handler thread has ended: keep-alive connections
+are shut down, and `_stopping` (an Event) is set first so long polls, slow and lost-response waits end
+at once. Nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import socket
+import socketserver
+import threading
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+_Service = TypeVar("_Service", bound="LoopbackService")
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as http.client and urllib3 pools expect
+    disable_nagle_algorithm = True  # without TCP_NODELAY each call waits ~40 ms on delayed ACKs
+    server: LoopbackHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.untrack(self.connection)
+
+    def _dispatch(self) -> None:
+        self.server.service.handle(self)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+    @property
+    def server_version(self) -> str:  # type: ignore[override]
+        return type(self.server.service).__name__
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s - " + format, self.address_string(), *args)
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    daemon_threads = False  # so server_close() joins every handler thread
+    block_on_close = True
+
+    def __init__(self, address: tuple[str, int], service: LoopbackService):
+        self.service = service
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, LoopbackHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can stall for seconds.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def track(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.add(connection)
+            if self.service._stopping.is_set():
+                _shutdown(connection)
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        """Wake handler threads idling on keep-alive connections so they can be joined."""
+        with self._connections_lock:
+            for connection in self._connections:
+                _shutdown(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("connection from %s failed", client_address, exc_info=True)
+
+
+def _shutdown(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the peer
+        connection.shutdown(socket.SHUT_RDWR)
+
+
+class LoopbackService:
+    """Lifecycle, port, counters and HTTP plumbing shared by the loopback emulators."""
+
+    service_name = "emulator"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host = host
+        self._requested_port = port
+        self._requests: Counter[str] = Counter()
+        self._requests_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: LoopbackHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def start(self: _Service) -> _Service:
+        if self._server is not None:
+            raise RuntimeError(f"the {self.service_name} emulator is already running")
+        self._stopping.clear()
+        self._server = LoopbackHTTPServer((self.host, self._requested_port), self)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"{self.service_name}-emulator:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; returns once the socket is closed and every thread has ended. Idempotent."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()  # ends long polls, slow and lost-response waits
+        self._on_stopping()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    def _on_stopping(self) -> None:
+        """Hook: wake whatever a handler thread may be blocked on."""
+
+    def __enter__(self: _Service) -> _Service:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._server is not None:
+            return self._server.server_address[1]
+        if self._requested_port:
+            return self._requested_port
+        raise RuntimeError(f"the {self.service_name} emulator picks its port on start(); start it first")
+
+    @property
+    def address(self) -> str:
+        """host:port, with 127.0.0.1 for a wildcard bind."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.address}"
+
+    # ---- bookkeeping ----------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> Counter[str]:
+        """How many requests each API received (a copy), faulted and rejected ones included."""
+        with self._requests_lock:
+            return Counter(self._requests)
+
+    def reset_counters(self) -> None:
+        with self._requests_lock:
+            self._requests.clear()
+
+    def _count(self, api: str) -> None:
+        with self._requests_lock:
+            self._requests[api] += 1
+
+    # ---- HTTP plumbing --------------------------------------------------------------------------
+
+    def handle(self, handler: LoopbackHandler) -> None:
+        raise NotImplementedError
+
+    def read_body(self, handler: LoopbackHandler) -> bytes | None:
+        """The request body, or None when Content-Length is unusable (the connection then closes)."""
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            handler.close_connection = True  # the body is not read, so the connection cannot be reused
+            return None
+        return handler.rfile.read(length)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep that `stop()` cuts short."""
+        self._stopping.wait(seconds)
+
+    def drop(self, handler: LoopbackHandler) -> None:
+        """Close the connection without a reply."""
+        handler.close_connection = True
+
+    def send(self, handler: LoopbackHandler, status: int, headers: dict[str, str], payload: bytes) -> None:
+        try:
+            handler.send_response(status)
+            for name, value in headers.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(payload)))
+            if self._stopping.is_set() or handler.close_connection:
+                handler.send_header("Connection", "close")
+                handler.close_connection = True
+            handler.end_headers()
+            if handler.command != "HEAD":
+                handler.wfile.write(payload)
+        except OSError:
+            handler.close_connection = True  # the client gave up (for example after its own timeout)
+
+
+def serve_until_signalled(service: LoopbackService, describe: Callable[[], dict[str, Any]]) -> int:
+    """Run `service` until SIGINT or SIGTERM; the first stdout line is `describe()` as JSON. Returns 0."""
+    stop_requested = threading.Event()
+    previous_handlers = {sig: signal.signal(sig, lambda *_: stop_requested.set())
+                         for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with service:
+            print(json.dumps(describe(), ensure_ascii=False), flush=True)
+            while not stop_requested.wait(0.5):
+                pass
+    finally:
+        for sig, previous in previous_handlers.items():
+            signal.signal(sig, previous)
+    return 0

@@ -1,0 +1,425 @@
+"""In-memory MNS queue state and rules: queues, messages, visibility and receipt handles. No HTTP here.
+
+Rules reimplemented from the MNS API pages (CreateQueue, SendMessage, BatchReceiveMessage, DeleteMessage,
+ChangeMessageVisibility):
+- attributes and their ranges: VisibilityTimeout 1..43200 s (default 30), MaximumMessageSize
+  1024..65536 bytes (65536), MessageRetentionPeriod 60..604800 s (345600), DelaySeconds 0..604800 s (0),
+  PollingWaitSeconds 0..30 s (0). CreateQueue of an existing queue with the same attributes succeeds
+  (204), with other attributes it is `QueueAlreadyExist`.
+- a message body is opaque text (the SDK sends base64 by default and the emulator never decodes it);
+  `MessageBodyMD5` is the upper-case hex MD5 of that text. Priority 1 (first) .. 16 (default 8);
+  DelaySeconds defaults to the queue's. Batches hold 1..16 messages.
+- receiving takes visible messages by priority, then enqueue order; each one gets DequeueCount + 1, a
+  FirstDequeueTime on its first receive, NextVisibleTime = now + VisibilityTimeout and a NEW receipt
+  handle. A handle is valid only while its message is invisible and only until the next receive or
+  ChangeMessageVisibility: using it later is `MessageNotExist`; a handle that does not parse is
+  `ReceiptHandleError`.
+- long polling: with no visible message a receive waits up to `wait_seconds` (the queue's
+  PollingWaitSeconds when the request names none) and returns as soon as one is sent or becomes visible;
+  an empty result is `MessageNotExist`.
+- messages older than MessageRetentionPeriod disappear.
+
+Times are milliseconds since the epoch on the injectable `clock` (seconds, like `time.time`); long-poll
+waits run on real time and recheck at least every `POLL_SLICE` seconds, so a test clock that jumps
+forward is noticed within that slice (or at once after `wake()`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+
+from .exceptions import (
+    InvalidArgument,
+    InvalidQueueName,
+    MessageNotExist,
+    QueueAlreadyExist,
+    QueueNameLengthError,
+    QueueNotExist,
+    ReceiptHandleError,
+    out_of_range,
+)
+
+MAX_BATCH = 16
+MAX_BATCH_BYTES = 64 * 1024
+MAX_WAIT_SECONDS = 30
+MAX_QUEUE_NAME = 256
+PRIORITY_RANGE = (1, 16)
+DEFAULT_PRIORITY = 8
+MESSAGE_DELAY_RANGE = (0, 604800)
+CHANGE_VISIBILITY_RANGE = (1, 43200)
+LIST_RET_NUMBER_RANGE = (1, 1000)
+POLL_SLICE = 0.25
+_QUEUE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*\Z")
+_HANDLE_VERSION = "1-"
+
+
+@dataclass(frozen=True)
+class AttributeRule:
+    element: str
+    low: int
+    high: int
+    unit: str
+
+
+ATTRIBUTE_RULES = {
+    "visibility_timeout": AttributeRule("VisibilityTimeout", 1, 43200, "seconds"),
+    "maximum_message_size": AttributeRule("MaximumMessageSize", 1024, 65536, "bytes"),
+    "message_retention_period": AttributeRule("MessageRetentionPeriod", 60, 604800, "seconds"),
+    "delay_seconds": AttributeRule("DelaySeconds", 0, 604800, "seconds"),
+    "polling_wait_seconds": AttributeRule("PollingWaitSeconds", 0, 30, "seconds"),
+}
+
+
+@dataclass(frozen=True)
+class QueueAttributes:
+    visibility_timeout: int = 30
+    maximum_message_size: int = 65536
+    message_retention_period: int = 345600
+    delay_seconds: int = 0
+    polling_wait_seconds: int = 0
+    logging_enabled: bool = False
+
+    def __post_init__(self) -> None:
+        for name, rule in ATTRIBUTE_RULES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not rule.low <= value <= rule.high:
+                raise out_of_range(rule.element, rule.low, rule.high, rule.unit)
+
+    def updated(self, **changes: int | bool) -> QueueAttributes:
+        unknown = set(changes) - {item.name for item in fields(self)}
+        if unknown:
+            raise TypeError(f"unknown queue attributes {sorted(unknown)}")
+        return replace(self, **changes)
+
+
+@dataclass
+class StoredMessage:
+    sequence: int
+    message_id: str
+    body: str
+    body_md5: str
+    priority: int
+    enqueue_time: int
+    next_visible_time: int
+    first_dequeue_time: int = 0
+    dequeue_count: int = 0
+    receipt_handle: str = ""
+
+    def view(self) -> MessageView:
+        return MessageView(self.message_id, self.body, self.body_md5, self.priority, self.enqueue_time,
+                           self.next_visible_time, self.first_dequeue_time, self.dequeue_count, self.receipt_handle)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A message as one response shows it (a copy: later receives do not change it)."""
+
+    message_id: str
+    body: str
+    body_md5: str
+    priority: int
+    enqueue_time: int
+    next_visible_time: int
+    first_dequeue_time: int
+    dequeue_count: int
+    receipt_handle: str
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message of a SendMessage/BatchSendMessage request; None takes the queue's or the default."""
+
+    body: str
+    delay_seconds: int | None = None
+    priority: int | None = None
+
+
+@dataclass
+class Queue:
+    name: str
+    attributes: QueueAttributes
+    create_time: int  # seconds, as GetQueueAttributes reports it
+    last_modify_time: int
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    active: int
+    inactive: int
+    delayed: int
+
+
+def body_md5(body: str) -> str:
+    return hashlib.md5(body.encode("utf-8")).hexdigest().upper()
+
+
+def check_queue_name(name: str) -> None:
+    if not 1 <= len(name) <= MAX_QUEUE_NAME:
+        raise QueueNameLengthError()
+    if not _QUEUE_NAME.match(name):
+        raise InvalidQueueName()
+
+
+def _check_range(element: str, value: int, bounds: tuple[int, int], unit: str = "") -> None:
+    if not bounds[0] <= value <= bounds[1]:
+        raise out_of_range(element, bounds[0], bounds[1], unit)
+
+
+class MnsBackend:
+    """Every queue of one MNS account. Thread-safe; `mutations` counts changes for snapshots."""
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self.clock = clock
+        self.queues: dict[str, Queue] = {}
+        self.lock = threading.RLock()
+        self.mutations = 0
+        self.next_sequence = 1
+        self._changed = threading.Condition(self.lock)
+        self._id_prefix = secrets.token_hex(8).upper()
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def wake(self) -> None:
+        """Make waiting receives look again (after the clock moved, or to end them on shutdown)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    # ---- queues -----------------------------------------------------------------------------------
+
+    def create_queue(self, name: str, attributes: QueueAttributes | None = None) -> bool:
+        """Create a queue; False when an identical one exists already (the 204 case)."""
+        check_queue_name(name)
+        attributes = attributes or QueueAttributes()
+        with self.lock:
+            existing = self.queues.get(name)
+            if existing is not None:
+                if existing.attributes != attributes:
+                    raise QueueAlreadyExist()
+                return False
+            now = self.now_ms() // 1000
+            self.queues[name] = Queue(name, attributes, now, now)
+            self.mutations += 1
+            return True
+
+    def set_queue_attributes(self, name: str, **changes: int | bool) -> QueueAttributes:
+        with self.lock:
+            queue = self.queue(name)
+            queue.attributes = queue.attributes.updated(**changes)
+            queue.last_modify_time = self.now_ms() // 1000
+            self.mutations += 1
+            return queue.attributes
+
+    def queue(self, name: str) -> Queue:
+        with self.lock:
+            queue = self.queues.get(name)
+            if queue is None:
+                raise QueueNotExist()
+            return queue
+
+    def delete_queue(self, name: str) -> None:
+        with self._changed:
+            if self.queues.pop(name, None) is None:
+                raise QueueNotExist()
+            self.mutations += 1
+            self._changed.notify_all()  # waiting receives now fail with QueueNotExist
+
+    def list_queues(self, prefix: str = "", ret_number: int = 1000, marker: str = "") -> tuple[list[Queue], str]:
+        """Queues by name from `marker` on; the second item is the next marker ("" at the end)."""
+        _check_range("x-mns-ret-number", ret_number, LIST_RET_NUMBER_RANGE)
+        with self.lock:
+            names = sorted(name for name in self.queues if name.startswith(prefix) and name >= marker)
+            page = [self.queues[name] for name in names[:ret_number]]
+            return page, names[ret_number] if len(names) > ret_number else ""
+
+    def counts(self, name: str) -> QueueCounts:
+        with self.lock:
+            queue = self.queue(name)
+            now = self.now_ms()
+            self._expire(queue, now)
+            active = inactive = delayed = 0
+            for message in queue.messages.values():
+                if message.next_visible_time <= now:
+                    active += 1
+                elif message.dequeue_count:
+                    inactive += 1
+                else:
+                    delayed += 1
+            return QueueCounts(active, inactive, delayed)
+
+    # ---- messages ---------------------------------------------------------------------------------
+
+    def send_messages(self, name: str, outgoing: Sequence[OutgoingMessage]) -> list[MessageView]:
+        """Enqueue 1..16 messages; every one is checked before any is stored."""
+        if not 1 <= len(outgoing) <= MAX_BATCH:
+            raise InvalidArgument(f"The count of messages should between 1 and {MAX_BATCH}.")
+        with self._changed:
+            queue = self.queue(name)
+            limit = queue.attributes.maximum_message_size
+            total = 0
+            for message in outgoing:
+                size = len(message.body.encode("utf-8"))
+                total += size
+                if not 1 <= size <= limit:
+                    raise out_of_range("MessageBody", 1, limit, "bytes")
+                if message.delay_seconds is not None:
+                    _check_range("DelaySeconds", message.delay_seconds, MESSAGE_DELAY_RANGE, "seconds")
+                if message.priority is not None:
+                    _check_range("Priority", message.priority, PRIORITY_RANGE)
+            if len(outgoing) > 1 and total > MAX_BATCH_BYTES:
+                raise out_of_range("total size of the messages", 1, MAX_BATCH_BYTES, "bytes")
+            now = self.now_ms()
+            stored = []
+            for message in outgoing:
+                delay = queue.attributes.delay_seconds if message.delay_seconds is None else message.delay_seconds
+                sequence = self.next_sequence
+                self.next_sequence += 1
+                record = StoredMessage(
+                    sequence=sequence,
+                    message_id=f"{self._id_prefix}-1-{now:X}-{200000000 + sequence}",
+                    body=message.body,
+                    body_md5=body_md5(message.body),
+                    priority=DEFAULT_PRIORITY if message.priority is None else message.priority,
+                    enqueue_time=now,
+                    next_visible_time=now + delay * 1000,
+                )
+                queue.messages[sequence] = record
+                stored.append(record.view())
+            self.mutations += 1
+            self._changed.notify_all()
+            return stored
+
+    def receive_messages(self, name: str, count: int, wait_seconds: int | None = None,
+                         cancel: threading.Event | None = None) -> list[MessageView]:
+        """Take up to `count` visible messages, long-polling up to `wait_seconds` (real time) for one."""
+        _check_range("numOfMessages", count, (1, MAX_BATCH))
+        if wait_seconds is not None:
+            _check_range("waitseconds", wait_seconds, (0, MAX_WAIT_SECONDS), "seconds")
+        with self._changed:
+            if wait_seconds is None:
+                wait_seconds = self.queue(name).attributes.polling_wait_seconds
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                queue = self.queue(name)  # a queue deleted while we wait fails the receive
+                taken = self._take(queue, count)
+                if taken:
+                    return taken
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (cancel is not None and cancel.is_set()):
+                    raise MessageNotExist()
+                self._changed.wait(min(remaining, POLL_SLICE))
+
+    def peek_messages(self, name: str, count: int) -> list[MessageView]:
+        """Up to `count` visible messages, unchanged (no handle, no dequeue)."""
+        _check_range("numOfMessages", count, (1, MAX_BATCH))
+        with self.lock:
+            queue = self.queue(name)
+            visible = self._visible(queue, self.now_ms())[:count]
+            if not visible:
+                raise MessageNotExist()
+            return [replace(message.view(), receipt_handle="") for message in visible]
+
+    def delete_message(self, name: str, receipt_handle: str) -> None:
+        with self.lock:
+            queue = self.queue(name)
+            message = self._held(queue, receipt_handle)
+            del queue.messages[message.sequence]
+            self.mutations += 1
+
+    def delete_messages(self, name: str, receipt_handles: Sequence[str]) -> list[tuple[str, Exception]]:
+        """Delete each handle on its own; returns the (handle, error) of every one that failed."""
+        if not 1 <= len(receipt_handles) <= MAX_BATCH:
+            raise InvalidArgument(f"The count of ReceiptHandle should between 1 and {MAX_BATCH}.")
+        failures: list[tuple[str, Exception]] = []
+        with self.lock:
+            self.queue(name)
+            for handle in receipt_handles:
+                try:
+                    self.delete_message(name, handle)
+                except (MessageNotExist, ReceiptHandleError) as error:
+                    failures.append((handle, error))
+        return failures
+
+    def change_visibility(self, name: str, receipt_handle: str, visibility_timeout: int) -> MessageView:
+        """Hide a held message for `visibility_timeout` seconds from now; returns it with its new handle."""
+        _check_range("VisibilityTimeout", visibility_timeout, CHANGE_VISIBILITY_RANGE, "seconds")
+        with self._changed:
+            queue = self.queue(name)
+            message = self._held(queue, receipt_handle)
+            message.next_visible_time = self.now_ms() + visibility_timeout * 1000
+            message.receipt_handle = self._new_handle(message)
+            self.mutations += 1
+            self._changed.notify_all()
+            return message.view()
+
+    def message_views(self, name: str) -> list[MessageView]:
+        """Every message of a queue in receive order, visible or not (for tests and tools)."""
+        with self.lock:
+            queue = self.queue(name)
+            self._expire(queue, self.now_ms())
+            return [message.view() for message in sorted(queue.messages.values(), key=_receive_order)]
+
+    # ---- internals --------------------------------------------------------------------------------
+
+    def _expire(self, queue: Queue, now: int) -> None:
+        cutoff = now - queue.attributes.message_retention_period * 1000
+        expired = [sequence for sequence, message in queue.messages.items() if message.enqueue_time <= cutoff]
+        for sequence in expired:
+            del queue.messages[sequence]
+        if expired:
+            self.mutations += 1
+
+    def _visible(self, queue: Queue, now: int) -> list[StoredMessage]:
+        self._expire(queue, now)
+        return sorted((message for message in queue.messages.values() if message.next_visible_time <= now),
+                      key=_receive_order)
+
+    def _take(self, queue: Queue, count: int) -> list[MessageView]:
+        now = self.now_ms()
+        taken = []
+        for message in self._visible(queue, now)[:count]:
+            message.dequeue_count += 1
+            message.first_dequeue_time = message.first_dequeue_time or now
+            message.next_visible_time = now + queue.attributes.visibility_timeout * 1000
+            message.receipt_handle = self._new_handle(message)
+            taken.append(message.view())
+        if taken:
+            self.mutations += 1
+        return taken
+
+    def _new_handle(self, message: StoredMessage) -> str:
+        raw = f"{message.sequence}-{message.next_visible_time // 1000}-{message.dequeue_count}-{secrets.token_hex(4)}"
+        return _HANDLE_VERSION + base64.b64encode(raw.encode("ascii")).decode("ascii")
+
+    def _held(self, queue: Queue, receipt_handle: str) -> StoredMessage:
+        """The message a handle currently holds; MessageNotExist once the handle is stale."""
+        sequence = _handle_sequence(receipt_handle)
+        message = queue.messages.get(sequence)
+        if (message is None or message.receipt_handle != receipt_handle
+                or message.next_visible_time <= self.now_ms()):
+            raise MessageNotExist()
+        return message
+
+
+def _receive_order(message: StoredMessage) -> tuple[int, int]:
+    return message.priority, message.sequence
+
+
+def _handle_sequence(receipt_handle: str) -> int:
+    if not receipt_handle.startswith(_HANDLE_VERSION):
+        raise ReceiptHandleError()
+    try:
+        raw = base64.b64decode(receipt_handle[len(_HANDLE_VERSION):], validate=True).decode("ascii")
+        sequence, _, _, _ = raw.split("-")
+        return int(sequence)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ReceiptHandleError() from None
