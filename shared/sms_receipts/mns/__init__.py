@@ -1,0 +1,2 @@
+"""MNS delivery: the FC MNS-trigger function's logic (`trigger`) and the Alicom queue puller
+(`alicom`)."""

@@ -1,0 +1,321 @@
+"""The Alicom queue puller: the SMS service's own `Alicom-Queue-<uid>-<MessageType>` queues.
+
+Those queues live in the SMS service's MNS account; a consumer reads them with a temporary token
+from `QueryTokenForMnsQueue` (dybaseapi). For each configured message type the puller:
+- gets a token, cached per warm instance and refreshed at least 2 minutes before its `ExpireTime`,
+  which is read as Beijing time (Asia/Shanghai) whatever the host's time zone;
+- receives batches of 16 with long polling until the invocation's time budget is nearly spent;
+- stores each batch, then batch-deletes exactly the messages whose receipts are stored (or
+  duplicate, stale, dead-lettered), leaving the rest to be redelivered after the visibility timeout;
+- dead-letters and deletes poison messages (dequeued at least `poison_dequeue_count` times).
+
+Configuration:
+
+- `SMS_RECEIPTS_ALICOM_TYPES`: comma-separated message types to pull; default `SmsReport,SmsUp`.
+- `SMS_RECEIPTS_ALICOM_ACCOUNT_ID`: the `<uid>` in the queue names (your main account id); default
+  the FC context's `account_id`.
+- `SMS_RECEIPTS_ALICOM_MNS_ENDPOINT`: the SMS service's MNS endpoint; default
+  `https://1943695596114318.mns.cn-hangzhou.aliyuncs.com`.
+- `SMS_RECEIPTS_DYBASEAPI_ENDPOINT` (`host[:port]`) and `SMS_RECEIPTS_DYBASEAPI_PROTOCOL`: the token
+  API; default `dybaseapi.aliyuncs.com` over `https`.
+- `SMS_RECEIPTS_ALICOM_WAIT_SECONDS`: long-polling wait per receive, 1..30; default 3.
+- `SMS_RECEIPTS_ALICOM_POISON_DEQUEUE_COUNT`: dequeue count at which a message is dead-lettered;
+  default 10.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ..logs import log_event
+from ..parsing import MessageType, RejectedItem, Via, decode_alicom_message, message_type_from_name
+from ..parsing.times import CHINA_TZ
+from ..storage.outcomes import Outcome
+
+log = logging.getLogger("sms_receipts.alicom")
+
+ENV_TYPES = "SMS_RECEIPTS_ALICOM_TYPES"
+ENV_ACCOUNT_ID = "SMS_RECEIPTS_ALICOM_ACCOUNT_ID"
+ENV_MNS_ENDPOINT = "SMS_RECEIPTS_ALICOM_MNS_ENDPOINT"
+ENV_DYBASEAPI_ENDPOINT = "SMS_RECEIPTS_DYBASEAPI_ENDPOINT"
+ENV_DYBASEAPI_PROTOCOL = "SMS_RECEIPTS_DYBASEAPI_PROTOCOL"
+ENV_WAIT_SECONDS = "SMS_RECEIPTS_ALICOM_WAIT_SECONDS"
+ENV_POISON = "SMS_RECEIPTS_ALICOM_POISON_DEQUEUE_COUNT"
+ALICOM_ENV_VARS = (ENV_TYPES, ENV_ACCOUNT_ID, ENV_MNS_ENDPOINT, ENV_DYBASEAPI_ENDPOINT, ENV_DYBASEAPI_PROTOCOL,
+                   ENV_WAIT_SECONDS, ENV_POISON)  # fmt: skip
+
+DEFAULT_MNS_ENDPOINT = "https://1943695596114318.mns.cn-hangzhou.aliyuncs.com"
+DEFAULT_DYBASEAPI_ENDPOINT = "dybaseapi.aliyuncs.com"
+REFRESH_MARGIN = timedelta(minutes=2)
+BATCH_SIZE = 16  # the most BatchReceiveMessage returns
+
+
+class AlicomError(RuntimeError):
+    """Pulling cannot go on; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class AlicomSettings:
+    message_types: tuple[MessageType, ...]
+    account_id: str
+    mns_endpoint: str = DEFAULT_MNS_ENDPOINT
+    dybaseapi_endpoint: str = DEFAULT_DYBASEAPI_ENDPOINT
+    dybaseapi_protocol: str = "https"
+    wait_seconds: int = 3
+    poison_dequeue_count: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, context: Any = None) -> AlicomSettings:
+        env = os.environ if env is None else env
+        types = tuple(message_type_from_name(t.strip()) for t in env.get(ENV_TYPES, "SmsReport,SmsUp").split(",")
+                      if t.strip())  # fmt: skip
+        account_id = env.get(ENV_ACCOUNT_ID, "").strip() or str(getattr(context, "account_id", "") or "")
+        if not account_id:
+            raise AlicomError(f"set {ENV_ACCOUNT_ID}: the account id in Alicom-Queue-<uid>-<MessageType>")
+        return cls(
+            message_types=types,
+            account_id=account_id,
+            mns_endpoint=env.get(ENV_MNS_ENDPOINT) or DEFAULT_MNS_ENDPOINT,
+            dybaseapi_endpoint=env.get(ENV_DYBASEAPI_ENDPOINT) or DEFAULT_DYBASEAPI_ENDPOINT,
+            dybaseapi_protocol=env.get(ENV_DYBASEAPI_PROTOCOL) or "https",
+            wait_seconds=max(1, min(30, int(env.get(ENV_WAIT_SECONDS) or 3))),
+            poison_dequeue_count=int(env.get(ENV_POISON) or 10),
+        )
+
+    def queue_name(self, message_type: MessageType) -> str:
+        # The international site's report is a `SmsReport` queue too.
+        name = "SmsReport" if message_type is MessageType.INTL_SMS_REPORT else message_type.value
+        return f"Alicom-Queue-{self.account_id}-{name}"
+
+
+@dataclass(frozen=True)
+class QueueToken:
+    access_key_id: str
+    access_key_secret: str
+    security_token: str
+    expires_at: datetime  # aware
+
+    def fresh(self, now: datetime) -> bool:
+        return now < self.expires_at - REFRESH_MARGIN
+
+
+def parse_expire_time(text: str) -> datetime:
+    """`ExpireTime` is `yyyy-MM-dd HH:mm:ss` in Beijing time, whatever the host's zone."""
+    return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
+
+
+class TokenSource:
+    """Tokens from QueryTokenForMnsQueue, one per message type, cached until 2 minutes before expiry."""
+
+    def __init__(self, settings: AlicomSettings, credentials: tuple[str, str, str | None], now=None):
+        self._settings = settings
+        self._credentials = credentials
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._tokens: dict[MessageType, QueueToken] = {}
+        self._client = None
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def update_credentials(self, credentials: tuple[str, str, str | None]) -> None:
+        if credentials != self._credentials:
+            self._credentials, self._client = credentials, None
+
+    def _api(self):
+        if self._client is None:
+            from alibabacloud_dybaseapi20170525.client import Client
+            from alibabacloud_tea_openapi.models import Config
+
+            key_id, secret, token = self._credentials
+            self._client = Client(Config(
+                access_key_id=key_id, access_key_secret=secret, security_token=token,
+                endpoint=self._settings.dybaseapi_endpoint, protocol=self._settings.dybaseapi_protocol,
+                region_id="cn-hangzhou", connect_timeout=3000, read_timeout=5000,
+            ))  # fmt: skip
+        return self._client
+
+    def token(self, message_type: MessageType) -> QueueToken:
+        with self._lock:
+            cached = self._tokens.get(message_type)
+            if cached is not None and cached.fresh(self._now()):
+                return cached
+            token = self._fetch(message_type)
+            self._tokens[message_type] = token
+            return token
+
+    def invalidate(self, message_type: MessageType) -> None:
+        with self._lock:
+            self._tokens.pop(message_type, None)
+
+    def _fetch(self, message_type: MessageType) -> QueueToken:
+        from alibabacloud_dybaseapi20170525.models import QueryTokenForMnsQueueRequest
+        from Tea.exceptions import TeaException
+
+        queue_name = self._settings.queue_name(message_type)
+        type_name = queue_name.rsplit("-", 1)[-1]
+        self.fetches += 1
+        try:
+            response = self._api().query_token_for_mns_queue(
+                QueryTokenForMnsQueueRequest(message_type=type_name, queue_name=queue_name)
+            )
+        except TeaException as exc:
+            code = str(exc.code or "")
+            if "Forbidden" in code or "NoPermission" in code or "AccessDenied" in code:
+                raise AlicomError(
+                    f"QueryTokenForMnsQueue for {type_name} was denied ({code}): the function's role lacks "
+                    "the RAM permission dybaseapi:QueryTokenForMnsQueue"
+                ) from None
+            raise AlicomError(f"QueryTokenForMnsQueue for {type_name} failed: {code} {exc.message}") from None
+        except Exception as exc:  # network errors of the Tea runtime have no common base
+            raise AlicomError(f"QueryTokenForMnsQueue for {type_name} failed: {type(exc).__name__}: {exc}") from None
+        body = response.body
+        if body is None or body.code != "OK" or body.message_token_dto is None:
+            code = getattr(body, "code", None)
+            raise AlicomError(f"QueryTokenForMnsQueue for {type_name} answered {code}: {getattr(body, 'message', '')}")
+        dto = body.message_token_dto
+        return QueueToken(dto.access_key_id, dto.access_key_secret, dto.security_token,
+                          parse_expire_time(dto.expire_time))  # fmt: skip
+
+
+@dataclass
+class QueueReport:
+    message_type: str
+    queue: str
+    status: str = "budget spent"  # or: empty, queue missing, access denied, token expired, error
+    received: int = 0
+    deleted: int = 0
+    poison: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
+    error: str | None = None
+
+
+# MNS error codes the puller tells apart (the MNS SDK's exception `.type`).
+_EMPTY, _MISSING = "MessageNotExist", "QueueNotExist"
+# MNS documents no code for an expired STS token; these are the STS codes of Alibaba's other services.
+_EXPIRED = frozenset({"SecurityTokenExpired", "InvalidSecurityToken"})
+_DENIED = frozenset({"AccessDeniedByRamPolicy", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
+
+
+class AlicomPuller:
+    def __init__(self, settings: AlicomSettings, tokens: TokenSource, store, clock=time.monotonic):
+        self.settings = settings
+        self.tokens = tokens
+        self.store = store
+        self._clock = clock
+        self._queues: dict[MessageType, tuple[QueueToken, Any]] = {}
+
+    def _queue(self, message_type: MessageType):
+        token = self.tokens.token(message_type)
+        cached = self._queues.get(message_type)
+        if cached is None or cached[0] is not token:
+            from mns.account import Account
+
+            account = Account(self.settings.mns_endpoint, token.access_key_id, token.access_key_secret,
+                              token.security_token)  # fmt: skip
+            queue = account.get_queue(self.settings.queue_name(message_type))
+            queue.set_encoding(True)  # bodies are base64 on the wire
+            self._queues[message_type] = cached = (token, queue)
+        return cached[1]
+
+    def pull(self, budget_seconds: float) -> list[QueueReport]:
+        """Drain every configured queue until it is empty or the budget is nearly spent."""
+        deadline = self._clock() + budget_seconds
+        reports = []
+        for message_type in self.settings.message_types:
+            report = QueueReport(message_type.value, self.settings.queue_name(message_type))
+            try:
+                self._drain(message_type, deadline, report)
+            except AlicomError as exc:
+                report.status, report.error = "error", str(exc)
+            reports.append(report)
+            level = logging.INFO if report.status in ("empty", "budget spent") else logging.WARNING
+            log_event(log, "alicom_pull", level, **vars(report))
+        return reports
+
+    def _drain(self, message_type: MessageType, deadline: float, report: QueueReport) -> None:
+        from mns.mns_exception import MNSExceptionBase
+
+        retried_token = False
+        while True:
+            remaining = deadline - self._clock()
+            if remaining < 2.0:  # time to store and delete what a receive would bring
+                report.status = "budget spent"
+                return
+            wait = max(1, min(self.settings.wait_seconds, int(remaining - 1.5)))
+            try:
+                messages = self._queue(message_type).batch_receive_message(BATCH_SIZE, wait_seconds=wait)
+            except MNSExceptionBase as exc:
+                code = getattr(exc, "type", "")
+                if code == _EMPTY:
+                    report.status = "empty"
+                    return
+                if code == _MISSING:
+                    report.status = "queue missing"
+                    report.error = (f"{report.queue} does not exist: enable MNS mode for {message_type.value} in the "
+                                    "SMS console (it takes about 15 minutes), and check the account id; a queue "
+                                    "with no sends for 3 months goes dormant until sending resumes")  # fmt: skip
+                    return
+                if (code in _EXPIRED or "expired" in str(exc).lower()) and not retried_token:
+                    self.tokens.invalidate(message_type)
+                    retried_token = True
+                    continue
+                if code in _EXPIRED:
+                    report.status, report.error = "token expired", f"{code}: {exc.message}"
+                    return
+                if code in _DENIED:
+                    report.status = "access denied"
+                    report.error = (f"{code} on {report.queue}: the token from QueryTokenForMnsQueue may not read "
+                                    f"this queue (check the account id and that the role has "
+                                    f"dybaseapi:QueryTokenForMnsQueue): {exc.message}")  # fmt: skip
+                    return
+                report.status, report.error = "error", f"{code}: {getattr(exc, 'message', exc)}"
+                return
+            retried_token = False
+            self._store_and_delete(message_type, messages, deadline, report)
+
+    def _store_and_delete(self, message_type: MessageType, messages: list, deadline: float,
+                          report: QueueReport) -> None:  # fmt: skip
+        report.received += len(messages)
+        items, rejected, owners_items, owners_rejected = [], [], [], []
+        for index, message in enumerate(messages):
+            if message.dequeue_count >= self.settings.poison_dequeue_count:
+                report.poison += 1
+                body = message.message_body
+                rejected.append(RejectedItem(
+                    reason=f"poison message: dequeued {message.dequeue_count} times without being stored",
+                    raw=body if isinstance(body, bytes) else str(body).encode("utf-8"),
+                    via=Via.ALICOM, message_type=message_type, message_id=message.message_id,
+                ))  # fmt: skip
+                owners_rejected.append(index)
+                continue
+            decoded = decode_alicom_message(message.message_body, message_type, message.message_id)
+            items.extend(decoded.items)
+            owners_items.extend([index] * len(decoded.items))
+            rejected.extend(decoded.rejected)
+            owners_rejected.extend([index] * len(decoded.rejected))
+        result = self.store.store(items, rejected, deadline=max(deadline, self._clock() + 1.0))
+        failed = set()
+        for owner, outcome in zip(owners_items + owners_rejected, result.outcomes, strict=True):
+            report.outcomes[outcome.outcome.value] += 1
+            if outcome.outcome is Outcome.FAILED:
+                failed.add(owner)
+        handles = [m.receipt_handle for i, m in enumerate(messages) if i not in failed]
+        if handles:
+            self._delete(message_type, handles, report)
+
+    def _delete(self, message_type: MessageType, handles: list[str], report: QueueReport) -> None:
+        from mns.mns_exception import MNSExceptionBase
+
+        try:
+            self._queue(message_type).batch_delete_message(handles)
+            report.deleted += len(handles)
+        except MNSExceptionBase as exc:
+            # Stored but not deleted: it comes back after the visibility timeout and is a duplicate then.
+            log_event(log, "alicom_delete_failed", logging.WARNING, queue=report.queue, count=len(handles),
+                      error=f"{getattr(exc, 'type', '')}: {getattr(exc, 'message', exc)}")  # fmt: skip

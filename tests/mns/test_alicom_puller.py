@@ -1,0 +1,193 @@
+"""The Alicom queue puller against the MNS and dybaseapi emulators, storing into the Tablestore emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sms_receipts.mns.alicom import parse_expire_time
+from sms_receipts.parsing import MessageType
+from sms_receipts.storage import DEAD_LETTER, LEDGER
+from sms_receipts.storage.config import get_store_handle
+
+from mns_support import ACCOUNT_ID, make_puller
+
+QUEUE = f"Alicom-Queue-{ACCOUNT_ID}-SmsReport"
+
+
+def report(i: int) -> dict:
+    return {"phone_number": f"138{i:08d}", "send_time": "2026-11-25 10:00:00", "report_time": "2026-11-25 10:00:05",
+            "success": True, "err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1",
+            "biz_id": "900619746936498440^0", "out_id": "o"}  # fmt: skip
+
+
+def enqueue(mns, count: int, start: int = 0, queue: str = QUEUE) -> None:
+    for i in range(start, start + count):
+        mns.enqueue(queue, json.dumps(report(i), ensure_ascii=False))
+
+
+def ledger_rows():
+    return list(get_store_handle().backend.scan(LEDGER))
+
+
+def queue_depth(mns, queue: str = QUEUE) -> int:
+    return len(mns.backend.message_views(queue))
+
+
+def test_pulls_stores_and_deletes(alicom):
+    _, mns = alicom
+    enqueue(mns, 40)
+    (report_,) = make_puller(alicom).pull(budget_seconds=20)
+    assert report_.status == "empty"
+    assert (report_.received, report_.deleted, report_.outcomes["stored"]) == (40, 40, 40)
+    assert len(ledger_rows()) == 40 and {r["source"] for r in ledger_rows()} == {"alicom"}
+    assert queue_depth(mns) == 0
+
+
+def test_receives_in_batches_of_16(alicom):
+    _, mns = alicom
+    enqueue(mns, 33)
+    mns.reset_counters()
+    make_puller(alicom).pull(budget_seconds=20)
+    assert mns.requests["BatchReceiveMessage"] == 4  # 16 + 16 + 1, then the empty answer
+    assert mns.requests["BatchDeleteMessage"] == 3
+
+
+def test_a_crash_between_store_and_delete_then_redelivery_stores_nothing_twice(alicom):
+    _, mns = alicom
+    enqueue(mns, 20)
+    mns.deny(queue=QUEUE, api="BatchDeleteMessage")  # stored, then the delete never happens
+    first = make_puller(alicom).pull(budget_seconds=3)[0]
+    assert first.outcomes["stored"] == 20 and first.deleted == 0
+    mns.clear_denials()
+    time.sleep(1.2)  # the visibility timeout: the messages come back
+    second = make_puller(alicom).pull(budget_seconds=20)[0]
+    assert second.outcomes["duplicate"] == 20 and second.deleted == 20
+    assert len(ledger_rows()) == 20
+    assert queue_depth(mns) == 0
+
+
+def test_messages_whose_storage_failed_are_left_for_redelivery(alicom, emulator):
+    _, mns = alicom
+    enqueue(mns, 5)
+    emulator.faults.set(api="BatchWriteRow", server_busy=1.0)
+    failed = make_puller(alicom).pull(budget_seconds=3)[0]
+    assert failed.outcomes["failed"] == 5 and failed.deleted == 0
+    emulator.faults.clear()
+    time.sleep(1.2)  # visibility timeout expires; the same messages are delivered again
+    again = make_puller(alicom).pull(budget_seconds=20)[0]
+    assert again.outcomes["stored"] == 5 and again.deleted == 5
+    assert len(ledger_rows()) == 5 and queue_depth(mns) == 0
+
+
+def test_poison_messages_are_dead_lettered_and_deleted(alicom, emulator):
+    _, mns = alicom
+    mns.enqueue(QUEUE, "this is no receipt")  # dead-lettered at once: a parse failure
+    enqueue(mns, 1)
+    emulator.faults.set(api="BatchWriteRow", server_busy=1.0)
+    make_puller(alicom, poison_dequeue_count=2).pull(budget_seconds=3)  # dequeue 1: storage fails
+    emulator.faults.clear()
+    time.sleep(1.2)
+    (report_,) = make_puller(alicom, poison_dequeue_count=2).pull(budget_seconds=20)  # dequeue 2: poison
+    assert report_.poison == 2 and report_.deleted == 2
+    dead = list(get_store_handle().backend.scan(DEAD_LETTER))
+    assert len(dead) == 2 and all("poison" in row["reason"] for row in dead)
+    assert queue_depth(mns) == 0
+
+
+def test_ten_thousand_messages_drained_none_lost_none_twice(alicom):
+    _, mns = alicom
+    enqueue(mns, 10_000)
+    reports = make_puller(alicom).pull(budget_seconds=300)
+    assert reports[0].status == "empty"
+    assert reports[0].outcomes["stored"] == 10_000 and reports[0].outcomes["duplicate"] == 0
+    ledger = ledger_rows()
+    assert len(ledger) == 10_000
+    assert len({row["idempotency_key"] for row in ledger}) == 10_000
+    assert queue_depth(mns) == 0
+
+
+def test_expire_time_is_beijing_time():
+    assert parse_expire_time("2026-11-25 18:00:00") == datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("zone", "zone_name"), [("UTC", "UTC"), ("America/New_York", "EST"),
+                                                 ("Asia/Shanghai", "CST")])  # fmt: skip
+def test_token_refresh_across_expiry_whatever_the_host_time_zone(alicom, zone, zone_name):
+    """The token is refreshed 2 minutes before ExpireTime, read as Beijing time, in any host zone."""
+    dybaseapi, mns = alicom
+    script = f"""
+import sys, time
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+from datetime import datetime, timedelta, timezone
+from sms_receipts.mns.alicom import AlicomSettings, TokenSource
+from sms_receipts.parsing import MessageType
+settings = AlicomSettings(message_types=(MessageType.SMS_REPORT,), account_id={ACCOUNT_ID!r},
+    mns_endpoint={mns.endpoint!r}, dybaseapi_endpoint={dybaseapi.address!r}, dybaseapi_protocol="http")
+offset = [timedelta(0)]
+tokens = TokenSource(settings, ({dybaseapi.access_key_id!r}, {dybaseapi.access_key_secret!r}, None),
+                     now=lambda: datetime.now(timezone.utc) + offset[0])
+first = tokens.token(MessageType.SMS_REPORT)
+assert tokens.token(MessageType.SMS_REPORT) is first and tokens.fetches == 1
+left = first.expires_at - datetime.now(timezone.utc)
+offset[0] = left - timedelta(minutes=2, seconds=5)   # 2 min 5 s before expiry: still fresh
+assert tokens.token(MessageType.SMS_REPORT) is first
+offset[0] = left - timedelta(minutes=1, seconds=55)  # inside the 2-minute margin: refreshed
+assert tokens.token(MessageType.SMS_REPORT) is not first and tokens.fetches == 2
+print(time.tzname[0], round(left.total_seconds()))
+"""
+    env = {**os.environ, "TZ": zone}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    process_zone, seconds_left = out.stdout.split()
+    assert process_zone == zone_name  # the process really ran in that zone
+    assert abs(int(seconds_left) - 3600) < 30  # the emulator's lifetime, not off by the zone's hours
+
+
+def test_an_expired_token_is_refreshed_and_pulling_goes_on(alicom):
+    dybaseapi, mns = alicom
+    dybaseapi.token_lifetime = 1.5
+    enqueue(mns, 3)
+    # Believe every token fresh for the whole test, so only the MNS refusal can trigger the refresh.
+    puller = make_puller(alicom, now=lambda: datetime.now(timezone.utc) - timedelta(hours=1))
+    puller.pull(budget_seconds=3)
+    time.sleep(1.6)  # the token has expired at the MNS side
+    enqueue(mns, 3, start=3)
+    (report_,) = puller.pull(budget_seconds=20)
+    assert report_.outcomes["stored"] == 3 and puller.tokens.fetches == 2
+
+
+def test_a_missing_queue_is_reported_clearly(alicom, caplog):
+    with caplog.at_level("INFO", logger="sms_receipts"):
+        (report_,) = make_puller(alicom, types=(MessageType.SMS_UP,)).pull(budget_seconds=5)
+    assert report_.status == "empty"  # exists: created by the fixture
+    _, mns = alicom
+    mns.backend.queues.pop(f"Alicom-Queue-{ACCOUNT_ID}-SmsUp")
+    with caplog.at_level("INFO", logger="sms_receipts"):
+        (report_,) = make_puller(alicom, types=(MessageType.SMS_UP,)).pull(budget_seconds=5)
+    assert report_.status == "queue missing" and "enable MNS mode" in report_.error
+    assert '"status":"queue missing"' in caplog.records[-1].getMessage()
+
+
+def test_denied_permissions_name_what_is_missing(alicom):
+    dybaseapi, mns = alicom
+    dybaseapi.deny()
+    (report_,) = make_puller(alicom).pull(budget_seconds=5)
+    assert report_.status == "error" and "dybaseapi:QueryTokenForMnsQueue" in report_.error
+    dybaseapi.clear_denials()
+    mns.deny(queue=QUEUE)
+    (report_,) = make_puller(alicom).pull(budget_seconds=5)
+    assert report_.status == "access denied" and "AccessDeniedByRamPolicy" in report_.error
+
+
+def test_an_empty_queue_is_logged_as_empty(alicom, caplog):
+    with caplog.at_level("INFO", logger="sms_receipts.alicom"):
+        make_puller(alicom).pull(budget_seconds=5)
+    line = json.loads(caplog.records[-1].getMessage())
+    assert line["event"] == "alicom_pull" and line["status"] == "empty" and line["received"] == 0
