@@ -12,9 +12,9 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_http, bench_parse, bench_store
+from benchmarks import bench_http, bench_parse, bench_pull, bench_store
 
-BENCHMARKS = {"parse": bench_parse.run, "store": bench_store.run, "http": bench_http.run}
+BENCHMARKS = {"parse": bench_parse.run, "store": bench_store.run, "http": bench_http.run, "pull": bench_pull.run}
 
 
 def main(argv: list[str]) -> int:

@@ -15,8 +15,12 @@
                                          the local stack: the HTTP function on the emulators
     sms-receipts push FILE [--type T] [--url U] [--time-scale S]
                                          push a receipt file as the SMS service does, re-pushing on failure
-    sms-receipts emulator tablestore [--port P] [--data-dir D] [--fault-rate R]
-                                         a local Tablestore; its first output line is its JSON config
+    sms-receipts pull [--type T] [--once]
+                                         drain the Alicom queues into Tablestore, as the timer function does
+    sms-receipts mns-send FILE [--type T]
+                                         enqueue receipts on an Alicom queue as the SMS service does
+    sms-receipts emulator tablestore|mns|dybaseapi [--port P] [--data-dir D] [--fault-rate R] ...
+                                         a local emulator; its first output line is its JSON config
 
 Commands that read or write Tablestore use the one configured by environment variables (see
 sms_receipts.storage.config), or else the local stack found through `--data-dir` (default .data).
@@ -176,12 +180,58 @@ def _cmd_push(args: argparse.Namespace) -> int:
     return EXIT_OK if result.accepted else EXIT_REJECTED
 
 
+def _cmd_pull(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from .local.alicom import alicom_env
+    from .mns.alicom import ENV_TYPES, AlicomPuller, AlicomSettings, TokenSource
+    from .storage.config import StorageConfig, StoreHandle, credentials_from, storage_env
+
+    env = alicom_env(args.data_dir, storage_env(args.data_dir))
+    if args.type:
+        env[ENV_TYPES] = args.type
+    settings = AlicomSettings.from_env(env)
+    store = StoreHandle(StorageConfig.from_env(env)).store
+    puller = AlicomPuller(settings, TokenSource(settings, credentials_from(env)), store)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("sms_receipts.tablestore_sdk").setLevel(logging.CRITICAL)
+    stopped = False
+    while not stopped:
+        try:
+            reports = puller.pull(budget_seconds=float(os.environ.get("SMS_RECEIPTS_PULL_SECONDS", 30)))
+        except KeyboardInterrupt:
+            return EXIT_OK
+        if args.once:
+            drained = all(r.status == "empty" for r in reports)
+            failed = any(r.outcomes["failed"] or r.status not in ("empty", "budget spent") for r in reports)
+            stopped = drained or failed
+            if stopped:
+                return EXIT_REJECTED if failed else EXIT_OK
+    return EXIT_OK
+
+
+def _cmd_mns_send(args: argparse.Namespace) -> int:
+    from .local.mns_send import send_receipts
+
+    try:
+        data = _read_input(args.file)
+    except OSError as exc:
+        print(f"sms-receipts mns-send: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in send_receipts(data, args.type, args.data_dir):
+        print(json.dumps(line, ensure_ascii=False))
+    return EXIT_OK
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     if args.service == "tablestore":
-        from .emulators.tablestore import main as tablestore_main
-
-        return tablestore_main(args.options)
-    return EXIT_USAGE
+        from .emulators.tablestore import main as emulator_main
+    elif args.service == "mns":
+        from .emulators.mns import main as emulator_main
+    else:
+        from .emulators.dybaseapi import main as emulator_main
+    return emulator_main(args.options)
 
 
 def _storage_options(parser: argparse.ArgumentParser) -> None:
@@ -240,8 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_options(push)
     push.set_defaults(run=_cmd_push)
 
-    emulator = commands.add_parser("emulator", help="run a local emulator (tablestore)")
-    emulator.add_argument("service", choices=["tablestore"])
+    pull = commands.add_parser("pull", help="drain the Alicom queues into Tablestore")
+    pull.add_argument("--type", help="comma-separated message types (default: SMS_RECEIPTS_ALICOM_TYPES)")
+    pull.add_argument("--once", action="store_true", help="stop when every queue is empty (exit 1 on failures)")
+    _storage_options(pull)
+    pull.set_defaults(run=_cmd_pull)
+
+    mns_send = commands.add_parser("mns-send", help="enqueue receipts on an Alicom queue (local stack)")
+    mns_send.add_argument("file", metavar="FILE", help="a JSON array of receipts or one receipt, or - for stdin")
+    mns_send.add_argument("--type", help="message type (default: detected from the fields)")
+    _storage_options(mns_send)
+    mns_send.set_defaults(run=_cmd_mns_send)
+
+    emulator = commands.add_parser("emulator", help="run a local emulator (tablestore, mns, dybaseapi)")
+    emulator.add_argument("service", choices=["tablestore", "mns", "dybaseapi"])
     emulator.add_argument("options", nargs=argparse.REMAINDER, help="the emulator's own options (--help)")
     emulator.set_defaults(run=_cmd_emulator)
     return parser

@@ -1,9 +1,11 @@
 """`sms-receipts dev`: the whole system on its embedded emulators.
 
 Starts the Tablestore emulator (persisting under the data dir) and creates the tables; serves the
-HTTP receipt function through `FcHttpGateway`; writes `endpoints.json` into the data dir (callback
-URLs with the token, the emulator's endpoint and credentials) for the other commands; prints the
-callback URL and a ready-to-paste `curl`. Ctrl-C stops everything.
+HTTP receipt function through `FcHttpGateway`; starts the SMS service's side of MNS mode (an MNS
+emulator holding the `Alicom-Queue-<uid>-<MessageType>` queues and a dybaseapi emulator issuing
+their tokens) and runs the Alicom puller against it; writes `endpoints.json` into the data dir
+(callback URLs with the token, every emulator's endpoint and credentials) for the other commands;
+prints the callback URL and a ready-to-paste `curl`. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -18,13 +20,20 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..emulators.credentials import CredentialStore
+from ..emulators.dybaseapi import DybaseapiEmulator
+from ..emulators.mns import MnsEmulator
 from ..emulators.tablestore import FaultConfig, FaultRates, TablestoreEmulator
+from ..logs import log_event
 from ..parsing import MessageType
 from ..storage import config as storage_config
 from .gateway import FcHttpGateway, Handler
 
 FUNCTION_FILE = Path("functions") / "http_receipt" / "index.py"
 TOKEN_FILE = "callback-token"
+LOCAL_ACCOUNT_ID = "1234567890123456"
+# The intl site's reports share the SmsReport queue.
+ALICOM_TYPES = tuple(t.value for t in MessageType if t is not MessageType.INTL_SMS_REPORT)
 
 
 def load_http_handler(root: Path | None = None) -> Handler:
@@ -66,7 +75,15 @@ class DevStack:
             # Only the faults the store must ride out; the console's push would see them too.
             faults.set(**{k: v for k, v in vars(FaultRates.spread(fault_rate)).items() if k != "slow"})
         self.tablestore = TablestoreEmulator(data_dir=self.data_dir / "tablestore", faults=faults)
+        credentials = CredentialStore()
+        # The caller's keys are the same on every emulator, as one RAM user's would be.
+        keys = {"access_key_id": self.tablestore.access_key_id, "access_key_secret": self.tablestore.access_key_secret}
+        self.dybaseapi = DybaseapiEmulator(credentials=credentials, account_id=LOCAL_ACCOUNT_ID,
+                                           message_types=ALICOM_TYPES, **keys)  # fmt: skip
+        self.mns = MnsEmulator(credentials=credentials, data_dir=self.data_dir / "mns", account_id=LOCAL_ACCOUNT_ID)
         self.gateway: FcHttpGateway | None = None
+        self._puller_stop = threading.Event()
+        self._puller_thread: threading.Thread | None = None
 
     def start(self) -> DevStack:
         self.tablestore.start()
@@ -88,8 +105,37 @@ class DevStack:
         handle = storage_config.get_store_handle()
         handle.backend.create_missing_tables()
         self.gateway = FcHttpGateway(load_http_handler(), port=self.port).start()
+        self.dybaseapi.start()
+        self.mns.start()
+        for queue in self.dybaseapi.queue_names().values():
+            self.mns.create_queue(queue, visibility_timeout=30)
         self._write_endpoints(info)
         return self
+
+    def start_puller(self) -> None:
+        """Drain the Alicom queues in the background, as the timer-triggered function does."""
+        from ..mns.alicom import AlicomPuller, AlicomSettings, TokenSource
+
+        settings = AlicomSettings(
+            message_types=tuple(MessageType(t) for t in ALICOM_TYPES), account_id=LOCAL_ACCOUNT_ID,
+            mns_endpoint=self.mns.endpoint, dybaseapi_endpoint=self.dybaseapi.address, dybaseapi_protocol="http",
+            wait_seconds=1,
+        )  # fmt: skip
+        keys = (self.tablestore.access_key_id, self.tablestore.access_key_secret, None)
+        puller = AlicomPuller(settings, TokenSource(settings, keys), storage_config.get_store_handle().store)
+
+        # Locally the puller cycles every few seconds: say only what it found, not every empty queue.
+        logging.getLogger("sms_receipts.alicom").setLevel(logging.WARNING)
+        quiet_statuses = ("empty", "budget spent")
+
+        def loop() -> None:
+            while not self._puller_stop.is_set():
+                for report in puller.pull(budget_seconds=15):
+                    if report.received or report.status not in quiet_statuses:
+                        log_event(logging.getLogger("sms_receipts.dev"), "alicom_pull", **vars(report))
+
+        self._puller_thread = threading.Thread(target=loop, name="alicom-puller", daemon=True)
+        self._puller_thread.start()
 
     @property
     def url(self) -> str:
@@ -106,6 +152,19 @@ class DevStack:
             "callback_urls": {t.value: self.callback_url(t) for t in MessageType},
             "token": self.token,
             "tablestore": {**self.tablestore.connection_info(), "table_prefix": self.table_prefix},
+            "alicom": {
+                "account_id": LOCAL_ACCOUNT_ID,
+                "message_types": list(ALICOM_TYPES),
+                "queues": self.dybaseapi.queue_names(),
+                "mns_endpoint": self.mns.endpoint,
+                "dybaseapi_endpoint": self.dybaseapi.address,
+                "dybaseapi_protocol": "http",
+                "access_key_id": self.tablestore.access_key_id,
+                "access_key_secret": self.tablestore.access_key_secret,
+                # The SMS service's own key for its MNS account, with which `mns-send` enqueues.
+                "producer_access_key_id": self.mns.access_key_id,
+                "producer_access_key_secret": self.mns.access_key_secret,
+            },
         }
 
     def _write_endpoints(self, info: dict[str, str]) -> None:
@@ -116,9 +175,15 @@ class DevStack:
         temporary.replace(path)
 
     def stop(self) -> None:
+        self._puller_stop.set()
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
+        self.mns.stop()  # ends the puller's long poll
+        if self._puller_thread is not None:
+            self._puller_thread.join(timeout=20)
+            self._puller_thread = None
+        self.dybaseapi.stop()
         self.tablestore.stop()
 
     def __enter__(self) -> DevStack:
@@ -132,6 +197,7 @@ def run(port: int, data_dir: str, token: str | None, fault_rate: float) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the function's log lines, as on FC
     logging.getLogger("sms_receipts.tablestore_sdk").setLevel(logging.CRITICAL)
     stack = DevStack(port=port, data_dir=data_dir, token=token, fault_rate=fault_rate).start()
+    stack.start_puller()
     url = stack.callback_url()
     sample = Path("examples") / "http" / "SmsReport.json"
     print(f"HTTP receipt function: {stack.url}", flush=True)
@@ -139,6 +205,8 @@ def run(port: int, data_dir: str, token: str | None, fault_rate: float) -> int:
     print(f"Endpoints, tokens and credentials: {stack.data_dir / storage_config.ENDPOINTS_FILE}")
     print("Push a sample:")
     print(f"  curl -sS -X POST -H 'Content-Type: application/json' --data-binary @{sample} '{url}'")
+    print("Or as MNS mode does (the Alicom puller runs here and stores it):")
+    print(f"  .venv/bin/sms-receipts mns-send {sample}")
     print("Then: .venv/bin/sms-receipts query --biz-id 900619746936498440^0")
     print("Ctrl-C to stop.", flush=True)
     stopped = threading.Event()

@@ -1,0 +1,38 @@
+"""`sms-receipts mns-send`: enqueue receipts on the local stack's Alicom queues as the SMS service
+does in MNS mode: one message per receipt, its body base64 of one UTF-8 JSON object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..parsing import MessageType, detect_message_type, message_type_from_name
+from ..parsing.items import compact_json
+from ..storage.config import ENDPOINTS_FILE, ConfigurationError
+
+
+def send_receipts(data: bytes, type_name: str | None, data_dir: str) -> list[dict[str, Any]]:
+    from mns.queue import Message
+
+    path = Path(data_dir) / ENDPOINTS_FILE
+    try:
+        local = json.loads(path.read_text(encoding="utf-8"))["alicom"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigurationError(f"no local stack in {data_dir} ({exc}): start it with make dev") from None
+    value = json.loads(data)
+    receipts = value if isinstance(value, list) else [value]
+    declared = message_type_from_name(type_name) if type_name else None
+    from mns.account import Account
+
+    account = Account(local["mns_endpoint"], local["producer_access_key_id"], local["producer_access_key_secret"])
+    sent = []
+    for receipt in receipts:
+        message_type = declared or detect_message_type(receipt) or MessageType.SMS_REPORT
+        queue_type = "SmsReport" if message_type is MessageType.INTL_SMS_REPORT else message_type.value
+        queue_name = local["queues"][queue_type]
+        queue = account.get_queue(queue_name)
+        queue.set_encoding(True)  # base64 on the wire, as the SMS service's messages are
+        result = queue.send_message(Message(compact_json(receipt)))
+        sent.append({"queue": queue_name, "message_id": result.message_id})
+    return sent
