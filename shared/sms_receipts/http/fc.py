@@ -7,6 +7,7 @@ hook) creates both ahead of the first push, so its client set-up does not count 
 from __future__ import annotations
 
 import base64
+import gc
 import logging
 import time
 from typing import Any
@@ -42,6 +43,9 @@ def initialize(context: Any) -> None:
     logging.getLogger("sms_receipts").setLevel(logging.INFO)
     _store_for(context)  # the SDK import and the client, before the first push
     get_receiver()
+    # Everything loaded so far lives as long as the instance: keep it out of the collector's full
+    # passes, which otherwise pause a push for 15-20 ms now and then.
+    gc.freeze()
 
 
 def to_fc_response(reply: HttpReply) -> dict[str, Any]:

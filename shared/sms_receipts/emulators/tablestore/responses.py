@@ -1,7 +1,9 @@
 """Wire layer: decode a request body (protobuf with PlainBuffer rows), call the model, encode the reply.
 
-Reuses the SDK's protobuf modules and PlainBuffer codec. The SDK's PlainBuffer *reader* (6.4.8) is
-written for the client direction and has two bugs when it reads what the client writes, so
+Reuses the SDK's protobuf modules and PlainBuffer codec. Rows are read by `plainbuffer.read_put_row`, a
+fast reader for the common shape (PutRow rows), which leaves every other row, and every row it finds
+invalid, to `RowChangeReader`: the answer is the same either way. The SDK's PlainBuffer *reader* (6.4.8)
+is written for the client direction and has two bugs when it reads what the client writes, so
 `RowChangeReader` overrides them:
 - `read_column` references an undefined `cell_type` when a cell carries an operation tag (UpdateRow
   delete, delete_all, increment); `read_cell` below reads the tag and folds it into the checksum after
@@ -12,9 +14,8 @@ written for the client direction and has two bugs when it reads what the client 
 
 from __future__ import annotations
 
-import contextlib
 import struct
-from collections.abc import Iterator
+from typing import Any
 
 import tablestore.const_module as const
 import tablestore.plainbuffer.plain_buffer_consts  # noqa: F401  (defines the tag constants on `const`)
@@ -41,6 +42,7 @@ from .models import (
     TableSettings,
     TablestoreBackend,
 )
+from .plainbuffer import read_put_row
 
 _PK_SENTINELS = {const.VT_INF_MIN: INF_MIN, const.VT_INF_MAX: INF_MAX, const.VT_AUTO_INCREMENT: PK_AUTO_INCR}
 _CELL_OPS = {const.DELETE_ONE_VERSION: "delete", const.DELETE_ALL_VERSION: "delete_all",
@@ -49,6 +51,18 @@ _PK_TYPE_NAMES = {pb2.INTEGER: "INTEGER", pb2.STRING: "STRING", pb2.BINARY: "BIN
                   pb2.PK_BOOLEAN: "BOOLEAN"}
 _PK_TYPE_ENUMS = {"INTEGER": pb2.INTEGER, "STRING": pb2.STRING, "BINARY": pb2.BINARY}
 _WRITE_KINDS = {pb2.PUT: "put", pb2.UPDATE: "update", pb2.DELETE: "delete"}
+# Enum names by value, as `Name()` gives them (prefix cut): looked up for every row's condition.
+_EXPECTATIONS = {value: pb2.RowExistenceExpectation.Name(value) for value in pb2.RowExistenceExpectation.values()}
+_COMPARATORS = {value: filter_pb2.ComparatorType.Name(value)[len("CT_"):]
+                for value in filter_pb2.ComparatorType.values()}
+_OPERATORS = {value: filter_pb2.LogicalOperator.Name(value)[len("LO_"):]
+              for value in filter_pb2.LogicalOperator.values()}
+
+
+def _enum_name(names: dict[int, str], enum: Any, value: int, prefix: str = "") -> str:
+    """`enum.Name(value)` without `prefix`, from `names`; for an unknown value `Name()` raises ValueError."""
+    name = names.get(value)
+    return name if name is not None else enum.Name(value)[len(prefix):]
 
 
 class RowChangeReader(PlainBufferCodedInputStream):
@@ -123,18 +137,29 @@ class RowChangeReader(PlainBufferCodedInputStream):
         return primary_key, cells
 
 
-@contextlib.contextmanager
-def _decoding(what: str) -> Iterator[None]:
-    """Turn any failure to parse the request into the service's OTSParameterInvalid."""
-    try:
-        yield
-    except TablestoreError:
-        raise
-    except DecodeError:
-        raise ParameterInvalid("Failed to parse the ProtoBuf message.") from None
-    except (OTSClientError, struct.error, UnicodeDecodeError, ValueError, IndexError, TypeError) as error:
-        detail = getattr(error, "message", None) or str(error)
-        raise ParameterInvalid(f"Failed to parse the {what}: {detail}.") from None
+class _decoding:
+    """Turn any failure to parse the request into the service's OTSParameterInvalid.
+
+    A class rather than a `@contextlib.contextmanager` generator: it wraps every protobuf message and
+    condition value of a request, and the generator costs ~1.5 us per use."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> bool:
+        if error is None or isinstance(error, TablestoreError):
+            return False
+        if isinstance(error, DecodeError):
+            raise ParameterInvalid("Failed to parse the ProtoBuf message.") from None
+        if isinstance(error, (OTSClientError, struct.error, UnicodeDecodeError, ValueError, IndexError, TypeError)):
+            detail = getattr(error, "message", None) or str(error)
+            raise ParameterInvalid(f"Failed to parse the {self.what}: {detail}.") from None
+        return False
 
 
 def _parse(message_class: type[Message], body: bytes) -> Message:
@@ -145,6 +170,9 @@ def _parse(message_class: type[Message], body: bytes) -> Message:
 
 
 def _read_row(data: bytes) -> tuple[list, list[Cell]]:
+    row = read_put_row(data)  # the common shape, fast; None leaves the row to RowChangeReader
+    if row is not None:
+        return row
     with _decoding("PlainBuffer row"):
         return RowChangeReader(data).read_row_change()
 
@@ -180,12 +208,12 @@ def _decode_filter(message: filter_pb2.Filter) -> ColumnCheck | CompositeCheck:
         single = _parse(filter_pb2.SingleColumnValueFilter, message.filter)
         if single.HasField("value_trans_rule"):
             raise UnsupportedOperation("Regex column conditions are not supported by the emulator.")
-        comparator = filter_pb2.ComparatorType.Name(single.comparator)[len("CT_"):]
+        comparator = _enum_name(_COMPARATORS, filter_pb2.ComparatorType, single.comparator, "CT_")
         value = None if comparator in ("EXIST", "NOT_EXIST") else _decode_variant(single.column_value)
         return ColumnCheck(single.column_name, comparator, value, not single.filter_if_missing)
     if message.type == filter_pb2.FT_COMPOSITE_COLUMN_VALUE:
         composite = _parse(filter_pb2.CompositeColumnValueFilter, message.filter)
-        operator = filter_pb2.LogicalOperator.Name(composite.combinator)[len("LO_"):]
+        operator = _enum_name(_OPERATORS, filter_pb2.LogicalOperator, composite.combinator, "LO_")
         return CompositeCheck(operator, tuple(_decode_filter(sub) for sub in composite.sub_filters))
     raise UnsupportedOperation("Column pagination filters are not supported by the emulator.")
 
@@ -195,7 +223,7 @@ def _decode_column_check(data: bytes) -> ColumnCheck | CompositeCheck | None:
 
 
 def _decode_condition(message: pb2.Condition) -> Condition:
-    return Condition(pb2.RowExistenceExpectation.Name(message.row_existence),
+    return Condition(_enum_name(_EXPECTATIONS, pb2.RowExistenceExpectation, message.row_existence),
                      _decode_column_check(message.column_condition))
 
 

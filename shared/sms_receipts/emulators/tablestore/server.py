@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import gc
 import hashlib
 import hmac
 import json
@@ -395,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                                       instance_name=args.instance_name, access_key_id=args.access_key_id,
                                       access_key_secret=args.access_key_secret, faults=faults)
         with emulator:
+            gc.freeze()  # the SDK and any loaded snapshot live as long as the process: spare them full GC passes
             print(json.dumps(emulator.connection_info()), flush=True)
             while not stop_requested.wait(0.5):
                 pass
