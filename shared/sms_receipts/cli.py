@@ -72,7 +72,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _storage(args: argparse.Namespace):
-    from .storage.config import StorageConfig, StoreHandle, storage_env
+    from .local.endpoints import storage_env
+    from .storage.config import StorageConfig, StoreHandle
 
     return StoreHandle(StorageConfig.from_env(storage_env(args.data_dir)))
 
@@ -143,9 +144,9 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _cmd_push(args: argparse.Namespace) -> int:
+    from .local.endpoints import local_section
     from .local.push import push
     from .parsing import detect_message_type, message_type_from_name
-    from .storage.config import ENDPOINTS_FILE
 
     try:
         body = _read_input(args.file)
@@ -165,13 +166,7 @@ def _cmd_push(args: argparse.Namespace) -> int:
         if message_type is None:
             print("sms-receipts push: name the type (--type) or the URL (--url)", file=sys.stderr)
             return EXIT_USAGE
-        try:
-            with open(f"{args.data_dir}/{ENDPOINTS_FILE}", encoding="utf-8") as f:
-                url = json.load(f)["callback_urls"][message_type.value]
-        except (OSError, ValueError, KeyError) as exc:
-            print(f"sms-receipts push: no --url and no local stack in {args.data_dir} ({exc}); "
-                  "start it with make dev", file=sys.stderr)  # fmt: skip
-            return EXIT_USAGE
+        url = local_section(args.data_dir, "callback_urls", "name the callback URL (--url)")[message_type.value]
     result = push(url, body, time_scale=args.time_scale)
     for number, attempt in enumerate(result.attempts, 1):
         print(json.dumps({"attempt": number, "status": attempt.status, "ms": round(attempt.seconds * 1000, 1),
@@ -184,9 +179,9 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from .local.alicom import alicom_env
+    from .local.endpoints import alicom_env, storage_env
     from .mns.alicom import ENV_TYPES, AlicomPuller, AlicomSettings, TokenSource
-    from .storage.config import StorageConfig, StoreHandle, credentials_from, storage_env
+    from .storage.config import StorageConfig, StoreHandle, credentials_from
 
     env = alicom_env(args.data_dir, storage_env(args.data_dir))
     if args.type:

@@ -27,6 +27,7 @@ from ..emulators.tablestore import FaultConfig, FaultRates, TablestoreEmulator
 from ..logs import log_event
 from ..parsing import MessageType
 from ..storage import config as storage_config
+from .endpoints import ENDPOINTS_FILE
 from .gateway import FcHttpGateway, Handler
 
 FUNCTION_FILE = Path("functions") / "http_receipt" / "index.py"
@@ -168,7 +169,7 @@ class DevStack:
         }
 
     def _write_endpoints(self, info: dict[str, str]) -> None:
-        path = self.data_dir / storage_config.ENDPOINTS_FILE
+        path = self.data_dir / ENDPOINTS_FILE
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.endpoints(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         temporary.chmod(0o600)
@@ -202,7 +203,7 @@ def run(port: int, data_dir: str, token: str | None, fault_rate: float) -> int:
     sample = Path("examples") / "http" / "SmsReport.json"
     print(f"HTTP receipt function: {stack.url}", flush=True)
     print(f"Callback URL (SmsReport): {url}")
-    print(f"Endpoints, tokens and credentials: {stack.data_dir / storage_config.ENDPOINTS_FILE}")
+    print(f"Endpoints, tokens and credentials: {stack.data_dir / ENDPOINTS_FILE}")
     print("Push a sample:")
     print(f"  curl -sS -X POST -H 'Content-Type: application/json' --data-binary @{sample} '{url}'")
     print("Or as MNS mode does (the Alicom puller runs here and stores it):")

@@ -4,22 +4,17 @@ does in MNS mode: one message per receipt, its body base64 of one UTF-8 JSON obj
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from ..parsing import MessageType, detect_message_type, message_type_from_name
 from ..parsing.items import compact_json
-from ..storage.config import ENDPOINTS_FILE, ConfigurationError
+from .endpoints import local_section
 
 
 def send_receipts(data: bytes, type_name: str | None, data_dir: str) -> list[dict[str, Any]]:
     from mns.queue import Message
 
-    path = Path(data_dir) / ENDPOINTS_FILE
-    try:
-        local = json.loads(path.read_text(encoding="utf-8"))["alicom"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ConfigurationError(f"no local stack in {data_dir} ({exc}): start it with make dev") from None
+    local = local_section(data_dir, "alicom", "mns-send enqueues on the local stack's Alicom queues only")
     value = json.loads(data)
     receipts = value if isinstance(value, list) else [value]
     declared = message_type_from_name(type_name) if type_name else None

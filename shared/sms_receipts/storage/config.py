@@ -17,12 +17,10 @@ Credentials come from those variables or, on FC, from the invocation context's S
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 ENV_ENDPOINT = "SMS_RECEIPTS_OTS_ENDPOINT"
@@ -39,9 +37,6 @@ STORAGE_ENV_VARS = (
     ENV_ENDPOINT, ENV_INSTANCE, ENV_TABLE_PREFIX, ENV_REGION, ENV_TIMEOUT,
     ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_SECURITY_TOKEN,
 )  # fmt: skip
-
-
-ENDPOINTS_FILE = "endpoints.json"
 
 
 class ConfigurationError(ValueError):
@@ -161,30 +156,3 @@ def get_store_handle(env: Mapping[str, str] | None = None, context: Any = None) 
     handle.credentials.update(config.access_key_id, config.access_key_secret, config.security_token)
     return handle
 
-
-def storage_env(data_dir: str | os.PathLike | None = ".data", env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment to configure storage from: the process's own when it names a Tablestore,
-    otherwise the local stack's (`sms-receipts dev`) found through `<data_dir>/endpoints.json`."""
-    env = dict(os.environ if env is None else env)
-    if StorageConfig.configured_in(env) or data_dir is None:
-        return env
-    path = Path(data_dir) / ENDPOINTS_FILE
-    try:
-        local = json.loads(path.read_text(encoding="utf-8"))["tablestore"]
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"Tablestore is not configured: set {ENV_ENDPOINT} and {ENV_INSTANCE}, "
-            f"or start the local stack (make dev) so that {path} exists"
-        ) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigurationError(f"{path} does not describe a Tablestore: {exc}") from None
-    env.update(
-        {
-            ENV_ENDPOINT: local["endpoint"],
-            ENV_INSTANCE: local["instance_name"],
-            ENV_ACCESS_KEY_ID: local["access_key_id"],
-            ENV_ACCESS_KEY_SECRET: local["access_key_secret"],
-        }
-    )
-    env.setdefault(ENV_TABLE_PREFIX, local.get("table_prefix", DEFAULT_TABLE_PREFIX))
-    return env
