@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import re
 
@@ -13,6 +14,7 @@ from sms_receipts.parsing import (
     BodyError,
     EventError,
     MessageType,
+    ParsedItem,
     Via,
     decode_alicom_message,
     decode_eventbridge_event,
@@ -23,6 +25,9 @@ from sms_receipts.parsing import (
     parse_http_event,
 )
 from sms_receipts.parsing import envelopes as envelopes_module
+from sms_receipts.parsing.identity import IDENTIFY, identify
+from sms_receipts.parsing.items import Delivery
+from sms_receipts.testing import events
 
 from helpers import event_names, load_event, load_json
 
@@ -264,6 +269,91 @@ def test_an_unforeseen_error_becomes_a_rejection(monkeypatch):
     event = load_event("eventbridge/sms_report_streaming_raw.json")
     rejected = only_rejection(decode_eventbridge_event(event))
     assert (rejected.raw, rejected.via) == (event, Via.EVENTBRIDGE)
+
+
+# A time of the right shape for a day that does not exist: pydantic-core's pattern lets it through, and
+# reading it for the identity rejects it, naming the field.
+IMPOSSIBLE_TIMES = [("report_time", "2021-02-30 10:00:00"), ("send_time", "2021-13-06 15:49:55"),
+                    ("send_time", "20211301000000"), ("report_time", "2021-09-06 24:00:00")]  # fmt: skip
+
+
+def impossible_time_reason(position: int, field: str, text: str) -> str:
+    return (
+        f"SmsReport item {position}: {field}: unreadable time {text!r}: "
+        "expected 'yyyy-MM-dd HH:mm:ss', 'yyyyMMddHHmmss' or 'Thu, 25 Nov 2021 10:27:00 +0800'"
+    )
+
+
+@pytest.mark.parametrize(("field", "text"), IMPOSSIBLE_TIMES)
+@pytest.mark.parametrize("declared", [T.SMS_REPORT, None])
+def test_http_time_of_a_day_that_does_not_exist_is_rejected_naming_the_field(field, text, declared, monkeypatch):
+    parse_one_by_one, handed_over = envelopes_module._parse_one_by_one, []
+
+    def spy(*args):
+        handed_over.append(args)
+        return parse_one_by_one(*args)
+
+    monkeypatch.setattr(envelopes_module, "_parse_one_by_one", spy)
+    pushed = load_json("http/sms_report_batch_shared_biz_id.json")
+    pushed[1] = {**pushed[1], field: text}
+    result = decode_http_body(json.dumps(pushed, ensure_ascii=False).encode(), declared)
+    # With a declared type the whole-array fast path runs first, then hands the push over; without, the
+    # push goes one by one from the start.
+    assert len(handed_over) == 1
+    assert [i.position for i in result.items] == [0, 2]
+    assert keys(result) == [keys(decode_http_body(load_event("http/sms_report_batch_shared_biz_id.json")))[p]
+                            for p in (0, 2)]  # fmt: skip
+    (rejected,) = result.rejected
+    assert rejected.reason == impossible_time_reason(1, field, text)
+    assert (rejected.position, rejected.message_type, rejected.via) == (1, T.SMS_REPORT, Via.HTTP)
+    assert json.loads(rejected.raw) == pushed[1]
+
+
+def test_http_international_time_of_a_day_that_does_not_exist_names_the_wire_field():
+    pushed = load_json("http/intl_sms_report_batch.json")
+    pushed[2] = {**pushed[2], "ReceiveDate": "Wed, 31 Nov 2021 10:27:00 +0800"}
+    result = decode_http_body(json.dumps(pushed).encode(), path="/SmsReport")
+    assert [i.position for i in result.items] == [0, 1]
+    (rejected,) = result.rejected
+    assert rejected.reason.startswith("IntlSmsReport item 2: ReceiveDate: unreadable time 'Wed, 31 Nov 2021 10:27:00")
+
+
+@pytest.mark.parametrize(("field", "text"), IMPOSSIBLE_TIMES)
+def test_mns_time_of_a_day_that_does_not_exist_is_rejected_naming_the_field(field, text):
+    message = json.dumps({**load_json("alicom/sms_report.json"), field: text}, ensure_ascii=False)
+    body = base64.b64encode(message.encode())
+    rejected = only_rejection(decode_alicom_message(body, queue_name=ALICOM_QUEUES["sms_report"], message_id="M3"))
+    assert rejected.reason == impossible_time_reason(0, field, text)
+    assert (rejected.raw, rejected.message_id, rejected.via) == (body, "M3", Via.ALICOM)
+    event = events.eventbridge_event([message], queue_name=ALICOM_QUEUES["sms_report"])
+    rejected = only_rejection(decode_eventbridge_event(event))
+    assert rejected.reason == impossible_time_reason(0, field, text)
+    assert rejected.raw == message.encode()
+
+
+def test_http_time_of_another_shape_names_the_field_and_the_text():
+    item = {**load_json("http/sms_report_single.json")[0], "send_time": 1630914595}
+    for declared in (T.SMS_REPORT, None):
+        rejected = only_rejection(decode_http_body(json.dumps([item]).encode(), declared))
+        assert rejected.reason == (
+            "SmsReport item 0: send_time: unreadable time 1630914595: "
+            "expected 'yyyy-MM-dd HH:mm:ss', 'yyyyMMddHHmmss' or 'Thu, 25 Nov 2021 10:27:00 +0800'"
+        )
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("name", ["http/sms_report_batch_shared_biz_id.json", "bad/mixed_valid_invalid.json"])
+def test_decoding_leaves_the_garbage_collector_as_it_was(name, enabled):
+    # The fast path holds the collector off while it builds a push's items.
+    was_enabled = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        decode_http_body(load_event(name), T.SMS_REPORT)
+        pushed = load_json("http/sms_report_single.json")
+        decode_http_body(json.dumps([{**pushed[0], "send_time": "2021-02-30 10:00:00"}]).encode(), T.SMS_REPORT)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was_enabled else gc.disable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -768,3 +858,14 @@ def test_decoders_table():
     assert [str(v) for v in Via] == ["http", "eventbridge", "topic", "alicom"]
     assert decode_http_body.__name__ == "decode_http_body"
     assert decode_http_body.__doc__.startswith("A raw HTTP push body")
+
+
+def test_items_made_in_bulk_equal_items_made_one_at_a_time():
+    pushed = load_json("http/sms_report_batch_shared_biz_id.json")
+    result = decode_http_body(json.dumps(pushed).encode(), T.SMS_REPORT)  # the fast path: ParsedItem.for_records
+    records = [item.record for item in result.items]
+    delivery = Delivery(pushed, Via.HTTP, "M1")
+    one_at_a_time = [ParsedItem(r, *identify(r), delivery, position) for position, r in enumerate(records)]
+    assert ParsedItem.for_records(records, IDENTIFY[type(records[0])], delivery) == one_at_a_time
+    shared = [(i.batch, i.via, i.message_id, i.raw) for i in one_at_a_time]
+    assert shared == [(pushed, Via.HTTP, "M1", receipt) for receipt in pushed]

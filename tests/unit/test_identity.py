@@ -209,7 +209,26 @@ def test_sms_up_entity_with_missing_dest_code_is_an_empty_part():
 def test_entity_key_escapes_separators_inside_parts(biz_id, phone, expected):
     r = SmsReport.model_validate({"biz_id": biz_id, "phone_number": phone, "success": True})
     assert entity_key(r) == expected
+    assert identify(r)[1] == expected  # the hot path's spelling, too
     assert entity_parts(r) == (biz_id, phone)
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        # A separator in an identity field outside the entity leaves it as it is; inside, it is escaped.
+        ({"phone_number": "138", "content": "a|b\\c", "sequence_id": 7, "dest_code": "12"}, "SmsUp:138|12|7"),
+        ({"biz_id": "1", "phone_number": "138", "success": False, "err_code": "E|1"}, "SmsReport:1|138"),
+        ({"phone_number": "1|38", "content": "x", "dest_code": "", "send_time": "2021-09-06 16:05:00"},
+         r"SmsUp:1\|38||1630915500000"),
+        ({"sign_name": "a\\b", "sign_status": "approved"}, r"SignSmsReport:a\\b"),
+        ({"MessageId": "1|2", "Status": "1"}, r"IntlSmsReport:1\|2"),
+    ],
+)  # fmt: skip
+def test_entity_keys_with_separators_in_their_identity_fields(item, expected):
+    r = record(item)
+    assert identify(r) == (idempotency_key(r), entity_key(r))
+    assert entity_key(r) == expected
 
 
 def test_entity_keys_of_parts_that_differ_only_in_separators_differ():

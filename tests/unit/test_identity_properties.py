@@ -24,6 +24,8 @@ from sms_receipts.parsing import (
     decode_http_event,
     decode_topic_event,
     detect_message_type,
+    entity_key,
+    entity_parts,
 )
 from sms_receipts.parsing.identity import identify
 from sms_receipts.testing import events
@@ -339,6 +341,16 @@ def test_identity_ignores_key_order_and_formatting_alone(data, message_type):
     first = decode_http_body(json.dumps([wire]).encode(), message_type).items[0]
     second = decode_http_body(data.draw(json_text([shuffled])).encode(), message_type).items[0]
     assert (first.idempotency_key, first.entity_key) == (second.idempotency_key, second.entity_key)
+
+
+@PROPERTIES
+@given(data=st.data(), message_type=message_types)
+def test_each_types_entity_spelling_agrees_with_its_entity_parts(data, message_type):
+    # The per-type identity functions spell the entity in an f-string; `entity_parts` lists the parts.
+    receipt = data.draw(CANONICAL[message_type])
+    record = MODELS[message_type].model_validate(plain(message_type, receipt))
+    escaped = [part.replace("\\", "\\\\").replace("|", "\\|") for part in entity_parts(record)]
+    assert identify(record)[1] == entity_key(record) == f"{message_type.value}:{'|'.join(escaped)}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -19,8 +19,11 @@ from sms_receipts.parsing import (
     SmsReport,
     SmsUp,
     TemplateSmsReport,
+    entity_key,
+    idempotency_key,
     record_dict,
 )
+from sms_receipts.parsing.times import ReceiptTimeError
 
 from helpers import load_json
 
@@ -54,9 +57,10 @@ def test_sms_report_fields():
     assert r.biz_id == "900619746936498440^0"
     assert r.phone_number == "13800138000"
     assert r.success is True
-    assert r.send_time == china(2021, 9, 6, 15, 49, 55)
-    assert r.report_time == china(2021, 9, 6, 15, 49, 58)
-    assert r.send_time.utcoffset().total_seconds() == 8 * 3600
+    assert (r.send_time, r.report_time) == ("2021-09-06 15:49:55", "2021-09-06 15:49:58")  # the receipt's text
+    assert r.moment("send_time") == r.sent_at == china(2021, 9, 6, 15, 49, 55)
+    assert r.moment("report_time") == r.reported_at == china(2021, 9, 6, 15, 49, 58)
+    assert r.sent_at.utcoffset().total_seconds() == 8 * 3600
     assert r.err_code == "DELIVERED"
     assert r.err_msg == "用户接收成功"
     assert r.sms_size == 1
@@ -131,14 +135,19 @@ def test_sms_report_sms_size_fixture():
 
 def test_sms_report_out_id_missing_null_or_empty_is_none():
     records = [SmsReport.model_validate(i) for i in load_json("http/sms_report_out_id_missing_null_empty.json")]
-    assert [r.out_id for r in records] == [None, None, None]
+    assert [r.out_id for r in records] == [None, None, ""]  # an empty text stays on the record as it came
+    assert [record_dict(r)["out_id"] for r in records] == [None, None, None]
     assert "out_id" not in records[0].model_extra
 
 
 def test_sms_report_every_optional_field_may_be_missing_null_or_empty():
+    optional = ("send_time", "report_time", "err_code", "err_msg", "sms_size", "out_id")
     for item in load_json("http/sms_report_optional_fields_absent.json"):
         r = SmsReport.model_validate(item)
-        assert (r.send_time, r.report_time, r.err_code, r.err_msg, r.sms_size, r.out_id) == (None,) * 6
+        assert [record_dict(r)[name] for name in optional] == [None] * 6
+        assert (r.sent_at, r.reported_at, r.sms_size) == (None, None, None)
+        texts = ("send_time", "report_time", "err_code", "err_msg", "out_id")
+        assert [getattr(r, name) for name in texts] == ["" if item.get(name) == "" else None for name in texts]
         assert r.biz_id == "777^0"
         assert r.model_extra == {}
 
@@ -168,6 +177,8 @@ def test_sms_report_success_as_text_is_accepted_leniently():
         ({"success": None}, "success"),
         ({"sms_size": "two"}, "sms_size"),
         ({"biz_id": {"id": 1}}, "biz_id"),
+        ({"send_time": 1630914595}, "send_time"),  # a number is no time
+        ({"report_time": "2021-09-06 15:49"}, "report_time"),
     ],
 )
 def test_sms_report_invalid_fields_are_named(change, field):
@@ -213,7 +224,8 @@ def test_sms_up_fields():
     r = SmsUp.model_validate(load_json("http/sms_up_sequence_id_string.json")[0])
     assert r.phone_number == "13800138000"
     assert r.content == "退订 谢谢"
-    assert r.send_time == china(2021, 9, 6, 16, 0, 0)
+    assert r.send_time == "2021-09-06 16:00:00"
+    assert r.moment("send_time") == r.sent_at == china(2021, 9, 6, 16, 0, 0)
     assert r.dest_code == "1234"
     assert r.sequence_id == "1234567890"
     assert r.sign_name is None
@@ -224,7 +236,10 @@ def test_sms_up_sequence_id_number_string_and_gson_double_agree():
     as_number = SmsUp.model_validate(load_json("http/sms_up_sequence_id_number.json")[0])
     as_double = SmsUp.model_validate(load_json("alicom/sms_up.json"))  # 1.23456789E9, compact send_time
     assert as_string.sequence_id == as_number.sequence_id == as_double.sequence_id == "1234567890"
-    assert as_string == as_number == as_double
+    assert as_string == as_number
+    # The MNS one spells its time `20210906160000`: kept as text, the same instant.
+    assert (as_double.send_time, as_double.sent_at) == ("20210906160000", as_string.sent_at)
+    assert record_dict(as_string) == record_dict(as_number) == record_dict(as_double)
 
 
 def test_sms_up_sequence_id_never_goes_through_a_float():
@@ -247,7 +262,7 @@ def test_sms_up_with_and_without_sign_name():
     old = SmsUp.model_validate(load_json("http/sms_up_with_sign_name.json")[0])
     assert old.sign_name == "【阿里云】"
     assert old.sequence_id == "1234567890"
-    assert old.send_time == china(2017, 9, 1)
+    assert (old.send_time, old.sent_at) == ("2017-09-01 00:00:00", china(2017, 9, 1))
     new = SmsUp.model_validate(load_json("http/sms_up_sequence_id_string.json")[0])
     assert new.sign_name is None
 
@@ -255,13 +270,15 @@ def test_sms_up_with_and_without_sign_name():
 def test_sms_up_send_time_in_both_formats():
     dashed = SmsUp.model_validate(load_json("http/sms_up_sequence_id_string.json")[0])
     compact = SmsUp.model_validate(load_json("http/sms_up_compact_send_time.json")[0])
-    assert dashed.send_time == compact.send_time == china(2021, 9, 6, 16, 0, 0)
-    assert compact.send_time.utcoffset().total_seconds() == 8 * 3600
+    assert (dashed.send_time, compact.send_time) == ("2021-09-06 16:00:00", "20210906160000")
+    assert dashed.sent_at == compact.sent_at == china(2021, 9, 6, 16, 0, 0)
+    assert compact.sent_at.utcoffset().total_seconds() == 8 * 3600
+    assert record_dict(dashed)["send_time"] == record_dict(compact)["send_time"] == "2021-09-06T16:00:00+08:00"
 
 
 def test_sms_up_without_sequence_id_needs_a_send_time():
     r = SmsUp.model_validate(load_json("http/sms_up_without_sequence_id.json")[0])
-    assert r.sequence_id is None and r.send_time == china(2021, 9, 6, 16, 5)
+    assert r.sequence_id is None and r.sent_at == china(2021, 9, 6, 16, 5)
     with pytest.raises(ValidationError, match="sequence_id or send_time"):
         SmsUp.model_validate({"phone_number": "13800138000", "content": "x", "sequence_id": "", "send_time": None})
 
@@ -283,11 +300,13 @@ def test_sign_sms_report_statuses_and_http_order_id(status):
     assert r.sign_status == status
     assert r.sign_name == "阿里云短信测试"
     assert r.order_id == "2000015184"
-    assert r.create_date == china(2021, 9, 1, 10, 0, 0)
+    assert (r.create_date, r.created_at) == ("2021-09-01 10:00:00", china(2021, 9, 1, 10, 0, 0))
     assert r.sign_source == "企事业单位的全称或简称"
     assert r.sign_scene == "通用"
     assert r.remark == "用于登录验证码"
-    assert r.reason == ("签名来源证明材料不清晰，请重新上传" if status == "rejected" else None)
+    reason = "签名来源证明材料不清晰，请重新上传" if status == "rejected" else None
+    assert r.reason == (reason or "")  # the fixtures send "" when there is no reason
+    assert record_dict(r)["reason"] == reason
     assert "orderId" not in r.model_extra and "orderId" not in record_dict(r)
 
 
@@ -308,8 +327,10 @@ def test_template_sms_report_statuses_and_http_order_id(status):
     assert r.template_type == "验证码"
     assert r.template_name == "登录验证码"
     assert r.template_content == "您的验证码为：${code}，5分钟内有效。"
-    assert r.create_date == china(2021, 9, 1, 10, 5, 0)
-    assert r.reason == ("模板内容含营销信息，请选择推广短信" if status == "rejected" else None)
+    assert (r.create_date, r.created_at) == ("2021-09-01 10:05:00", china(2021, 9, 1, 10, 5, 0))
+    reason = "模板内容含营销信息，请选择推广短信" if status == "rejected" else None
+    assert r.reason == (reason or "")  # the fixtures send "" when there is no reason
+    assert record_dict(r)["reason"] == reason
 
 
 def test_template_sms_report_mns_order_id_gives_the_same_record():
@@ -392,9 +413,10 @@ def test_intl_sms_report_pascal_case_fields():
     assert r.to == "85212345678"
     assert r.sms_size == 1
     assert r.task_id == "67890"
-    assert r.send_date == china(2021, 11, 25, 10, 27, 0)
-    assert r.receive_date == china(2021, 11, 25, 10, 27, 33)
-    assert r.send_date.utcoffset().total_seconds() == 8 * 3600
+    assert (r.send_date, r.receive_date) == ("Thu, 25 Nov 2021 10:27:00 +0800", "Thu, 25 Nov 2021 10:27:33 +0800")
+    assert r.moment("send_date") == r.sent_at == china(2021, 11, 25, 10, 27, 0)
+    assert r.moment("receive_date") == r.received_at == china(2021, 11, 25, 10, 27, 33)
+    assert r.sent_at.utcoffset().total_seconds() == 8 * 3600
     assert (r.error_code, r.error_description) == ("success", "success")
     assert record_dict(r) == {
         "message_id": "1008030300123456789", "status": "1", "to": "85212345678", "sms_size": 1,
@@ -424,8 +446,8 @@ def test_globe_sms_report_fields():
     assert r.to == "8613423512345"
     assert r.message_id == "12441353"
     assert r.status == "2"
-    assert r.send_date == china(2021, 6, 1, 10, 0, 0)
-    assert r.receive_date == china(2021, 6, 1, 10, 0, 5)
+    assert (r.send_date, r.sent_at) == ("2021-06-01 10:00:00", china(2021, 6, 1, 10, 0, 0))
+    assert (r.receive_date, r.received_at) == ("2021-06-01 10:00:05", china(2021, 6, 1, 10, 0, 5))
     assert (r.error_code, r.error_description) == ("SP_UNKNOW_ERROR", "运营商未知错误")
     assert (r.delivery_status, r.is_final) == ("failed", True)
     delivered = GlobeSmsReport.model_validate({**load_json("alicom/globe_sms_report.json"), "status": 1})
@@ -438,3 +460,131 @@ def test_record_dict_adds_delivery_status_only_to_delivery_reports():
     report = record_dict(SmsReport.model_validate(load_json("alicom/sms_report.json")))
     assert (report["delivery_status"], report["is_final"]) == ("delivered", True)
     assert report["send_time"] == "2021-09-06T15:49:55+08:00"
+
+
+# ---------------------------------------------------------------------------------------------
+# Times as text, read as aware datetimes
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_model_lists_its_time_fields():
+    assert {model.__name__: model.time_fields for model in MODELS.values()} == {
+        "SmsReport": ("send_time", "report_time"), "SmsUp": ("send_time",), "SignSmsReport": ("create_date",),
+        "TemplateSmsReport": ("create_date",), "MnsCardVender": (), "MnsCardTemplate": (),
+        "GlobeSmsReport": ("send_date", "receive_date"), "IntlSmsReport": ("send_date", "receive_date"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-09-06 15:49:55", china(2021, 9, 6, 15, 49, 55)),
+        ("2021-09-06T15:49:55", china(2021, 9, 6, 15, 49, 55)),
+        ("20210906154955", china(2021, 9, 6, 15, 49, 55)),
+        ("2021-09-06T07:49:55Z", datetime(2021, 9, 6, 7, 49, 55, tzinfo=timezone.utc)),
+        ("2021-09-06 15:49:55+08:00", china(2021, 9, 6, 15, 49, 55)),
+        ("2021-09-06 15:49:55.250", china(2021, 9, 6, 15, 49, 55, 250000)),
+        ("Mon, 06 Sep 2021 15:49:55 +0800", china(2021, 9, 6, 15, 49, 55)),
+        ("Mon, 6 Sep 2021 07:49:55 GMT", datetime(2021, 9, 6, 7, 49, 55, tzinfo=timezone.utc)),
+        ("Mon, 06 Sep 2021 07:49:55 -0000", datetime(2021, 9, 6, 7, 49, 55, tzinfo=timezone.utc)),
+        ("Mon, 06 Sep 2021 15:49:55", china(2021, 9, 6, 15, 49, 55)),
+    ],
+)
+def test_a_time_keeps_its_text_and_reads_as_an_aware_datetime(text, expected):
+    r = SmsReport.model_validate({"biz_id": "1", "phone_number": "2", "success": True, "report_time": text})
+    assert r.report_time == text
+    moment = r.moment("report_time")
+    assert moment == r.reported_at == expected
+    assert moment.utcoffset() == expected.utcoffset()
+    assert r.moment("send_time") is r.sent_at is None
+
+
+def test_record_dict_writes_times_as_aware_iso_8601():
+    r = IntlSmsReport.model_validate(
+        {"MessageId": "1", "Status": "1", "SendDate": "Thu, 25 Nov 2021 02:27:00 GMT", "ReceiveDate": ""}
+    )
+    assert (r.sent_at, r.received_at) == (datetime(2021, 11, 25, 2, 27, tzinfo=timezone.utc), None)
+    dumped = record_dict(r)
+    assert (dumped["send_date"], dumped["receive_date"]) == ("2021-11-25T02:27:00Z", None)
+    fraction = SmsUp.model_validate({"phone_number": "1", "content": "x", "send_time": "2017-01-01 00:00:00.250"})
+    assert record_dict(fraction)["send_time"] == "2017-01-01T00:00:00.250000+08:00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " 2021-09-06 15:49:55", "2021-09-06 15:49:55 ", "2021/09/06 15:49:55", "2021-09-06 15:49", "2021-9-6 15:49:55",
+        "202109061549", "2021-09-06 15:49:55.25", "2021-09-06 15:49:55+0800", "thu, 25 Nov 2021 10:27:00 +0800",
+        "25 Nov 2021 10:27:00 +0800", "Thu, 25 November 2021 10:27:00 +0800", "Thu, 25 Nov 2021 10:27:00 CST",
+        "２０２１-09-06 15:49:55", "yesterday", "1630914595",
+    ],
+)  # fmt: skip
+def test_a_time_of_another_shape_is_rejected_naming_the_field_and_the_text(text):
+    with pytest.raises(ValidationError) as caught:
+        GlobeSmsReport.model_validate({"message_id": "1", "status": "1", "receive_date": text})
+    assert error_locations(caught) == {"receive_date"}
+    assert repr(text) in str(caught.value) and "yyyy-MM-dd HH:mm:ss" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["2021-02-30 10:00:00", "2021-13-01 10:00:00", "20211301000000", "2021-09-06 24:00:00",
+                                  "Tue, 31 Feb 2021 10:00:00 +0800"])  # fmt: skip
+def test_a_time_of_the_right_shape_that_does_not_exist_fails_when_read_naming_the_field(text):
+    # The pattern checks the shape in pydantic-core; reading the time checks the calendar (and the
+    # decoders read every time: see test_envelopes).
+    r = IntlSmsReport.model_validate({"MessageId": "1", "Status": "1", "SendDate": text})
+    assert r.send_date == text
+    with pytest.raises(ReceiptTimeError) as caught:
+        r.moment("send_date")
+    assert str(caught.value).startswith(f"SendDate: unreadable time {text!r}")  # the wire name
+    with pytest.raises(ReceiptTimeError, match=r"^SendDate: "):
+        idempotency_key(r)
+
+
+def test_moment_names_the_time_fields_when_asked_for_another():
+    r = SmsReport.model_validate(load_json("http/sms_report_single.json")[0])
+    with pytest.raises(ValueError, match="'err_code' is not a time field of SmsReport: send_time, report_time"):
+        r.moment("err_code")
+
+
+# ---------------------------------------------------------------------------------------------
+# "" for an optional field
+# ---------------------------------------------------------------------------------------------
+
+
+def test_empty_numbers_and_objects_are_none_on_the_record():
+    vender = MnsCardVender.model_validate({"outId": "1", "mobile": "2", "render_status": ""})
+    intl = IntlSmsReport.model_validate({"MessageId": "1", "Status": "1", "SmsSize": ""})
+    template = MnsCardTemplate.model_validate(
+        {"template_code": "C", "approval_status": 1, "extData": "", "tmpOps": [{"vendorCode": "OPPO", "state": ""}]}
+    )
+    assert (vender.render_status, intl.sms_size, template.extData, template.tmpOps[0].state) == (None,) * 4
+    assert record_dict(vender)["render_status"] is None and record_dict(intl)["sms_size"] is None
+    assert record_dict(template)["tmpOps"] == [{"vendorCode": "OPPO", "state": None, "desc": None}]
+    assert MnsCardTemplate.model_validate({"template_code": "C", "approval_status": 1, "tmpOps": ""}).tmpOps == []
+    # ... and the same receipt as when the field is missing
+    assert vender == MnsCardVender.model_validate({"outId": "1", "mobile": "2"})
+    assert idempotency_key(vender) == idempotency_key(MnsCardVender.model_validate({"outId": "1", "mobile": "2"}))
+
+
+@pytest.mark.parametrize(
+    ("model", "item", "field"),
+    [
+        (MnsCardVender, {"outId": "1", "mobile": "2", "render_status": " "}, "render_status"),
+        (IntlSmsReport, {"MessageId": "1", "Status": "1", "SmsSize": "1.5"}, "SmsSize"),
+        (MnsCardTemplate, {"template_code": "C", "approval_status": 1, "extData": "x"}, "extData"),
+        (MnsCardTemplate, {"template_code": "C", "approval_status": ""}, "approval_status"),  # required
+    ],
+)
+def test_a_number_or_object_that_is_neither_valid_nor_empty_is_named(model, item, field):
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(item)
+    assert error_locations(caught) == {field}
+
+
+def test_empty_texts_stay_on_the_record_and_read_as_absent():
+    item = {**load_json("http/sms_report_single.json")[0], "err_code": "", "out_id": "", "send_time": ""}
+    empty = SmsReport.model_validate(item)
+    absent = SmsReport.model_validate({k: v for k, v in item.items() if v != ""})
+    assert (empty.err_code, empty.out_id, empty.send_time, empty.sent_at) == ("", "", "", None)
+    assert record_dict(empty) == record_dict(absent)
+    assert (idempotency_key(empty), entity_key(empty)) == (idempotency_key(absent), entity_key(absent))

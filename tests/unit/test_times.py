@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from sms_receipts.parsing import CHINA_TZ, parse_receipt_time
-from sms_receipts.parsing.times import ReceiptTimeError, epoch_ms
+from sms_receipts.parsing import CHINA_TZ, SmsUp, parse_receipt_time
+from sms_receipts.parsing.times import TIME_PATTERN, ReceiptTimeError, epoch_ms
 
 EIGHT_HOURS = timedelta(hours=8)
 
@@ -104,3 +108,49 @@ def test_epoch_ms():
     assert epoch_ms(None) is None
     assert epoch_ms(parse_receipt_time("1970-01-01 08:00:00")) == 0
     assert epoch_ms(parse_receipt_time("2021-09-06 15:49:55")) == 1630914595000
+
+
+# ---------------------------------------------------------------------------------------------
+# TIME_PATTERN: the shapes the models accept, checked in pydantic-core
+# ---------------------------------------------------------------------------------------------
+
+TIME_TEXT = re.compile(TIME_PATTERN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", "2017-01-01 00:00:00", "2017-01-01T00:00:00", "20170901000000", "2016-12-31T16:00:00Z",
+        "2017-01-01T00:00:00+08:00", "2017-01-01 00:00:00.250", "2017-01-01 00:00:00.250000-05:30",
+        "Thu, 25 Nov 2021 10:27:00 +0800", "Thu, 5 Nov 2021 02:27:00 -0000", "Thu, 25 Nov 2021 02:27:00 GMT",
+        "Thu, 25 Nov 2021 10:27:00",
+    ],
+)  # fmt: skip
+def test_the_pattern_admits_every_documented_spelling_and_each_reads(text):
+    assert TIME_TEXT.match(text)
+    assert SmsUp.model_validate({"phone_number": "1", "content": "x", "sequence_id": 1, "send_time": text})
+    parsed = parse_receipt_time(text)
+    assert parsed is None if text == "" else parsed.tzinfo is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.from_regex(TIME_PATTERN, fullmatch=True))
+def test_a_text_the_pattern_admits_reads_as_an_aware_time_or_fails_as_a_receipt_time(text):
+    try:
+        parsed = parse_receipt_time(text)
+    except ReceiptTimeError:
+        return  # the right shape for a day that does not exist
+    assert parsed is None if text == "" else parsed.tzinfo is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="0123456789-: T+ZGMTh,uNov.", max_size=32) | st.text(max_size=32))
+def test_pydantic_core_checks_exactly_the_pattern(text):
+    # pydantic-core runs the pattern with Rust's regex engine; it must agree with the pattern as written.
+    item = {"phone_number": "1", "content": "x", "sequence_id": 1, "send_time": text}
+    try:
+        SmsUp.model_validate(item)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == bool(TIME_TEXT.fullmatch(text))

@@ -19,7 +19,7 @@ from .envelopes import (
     parse_items,
 )
 from .identity import entity_key, entity_parts, idempotency_key
-from .items import DecodeResult, ParsedItem, RejectedItem, Via
+from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Via
 from .models import (
     MODELS,
     GlobeSmsReport,
@@ -44,7 +44,7 @@ from .types import (
 )
 
 __all__ = [
-    "CHINA_TZ", "DECODERS", "MODELS", "BodyError", "DecodeResult", "EventError", "GlobeSmsReport",
+    "CHINA_TZ", "DECODERS", "MODELS", "BodyError", "DecodeResult", "Delivery", "EventError", "GlobeSmsReport",
     "HttpRequest", "IntlSmsReport", "MessageType", "MnsCardTemplate", "MnsCardVender", "ParsedItem",
     "Receipt", "RejectedItem", "SignSmsReport", "SmsReport", "SmsUp", "TemplateSmsReport",
     "UnknownMessageType", "Via", "decode_alicom_message", "decode_eventbridge_event", "decode_http_body",

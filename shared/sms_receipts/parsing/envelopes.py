@@ -20,16 +20,19 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import gc
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from .identity import identify
-from .items import DecodeResult, ParsedItem, RejectedItem, Via, compact_json
-from .models import MODELS, Receipt
+from .identity import IDENTIFY, identify
+from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Via, compact_json
+from .models import MODELS, TIME_ERROR_TYPE
+from .times import ReceiptTimeError, unreadable_time
 from .types import (
     MessageType,
     message_type_from_name,
@@ -54,39 +57,49 @@ def _describe_validation_error(error: ValidationError) -> str:
     parts = []
     for detail in error.errors(include_url=False):
         location = ".".join(str(p) for p in detail["loc"])
-        parts.append(f"{location}: {detail['msg']}" if location else detail["msg"])
+        # A time's own message shows no value; the reason a person reads should.
+        message = unreadable_time(detail["input"]) if detail["type"] == TIME_ERROR_TYPE else detail["msg"]
+        parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts)
 
 
-def _parsed(
-    record: Receipt, objects: list[Any], via: Via, message_id: str | None, position: int
-) -> ParsedItem:
-    key, entity = identify(record)
-    return ParsedItem(record, key, entity, objects, via, message_id, position)
+@contextmanager
+def _collector_paused():
+    """Hold the cyclic garbage collector off while a push's records and items are made. They all outlive
+    the call, so a collection midway frees nothing; yet a thousand items set off several, and these
+    promote the new objects into the older generations, whose full passes cost the most. Paused, one
+    young collection runs after, on the next allocation: under a third of the collector's time per push
+    (0.2 ms instead of 0.7 ms for 1,000 items). A caller that has the collector off keeps it off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
-def parse_items(
-    value: Any, declared: MessageType | None, via: Via, message_id: str | None = None
-) -> DecodeResult:
+def parse_items(value: Any, declared: MessageType | None, via: Via, message_id: str | None = None) -> DecodeResult:
     """Validate a decoded JSON value (an array of receipts, or one receipt object)."""
     objects = value if isinstance(value, list) else [value]
+    delivery = Delivery(objects, via, message_id)
     if declared is not None and objects and isinstance(objects[0], dict):
-        # Fast path for the normal case, a push of one type: validate the whole array in one call.
+        # Fast path for the normal case, a push of one type: the whole array in one call into pydantic-core,
+        # then one Python call per item, for both keys.
         message_type = resolve_message_type(declared, objects[0])
         try:
-            records = _LIST_ADAPTERS[message_type].validate_python(objects)
-        except ValidationError:
-            pass  # some item is bad or of another type: sort them out one by one
+            with _collector_paused():
+                records = _LIST_ADAPTERS[message_type].validate_python(objects)
+                items = ParsedItem.for_records(records, IDENTIFY[MODELS[message_type]], delivery)
+        except (ValidationError, ReceiptTimeError):
+            pass  # an item is invalid, of another type, or dated a day that does not exist: one by one
         else:
-            return DecodeResult(
-                items=[_parsed(r, objects, via, message_id, i) for i, r in enumerate(records)]
-            )
-    return _parse_one_by_one(objects, declared, via, message_id)
+            return DecodeResult(items=items)
+    return _parse_one_by_one(objects, declared, delivery)
 
 
-def _parse_one_by_one(
-    objects: list[Any], declared: MessageType | None, via: Via, message_id: str | None
-) -> DecodeResult:
+def _parse_one_by_one(objects: list[Any], declared: MessageType | None, delivery: Delivery) -> DecodeResult:
+    via, message_id = delivery.via, delivery.message_id
     result = DecodeResult()
     for position, obj in enumerate(objects):
         if not isinstance(obj, dict):
@@ -103,11 +116,13 @@ def _parse_one_by_one(
             continue
         try:
             record = MODELS[message_type].model_validate(obj)
-        except ValidationError as exc:
-            reason = f"{message_type.value} item {position}: {_describe_validation_error(exc)}"
+            key, entity = identify(record)  # reads every time: ReceiptTimeError, naming the field
+        except (ValidationError, ReceiptTimeError) as exc:
+            problem = _describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            reason = f"{message_type.value} item {position}: {problem}"
             result.rejected.append(_rejected_item(reason, obj, via, message_type, message_id, position))
             continue
-        result.items.append(_parsed(record, objects, via, message_id, position))
+        result.items.append(ParsedItem(record, key, entity, delivery, position))
     return result
 
 
@@ -315,9 +330,7 @@ def _id_text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else compact_json(value)
 
 
-def _decode_mns_body(
-    body: Any, declared: MessageType | None, via: Via, message_id: str | None
-) -> DecodeResult:
+def _decode_mns_body(body: Any, declared: MessageType | None, via: Via, message_id: str | None) -> DecodeResult:
     try:
         value = decode_message_body(body)
     except BodyError as exc:

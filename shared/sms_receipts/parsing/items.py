@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,20 +28,61 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What the items of one push or message share: how they came, and all of them as their JSON decoded."""
+
+    batch: list[Any]
+    via: Via
+    message_id: str | None = None  # the MNS / EventBridge message id, when there is one
+
+
 @dataclass(slots=True)
 class ParsedItem:
+    """A receipt that parsed. One is made per item on the hot path, so it holds only what differs
+    between the items of a push; the rest is read through their shared `delivery`."""
+
     record: Receipt
     idempotency_key: str
     entity_key: str
-    batch: list[Any]  # every item of the push or message this one came in, as its JSON decoded
-    via: Via
-    message_id: str | None = None  # the MNS / EventBridge message id, when there is one
+    delivery: Delivery
     position: int = 0  # index in `batch`
+
+    @classmethod
+    def for_records(
+        cls, records: list[Receipt], keys_of: Callable[[Receipt], tuple[str, str]], delivery: Delivery
+    ) -> list[ParsedItem]:
+        """An item for each record of one delivery, in order, with the keys `keys_of` gives: how the fast
+        path makes them. Filling the slots here rather than through `__init__` saves a Python call per
+        item, a third of an item's cost."""
+        new_item = object.__new__
+        items = []
+        for position, record in enumerate(records):
+            item = new_item(cls)
+            item.record = record
+            item.idempotency_key, item.entity_key = keys_of(record)
+            item.delivery = delivery
+            item.position = position
+            items.append(item)
+        return items
+
+    @property
+    def batch(self) -> list[Any]:
+        """Every item of the push or message this one came in, as its JSON decoded."""
+        return self.delivery.batch
+
+    @property
+    def via(self) -> Via:
+        return self.delivery.via
+
+    @property
+    def message_id(self) -> str | None:
+        return self.delivery.message_id
 
     @property
     def raw(self) -> Any:
         """The item exactly as its JSON decoded, unknown fields included."""
-        return self.batch[self.position]
+        return self.delivery.batch[self.position]
 
     @property
     def message_type(self) -> MessageType:

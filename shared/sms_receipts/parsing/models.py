@@ -4,12 +4,24 @@ What the models normalise (see ../../research notes in the README for the source
 - ids (`biz_id`, `out_id`, `err_code`, `message_id`, `outId`, `sequence_id`, ...) stay opaque strings;
   a JSON number is turned into its digits, never through a float;
 - `orderId` (HTTP) and `order_id` (MNS) both fill `order_id`;
-- counts and codes given as number or text (`sms_size`, `render_status`) become integers;
-- times become aware datetimes (China Standard Time where the text has no offset);
-- a missing, null or empty optional field is None;
+- counts and codes given as number or text (`sms_size`, `render_status`) become integers, and `""` None;
+- a time field keeps the receipt's own text, checked against the documented spellings
+  (`times.TIME_PATTERN`); `moment(name)` and properties such as `reported_at` give it as an aware
+  datetime (China Standard Time where the text has no offset), and `record_dict` as ISO 8601 with its
+  offset, so times are timezone-aware wherever they are read as times;
+- a missing or null optional field is None; an empty one is None too, except that an optional text
+  field (times included) keeps its `""`, which `record_dict`, the identity and `moment` read as absent;
 - unknown fields are kept on the record (`model_extra`) and in its dump, never dropped.
 Delivery reports expose one normalised `delivery_status` (delivered / failed / expired, or unknown
 for a code no document lists) and `is_final`.
+
+Why times stay text: validation runs in pydantic-core, and a Python hook per receipt (to make the
+datetimes, or to drop `""`) cost as much as the validation itself. So a delivery report is checked in
+pydantic-core alone, and Python runs only where it is rare: for a `""` number, and in the rarer types'
+own rules (SmsUp ids, card template vendors). The pattern cannot tell that `2021-02-30` does not
+exist; reading the time does. The decoders read every time when they compute the identity, and reject
+such an item with the field named; a record made with `model_validate` directly meets the check when
+a time of it is first read.
 """
 
 from __future__ import annotations
@@ -18,12 +30,52 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic.fields import FieldInfo
+from pydantic_core import CoreSchema, core_schema, to_jsonable_python
 
-from .times import ReceiptTimeError, parse_receipt_time
+from .times import TIME_FORMATS, TIME_PATTERN, ReceiptTimeError, parse_receipt_time
 from .types import MessageType
 
 DeliveryStatus = Literal["delivered", "failed", "expired", "unknown"]
+
+TIME_ERROR_TYPE = "receipt_time"  # the validation error type of a time text of the wrong shape
+
+
+class _TimeText:
+    """A receipt time as its text: a string of one of the documented shapes, or "", checked in pydantic-core."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
+        return core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=TIME_PATTERN, strict=True),  # strict: a number is no time
+            custom_error_type=TIME_ERROR_TYPE,
+            custom_error_message=f"unreadable time: expected {TIME_FORMATS}",
+        )
+
+
+ReceiptTime = Annotated[str, _TimeText()]
+
+
+def _none(_blank: str) -> None:
+    return None
+
+
+class _BlankMeansNone:
+    """`""` accepted for an optional non-text field, as None. The choice is a union in pydantic-core, the
+    value's own type first, so Python runs only for an actual `""`, never for a filled field."""
+
+    def __init__(self, expected: str) -> None:
+        self.expected = expected  # for the error message: "a valid integer"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
+        blank = core_schema.no_info_after_validator_function(_none, core_schema.literal_schema([""]))
+        return core_schema.union_schema(
+            [handler(source), blank],
+            mode="left_to_right",
+            custom_error_type="value_or_blank",
+            custom_error_message=f"Input should be {self.expected}, or empty",
+        )
+
+
+OptionalInt = Annotated[int | None, _BlankMeansNone("a valid integer")]
 
 
 def _whole_number_id(value: Any) -> Any:
@@ -40,15 +92,6 @@ def _whole_number_id(value: Any) -> Any:
 WholeNumberId = Annotated[str, BeforeValidator(_whole_number_id)]
 
 
-def _wire_names(name: str, info: FieldInfo) -> set[str]:
-    names = {name}
-    if info.alias:
-        names.add(info.alias)
-    if isinstance(info.validation_alias, AliasChoices):
-        names.update(c for c in info.validation_alias.choices if isinstance(c, str))
-    return names
-
-
 class Receipt(BaseModel):
     """Fields common to every receipt model."""
 
@@ -60,46 +103,28 @@ class Receipt(BaseModel):
     )
     message_type: ClassVar[MessageType]
     type_name: ClassVar[str]  # message_type.value, read per item on hot paths (enum .value is slow)
-    # Wire names (field names and aliases) of the optional fields, for which "" means absent, and
-    # of the time fields. Derived from the fields when a model class is made.
-    _optional_keys: ClassVar[frozenset[str]] = frozenset()
-    _time_keys: ClassVar[frozenset[str]] = frozenset()
+    # Derived from the fields when a model class is made: the fields holding a ReceiptTime, and the
+    # optional fields, where a "" kept on the record means absent.
+    time_fields: ClassVar[tuple[str, ...]] = ()
+    _optional_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.type_name = cls.message_type.value
-        optional: set[str] = set()
-        times: set[str] = set()
-        for name, info in cls.model_fields.items():
-            if not info.is_required():
-                optional |= _wire_names(name, info)
-            if info.annotation is datetime or datetime in get_args(info.annotation):
-                times |= _wire_names(name, info)
-        cls._optional_keys = frozenset(optional)
-        cls._time_keys = frozenset(times)
+        fields = cls.model_fields.items()
+        cls.time_fields = tuple(name for name, info in fields if ReceiptTime in get_args(info.annotation))
+        cls._optional_fields = tuple(name for name, info in fields if not info.is_required())
 
-    @model_validator(mode="before")
-    @classmethod
-    def _normalize_input(cls, data: Any) -> Any:
-        # One Python pass per item (a validator per field costs more): "" means absent, and times
-        # become aware datetimes. The caller's dict stays as it came, since it is the raw receipt.
-        if type(data) is not dict:
-            return data
-        if "" in data.values():
-            optional = cls._optional_keys
-            normalized = {k: v for k, v in data.items() if not (v == "" and k in optional)}
-        else:
-            normalized = data.copy()
-        key = ""
+    def moment(self, name: str) -> datetime | None:
+        """The time field `name` as an aware datetime (China Standard Time where its text has no offset),
+        None when absent or empty; ReceiptTimeError, naming the field, for a date that does not exist."""
+        if name not in self.time_fields:
+            raise ValueError(f"{name!r} is not a time field of {self.type_name}: {', '.join(self.time_fields)}")
         try:
-            for key in cls._time_keys:
-                value = normalized.get(key)
-                if value is not None:
-                    normalized[key] = parse_receipt_time(value)
+            return parse_receipt_time(getattr(self, name))  # cached by text: a push repeats its seconds
         except ReceiptTimeError as exc:
-            raise ValueError(f"{key}: {exc}") from None
-        return normalized
+            raise ReceiptTimeError(f"{type(self).model_fields[name].alias or name}: {exc}") from None
 
 
 class SmsReport(Receipt):
@@ -110,12 +135,20 @@ class SmsReport(Receipt):
     biz_id: str = Field(min_length=1)
     phone_number: str = Field(min_length=1)
     success: bool
-    send_time: datetime | None = None
-    report_time: datetime | None = None
+    send_time: ReceiptTime | None = None
+    report_time: ReceiptTime | None = None
     err_code: str | None = None
     err_msg: str | None = None
-    sms_size: int | None = None
+    sms_size: OptionalInt = None
     out_id: str | None = None
+
+    @property
+    def sent_at(self) -> datetime | None:
+        return self.moment("send_time")
+
+    @property
+    def reported_at(self) -> datetime | None:
+        return self.moment("report_time")
 
     @property
     def delivery_status(self) -> DeliveryStatus:
@@ -141,14 +174,18 @@ class SmsUp(Receipt):
 
     phone_number: str = Field(min_length=1)
     content: str
-    send_time: datetime | None = None
+    send_time: ReceiptTime | None = None
     dest_code: str | None = None
     sequence_id: WholeNumberId | None = None
     sign_name: str | None = None
 
+    @property
+    def sent_at(self) -> datetime | None:
+        return self.moment("send_time")
+
     @model_validator(mode="after")
     def _identifiable(self) -> SmsUp:
-        if self.sequence_id is None and self.send_time is None:
+        if not self.sequence_id and not self.send_time:  # None or ""
             raise ValueError("a reply needs sequence_id or send_time to be told apart from others")
         return self
 
@@ -165,7 +202,11 @@ class SignSmsReport(Receipt):
     sign_source: str | None = None
     remark: str | None = None
     sign_scene: str | None = None
-    create_date: datetime | None = None
+    create_date: ReceiptTime | None = None
+
+    @property
+    def created_at(self) -> datetime | None:
+        return self.moment("create_date")
 
 
 class TemplateSmsReport(Receipt):
@@ -181,7 +222,11 @@ class TemplateSmsReport(Receipt):
     template_content: str | None = None
     reason: str | None = None
     remark: str | None = None
-    create_date: datetime | None = None
+    create_date: ReceiptTime | None = None
+
+    @property
+    def created_at(self) -> datetime | None:
+        return self.moment("create_date")
 
 
 class MnsCardVender(Receipt):
@@ -191,7 +236,7 @@ class MnsCardVender(Receipt):
 
     outId: str = Field(min_length=1)
     mobile: str = Field(min_length=1)
-    render_status: int | None = None
+    render_status: OptionalInt = None
     desc: str | None = None
 
 
@@ -199,8 +244,12 @@ class CardVendorResult(BaseModel):
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, frozen=True)
 
     vendorCode: str
-    state: int | None = None
+    state: OptionalInt = None
     desc: str | None = None
+
+
+def _no_vendors_if_blank(value: Any) -> Any:
+    return [] if value == "" else value
 
 
 class MnsCardTemplate(Receipt):
@@ -210,8 +259,9 @@ class MnsCardTemplate(Receipt):
 
     template_code: str = Field(min_length=1)
     approval_status: int
-    tmpOps: list[CardVendorResult] = Field(default_factory=list)
-    extData: dict[str, Any] | None = None
+    # A rare type: a plain Python check for "" keeps the location of an error inside the list.
+    tmpOps: Annotated[list[CardVendorResult], BeforeValidator(_no_vendors_if_blank)] = Field(default_factory=list)
+    extData: Annotated[dict[str, Any] | None, _BlankMeansNone("an object")] = None
     desc: str | None = None
 
 
@@ -223,10 +273,18 @@ class GlobeSmsReport(Receipt):
     message_id: str = Field(min_length=1)
     status: str = Field(min_length=1)
     to: str | None = None
-    send_date: datetime | None = None
-    receive_date: datetime | None = None
+    send_date: ReceiptTime | None = None
+    receive_date: ReceiptTime | None = None
     error_code: str | None = None
     error_description: str | None = None
+
+    @property
+    def sent_at(self) -> datetime | None:
+        return self.moment("send_date")
+
+    @property
+    def received_at(self) -> datetime | None:
+        return self.moment("receive_date")
 
     @property
     def delivery_status(self) -> DeliveryStatus:
@@ -245,12 +303,20 @@ class IntlSmsReport(Receipt):
     message_id: str = Field(alias="MessageId", min_length=1)
     status: str = Field(alias="Status", min_length=1)
     to: str | None = Field(None, alias="To")
-    sms_size: int | None = Field(None, alias="SmsSize")
+    sms_size: OptionalInt = Field(None, alias="SmsSize")
     task_id: str | None = Field(None, alias="TaskId")
-    send_date: datetime | None = Field(None, alias="SendDate")
-    receive_date: datetime | None = Field(None, alias="ReceiveDate")
+    send_date: ReceiptTime | None = Field(None, alias="SendDate")
+    receive_date: ReceiptTime | None = Field(None, alias="ReceiveDate")
     error_code: str | None = Field(None, alias="ErrorCode")
     error_description: str | None = Field(None, alias="ErrorDescription")
+
+    @property
+    def sent_at(self) -> datetime | None:
+        return self.moment("send_date")
+
+    @property
+    def received_at(self) -> datetime | None:
+        return self.moment("receive_date")
 
     @property
     def delivery_status(self) -> DeliveryStatus:
@@ -275,8 +341,14 @@ MODELS: dict[MessageType, type[Receipt]] = {
 
 
 def record_dict(record: Receipt) -> dict[str, Any]:
-    """The normalised record as JSON-ready data: field names, ISO times, unknown fields kept."""
+    """The normalised record as JSON-ready data: field names, None for absent, aware ISO 8601 times
+    (`2021-09-06T15:49:55+08:00`), unknown fields kept."""
     data = record.model_dump(mode="json")
+    for name in record._optional_fields:
+        if data[name] == "":
+            data[name] = None
+    for name in record.time_fields:
+        data[name] = to_jsonable_python(record.moment(name))  # as pydantic writes an aware datetime
     if isinstance(record, DELIVERY_REPORTS):
         data["delivery_status"] = record.delivery_status
         data["is_final"] = record.is_final

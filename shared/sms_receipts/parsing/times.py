@@ -1,8 +1,11 @@
-"""Receipt times, made timezone-aware.
+"""Receipt times: what their text may look like, and the timezone-aware moment it names.
 
 Domestic receipts carry `yyyy-MM-dd HH:mm:ss` (older SmsUp: `yyyyMMddHHmmss`) with no offset; they
 are China Standard Time. International ones carry RFC 1123 dates with an offset
 (`Thu, 25 Nov 2021 10:27:00 +0800`). Every parsed time is aware.
+
+`TIME_PATTERN` is the shape the models check in pydantic-core; `parse_receipt_time` reads the moment
+and also catches what a pattern cannot, a date with the right shape that does not exist (`2021-02-30`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,30 @@ from functools import lru_cache
 # needs no tz database on the function's image.
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
+TIME_FORMATS = "'yyyy-MM-dd HH:mm:ss', 'yyyyMMddHHmmss' or 'Thu, 25 Nov 2021 10:27:00 +0800'"
+
+_WEEKDAY = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+_MONTH = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+# The spellings a receipt time may have, or "" (absent): the documented ones, ISO 8601 (with a zone or
+# not) and RFC 1123 with a numeric zone, GMT or none. ASCII digits only; whether the date exists is for
+# `parse_receipt_time` to say.
+TIME_PATTERN = (
+    r"^(?:"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}"  # yyyy-MM-dd HH:mm:ss
+    r"(?:\.[0-9]{3}(?:[0-9]{3})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?"  # ISO 8601 fraction and zone
+    r"|[0-9]{14}"  # yyyyMMddHHmmss (older SmsUp)
+    rf"|(?:{_WEEKDAY}), [0-9]{{1,2}} (?:{_MONTH}) [0-9]{{4}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}"  # RFC 1123
+    r"(?: [+-][0-9]{4}| GMT)?"  # its zone
+    r")?$"
+)
+
 
 class ReceiptTimeError(ValueError):
     pass
+
+
+def unreadable_time(text: object) -> str:
+    return f"unreadable time {text!r}: expected {TIME_FORMATS}"
 
 
 def parse_receipt_time(value: object) -> datetime | None:
@@ -54,10 +78,7 @@ def _parse_text(text: str) -> datetime:
         else:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
-        raise ReceiptTimeError(
-            f"unreadable time {text!r}: expected 'yyyy-MM-dd HH:mm:ss', 'yyyyMMddHHmmss' "
-            f"or 'Thu, 25 Nov 2021 10:27:00 +0800'"
-        ) from exc
+        raise ReceiptTimeError(unreadable_time(text)) from exc
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=CHINA_TZ)
 
 

@@ -56,11 +56,11 @@ def _version(event_time: int | None, rank: int) -> int:
 def event_time(record: Receipt) -> int | None:
     """The receipt's own time in epoch ms: when the carrier reported, or when the audit was filed."""
     if isinstance(record, SmsReport):
-        return _ms(record.report_time or record.send_time)
+        return _ms(record.reported_at or record.sent_at)
     if isinstance(record, (GlobeSmsReport, IntlSmsReport)):
-        return _ms(record.receive_date or record.send_date)
+        return _ms(record.received_at or record.sent_at)
     if isinstance(record, (SignSmsReport, TemplateSmsReport)):
-        return _ms(record.create_date)
+        return _ms(record.created_at)
     return None
 
 
@@ -90,10 +90,10 @@ def state_change(item: ParsedItem) -> StateChange | None:
             status=status,
             is_final=record.is_final,
             event_time=when,
-            extra_columns=(
+            extra_columns=(  # an empty text is kept on the record, and stored as absent
                 ("success", record.success),
-                ("err_code", record.err_code),
-                ("out_id", record.out_id),
+                ("err_code", record.err_code or None),
+                ("out_id", record.out_id or None),
             ),
         )
     if isinstance(record, (GlobeSmsReport, IntlSmsReport)):
