@@ -6,7 +6,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench clean
+.PHONY: dev test lint bench build package template clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ $(STAMP): $(VPY) requirements.txt requirements-dev.txt pyproject.toml
 dev: $(STAMP)
 	$(VENV)/bin/sms-receipts dev
 
+# The deploy tests build the function packages and install the `s` CLI (npm) themselves; building
+# here first only makes a download failure show before the tests start.
 test: $(STAMP)
 	$(VPY) -m ruff check .
+	$(VPY) scripts/build_functions.py
 	$(VPY) -m pytest
 
 lint: $(STAMP)
@@ -31,5 +34,18 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(VPY) benchmarks/run.py $(BENCH)
 
+# build/<function>/ for each function (or only FUNCTION=http_receipt|mns_receipt|alicom_pull):
+# the handler, sms_receipts and the pinned packages for FC's python3.10 (see scripts/build_functions.py).
+build: $(STAMP)
+	$(VPY) scripts/build_functions.py $(FUNCTION)
+
+# build/dist/<function>.zip too, for uploading to OSS (the ROS stack, template.yml).
+package: $(STAMP)
+	$(VPY) scripts/build_functions.py --zip $(FUNCTION)
+
+# template.yml's generated parts (the tables and their ARNs), from shared/sms_receipts/storage/schema.py.
+template:
+	$(PYTHON) scripts/render_template.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build

@@ -1,0 +1,123 @@
+"""Write the parts of template.yml that follow from the table schema: `make template`.
+
+    python scripts/render_template.py [--check]
+
+The tables (ALIYUN::OTS::Table resources), the functions' dependencies on them, and the table ARNs
+of the least-privilege policy are generated from `shared/sms_receipts/storage/schema.py`, the one
+definition that `sms-receipts init-tables` and the store read too. Each generated part sits between
+`# BEGIN GENERATED <name>` and `# END GENERATED <name>` lines and takes their indentation; the rest
+of template.yml is written by hand. `--check` exits 1 when template.yml differs from what this
+script would write (the deploy tests run it).
+
+The schema module is loaded from its file: this script needs neither the package nor its
+dependencies installed, only Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yml"
+SCHEMA = ROOT / "shared" / "sms_receipts" / "storage" / "schema.py"
+
+BLOCK = re.compile(
+    r"^(?P<indent>[ ]*)# BEGIN GENERATED (?P<name>[\w-]+)(?P<note>[^\n]*)\n"
+    r"(?P<body>.*?)"
+    r"^(?P=indent)# END GENERATED (?P=name)\n",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def load_tables():
+    spec = importlib.util.spec_from_file_location("sms_receipts_schema", SCHEMA)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolves annotations through sys.modules
+    spec.loader.exec_module(module)
+    return list(module.TABLES.values())
+
+
+def logical_id(table_name: str) -> str:
+    return "Table" + "".join(part.capitalize() for part in table_name.split("_"))
+
+
+def render_tables(tables) -> list[str]:
+    lines: list[str] = []
+    for table in tables:
+        lines += [
+            f"# {table.name}: {table.description}",
+            f"{logical_id(table.name)}:",
+            "  Type: ALIYUN::OTS::Table",
+            "  Properties:",
+            "    InstanceName:",
+            "      Fn::GetAtt: [OtsInstance, InstanceName]",
+            "    TableName:",
+            f"      Fn::Sub: ${{TablePrefix}}{table.name}",
+            "    PrimaryKey:",
+        ]
+        for column, kind in table.primary_key:
+            lines += [f"      - Name: {column}", f"        Type: {kind}"]
+        # as `init-tables` creates them: no expiry, one version, no reserved throughput
+        lines += ["    TimeToLive: -1", "    MaxVersions: 1", "    ReservedThroughput:", "      Read: 0",
+                  "      Write: 0"]  # fmt: skip
+    return lines
+
+
+def render_table_ids(tables) -> list[str]:
+    return [f"- {logical_id(table.name)}" for table in tables]
+
+
+def render_table_arns(tables) -> list[str]:
+    return [
+        "- Fn::Sub: acs:ots:${ALIYUN::Region}:${ALIYUN::AccountId}:instance/${OtsInstanceName}/table/"
+        f"${{TablePrefix}}{table.name}"
+        for table in tables
+    ]
+
+
+RENDERERS = {"tables": render_tables, "table-ids": render_table_ids, "table-arns": render_table_arns}
+
+
+def render(text: str) -> str:
+    tables = load_tables()
+    seen = set()
+
+    def replace(match: re.Match) -> str:
+        name, indent = match.group("name"), match.group("indent")
+        if name not in RENDERERS:
+            raise SystemExit(f"template.yml: unknown generated block {name!r}")
+        seen.add(name)
+        body = "".join(f"{indent}{line}\n" for line in RENDERERS[name](tables))
+        return (f"{indent}# BEGIN GENERATED {name}{match.group('note')}\n{body}"
+                f"{indent}# END GENERATED {name}\n")  # fmt: skip
+
+    result = BLOCK.sub(replace, text)
+    missing = set(RENDERERS) - seen
+    if missing:
+        raise SystemExit(f"template.yml: no generated block for {', '.join(sorted(missing))}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if template.yml is not up to date")
+    args = parser.parse_args(argv)
+    current = TEMPLATE.read_text(encoding="utf-8")
+    rendered = render(current)
+    if args.check:
+        if rendered != current:
+            print("template.yml is out of date with shared/sms_receipts/storage/schema.py: run make template")
+            return 1
+        return 0
+    if rendered != current:
+        TEMPLATE.write_text(rendered, encoding="utf-8")
+        print("template.yml: generated parts rewritten")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

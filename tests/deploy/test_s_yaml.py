@@ -1,0 +1,216 @@
+"""s.yaml, rendered offline by Serverless Devs itself (`s preview -o json --silent`, npm package
+`@serverless-devs/s`) and checked against the fc3 component's JSON schema and against the code: the
+handlers, the documented environment variables and their defaults, the triggers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import types
+from functools import cache
+
+import jsonschema
+import pytest
+import yaml
+
+from sms_receipts.http.receiver import ReceiverSettings
+from sms_receipts.mns.alicom import AlicomSettings
+from sms_receipts.mns.trigger import MnsTriggerSettings
+from sms_receipts.storage import config as storage_config
+
+from deploy_support import BUILD, CREDENTIALS, DOCUMENTED, FUNCTIONS, ROOT
+from function_support import load_function
+
+S_VERSION = "3.1.10"
+TOOLS = BUILD / ".tools" / "s"
+SCHEMA = json.loads((ROOT / "deploy" / "fc3-schema.json").read_text(encoding="utf-8"))
+
+REQUIRED_ENV = {  # what a deployment must set (README: "Deploy")
+    "SMS_RECEIPTS_ROLE_ARN": "acs:ram::1234567890123456:role/sms-receipts-fc",
+    "SMS_RECEIPTS_PULLER_ROLE_ARN": "acs:ram::1234567890123456:role/sms-receipts-alicom-pull",
+    "SMS_RECEIPTS_LOG_PROJECT": "sms-receipts-logs",
+    "SMS_RECEIPTS_OTS_ENDPOINT": "https://smsreceipts.cn-hangzhou.ots.aliyuncs.com",
+    "SMS_RECEIPTS_OTS_INSTANCE": "smsreceipts",
+    "SMS_RECEIPTS_CALLBACK_TOKENS": "token-from-the-deployer",
+}
+TRIGGER_SCHEMAS = {"http": "IHttpTriggerConfig", "timer": "ITimerTriggerConfig", "mns_topic": "IMnsTriggerConfig",
+                   "eventbridge": "IEventBridge"}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def s_cli():
+    """The `s` command, installed once into build/.tools/s with npm. No npm is a failure, not a skip."""
+    binary = TOOLS / "node_modules" / ".bin" / "s"
+    manifest = TOOLS / "node_modules" / "@serverless-devs" / "s" / "package.json"
+    if binary.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("version") == S_VERSION:
+        return binary
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is not installed: the s.yaml tests need it to install @serverless-devs/s "
+                    f"{S_VERSION} (apt-get install npm, or Node.js from nodejs.org)", pytrace=False)  # fmt: skip
+    TOOLS.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([npm, "install", "--prefix", str(TOOLS), "--no-save", "--no-package-lock", "--no-audit",
+                           "--no-fund", f"@serverless-devs/s@{S_VERSION}"],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    if done.returncode != 0 or not binary.exists():
+        pytest.fail(f"npm install @serverless-devs/s@{S_VERSION} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+    return binary
+
+
+def preview(s_cli, tmp_home, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_home), **env}
+    return subprocess.run([str(s_cli), "preview", "-o", "json", "--silent"], cwd=ROOT, env=clean,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def render(s_cli, tmp_path_factory):
+    home = tmp_path_factory.mktemp("s-home")
+
+    @cache
+    def rendered(extra: tuple[tuple[str, str], ...] = ()) -> dict:
+        done = preview(s_cli, home, {**REQUIRED_ENV, **dict(extra)})
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads(done.stdout)
+
+    return rendered
+
+
+@pytest.fixture(scope="session")
+def resources(render):
+    return render()["resources"]
+
+
+def test_the_three_functions_are_fc3_resources(resources):
+    assert set(resources) == set(FUNCTIONS)
+    assert {r["component"] for r in resources.values()} == {"fc3"}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_props_satisfy_the_fc3_schema(resources, function):
+    props = resources[function]["props"]
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in jsonschema.Draft7Validator(SCHEMA).iter_errors(props)]  # fmt: skip
+    assert errors == []
+    for trigger in props["triggers"]:  # the schema's anyOf would let a config pass as another type's
+        definition = {**SCHEMA["definitions"][TRIGGER_SCHEMAS[trigger["triggerType"]]],
+                      "definitions": SCHEMA["definitions"]}  # fmt: skip
+        jsonschema.Draft7Validator(definition).validate(trigger["triggerConfig"])
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_runs_its_built_handler_on_python310(resources, function):
+    resource = resources[function]
+    props = resource["props"]
+    assert props["runtime"] == "python3.10"
+    assert props["code"] == f"./build/{function}"
+    assert props["handler"] == "index.handler" and props["instanceLifecycleConfig"]["initializer"]["handler"] == (
+        "index.initialize")  # fmt: skip
+    module = load_function(function)
+    assert callable(module.handler) and callable(module.initialize)
+    assert resource["actions"]["pre-deploy"] == [{"run": f"make build FUNCTION={function}", "path": "./"}]
+    assert re.search(r"^build:", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    role = "SMS_RECEIPTS_PULLER_ROLE_ARN" if function == "alicom_pull" else "SMS_RECEIPTS_ROLE_ARN"
+    assert props["role"] == REQUIRED_ENV[role]
+    assert props["logConfig"]["project"] == REQUIRED_ENV["SMS_RECEIPTS_LOG_PROJECT"] and props["logConfig"]["logstore"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_sizes_fit_the_platform_and_the_budgets(resources, function):
+    props = resources[function]["props"]
+    memory_gb = props["memorySize"] / 1024
+    assert 1 <= memory_gb / props["cpu"] <= 4  # FC 3.0: memory (GB) between 1 and 4 times the vCPUs
+    if function == "http_receipt":
+        assert props["cpu"] >= 1  # CPU-bound parsing and encoding inside the 700 ms the SMS service waits
+        deadline_ms = int(props["environmentVariables"]["SMS_RECEIPTS_HTTP_DEADLINE_MS"])
+        assert deadline_ms < 700 and props["timeout"] * 1000 > deadline_ms
+    if function == "alicom_pull":
+        assert props["timeout"] < 60  # ends before the next minute's tick
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_environment_variables_are_the_documented_ones(resources, function):
+    names = set(resources[function]["props"]["environmentVariables"])
+    assert names == DOCUMENTED[function]
+    assert not names & CREDENTIALS  # FC hands the role's STS credentials to the function itself
+
+
+def test_every_value_comes_from_the_deployers_environment_under_its_own_name():
+    """No secret and no deployment-specific value is written in s.yaml: each function variable is
+    `${env('SAME_NAME')}` or `${env('SAME_NAME', 'default')}`, and the tokens have no default."""
+    raw = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))
+    pattern = re.compile(r"^\$\{env\('([A-Z0-9_]+)'(?:, '([^']*)')?\)\}$")
+    for function in FUNCTIONS:
+        for name, value in raw["resources"][function]["props"]["environmentVariables"].items():
+            match = pattern.match(value)
+            assert match and match.group(1) == name, (function, name, value)
+            if name == "SMS_RECEIPTS_CALLBACK_TOKENS":
+                assert match.group(2) is None
+    assert REQUIRED_ENV["SMS_RECEIPTS_CALLBACK_TOKENS"] not in (ROOT / "s.yaml").read_text(encoding="utf-8")
+
+
+def test_a_missing_required_setting_stops_the_render(s_cli, tmp_path):
+    env = {k: v for k, v in REQUIRED_ENV.items() if k != "SMS_RECEIPTS_CALLBACK_TOKENS"}
+    done = preview(s_cli, tmp_path, env)
+    assert done.returncode != 0
+    assert "SMS_RECEIPTS_CALLBACK_TOKENS" in done.stdout + done.stderr
+
+
+def test_defaults_are_the_codes_defaults(resources):
+    """Rendered with only the required settings, each function configures itself as with none set."""
+    http = resources["http_receipt"]["props"]["environmentVariables"]
+    tokens = {"SMS_RECEIPTS_CALLBACK_TOKENS": REQUIRED_ENV["SMS_RECEIPTS_CALLBACK_TOKENS"]}
+    assert ReceiverSettings.from_env(http) == ReceiverSettings.from_env(tokens)
+    mns = resources["mns_receipt"]["props"]["environmentVariables"]
+    assert MnsTriggerSettings.from_env(mns) == MnsTriggerSettings.from_env({})
+    context = types.SimpleNamespace(account_id="1234567890123456")
+    alicom = resources["alicom_pull"]["props"]["environmentVariables"]
+    assert AlicomSettings.from_env(alicom, context) == AlicomSettings.from_env({}, context)
+    keys = {storage_config.ENV_ACCESS_KEY_ID: "id", storage_config.ENV_ACCESS_KEY_SECRET: "secret"}
+    required = {k: REQUIRED_ENV[k] for k in (storage_config.ENV_ENDPOINT, storage_config.ENV_INSTANCE)}
+    for function in FUNCTIONS:
+        env = {**resources[function]["props"]["environmentVariables"], **keys}
+        assert storage_config.StorageConfig.from_env(env) == storage_config.StorageConfig.from_env({**required, **keys})
+
+
+def test_the_http_trigger_is_anonymous_with_the_token_in_the_url(resources):
+    (trigger,) = resources["http_receipt"]["props"]["triggers"]
+    assert trigger["triggerType"] == "http"
+    assert trigger["triggerConfig"]["authType"] == "anonymous" and "POST" in trigger["triggerConfig"]["methods"]
+
+
+def test_the_mns_function_has_a_queue_trigger_with_batches_retries_and_a_dead_letter_queue(render, resources):
+    triggers = {t["triggerType"]: t for t in resources["mns_receipt"]["props"]["triggers"]}
+    queue = triggers["eventbridge"]["triggerConfig"]
+    assert queue["eventSourceConfig"]["eventSourceType"] == "MNS"
+    assert queue["eventSourceConfig"]["eventSourceParameters"]["sourceMNSParameters"]["QueueName"] == "sms-receipts"
+    run = queue["runOptions"]
+    assert run["batchWindow"]["CountBasedWindow"] * 2 <= 200  # one batch = one BatchWriteRow (2 rows a report)
+    assert run["retryStrategy"]["PushRetryStrategy"] in {"BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"}
+    assert (
+        run["deadLetterQueue"]["Arn"] == "acs:mns:cn-hangzhou:${config('AccountID')}:/queues/sms-receipts-dead-letter"
+    )
+    assert triggers["mns_topic"]["sourceArn"] == "acs:mns:cn-hangzhou:${config('AccountID')}:/topics/sms-receipts"
+    named = render((("SMS_RECEIPTS_MNS_QUEUE", "receipts-in"), ("SMS_RECEIPTS_REGION", "cn-shanghai"),
+                    ("SMS_RECEIPTS_MNS_DEAD_LETTER_QUEUE", "receipts-dlq")))["resources"]  # fmt: skip
+    queue = named["mns_receipt"]["props"]["triggers"][0]["triggerConfig"]
+    assert queue["eventSourceConfig"]["eventSourceParameters"]["sourceMNSParameters"] == {
+        "RegionId": "cn-shanghai", "QueueName": "receipts-in", "IsBase64Decode": True}  # fmt: skip
+    assert queue["runOptions"]["deadLetterQueue"]["Arn"].endswith(":/queues/receipts-dlq")
+
+
+def test_the_puller_runs_every_minute_once_enabled(render, resources):
+    (timer,) = resources["alicom_pull"]["props"]["triggers"]
+    assert timer["triggerType"] == "timer" and timer["triggerConfig"]["cronExpression"] == "0 * * * * *"
+    assert timer["triggerConfig"]["enable"] is False
+    enabled = render((("SMS_RECEIPTS_ALICOM_PULL_ENABLED", "true"),))["resources"]["alicom_pull"]
+    assert enabled["props"]["triggers"][0]["triggerConfig"]["enable"] is True
+
+
+def test_the_readme_documents_every_variable_s_yaml_reads():
+    names = set(re.findall(r"\$\{env\('(SMS_RECEIPTS_[A-Z0-9_]+)'", (ROOT / "s.yaml").read_text(encoding="utf-8")))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert names and sorted(n for n in names if f"`{n}`" not in readme) == []
