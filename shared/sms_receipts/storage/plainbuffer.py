@@ -318,8 +318,8 @@ def install_fast_put_row_serializer() -> bool:
     patching the streams or the CRC class would keep their per-byte call overhead.
 
     The same goes for `PlainBufferBuilder.serialize_column_value`, which encodes the value of every
-    SingleColumnCondition (`_make_relation_condition`): a state row's SupersedeIfNewer condition has
-    three, and the SDK's version costs ~2 us each. UpdateRow, DeleteRow and primary keys (GetRow,
+    SingleColumnCondition (`_make_relation_condition`): every state row carries one, and the SDK's
+    version costs ~2 us each. UpdateRow, DeleteRow and primary keys (GetRow,
     BatchGetRow, GetRange) use other builder methods and are left alone: the store writes only PutRow
     items, and its reads send a few short keys each.
     """

@@ -14,7 +14,8 @@
 A state row holds the status columns of its winning receipt; the full record is in the ledger under
 `winner` (rows stay small: on python3.10 the SDK encodes every byte in pure Python). `version` (the
 winning receipt's own event time in ms × 16 + its status rank) and `winner` (its idempotency key,
-the tie-break) decide which receipt holds the row, so it never depends on arrival order.
+the tie-break) decide which receipt holds the row, so it never depends on arrival order; `order_key`
+holds the pair as one text that sorts the same way, for a one-column write condition.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class TableSchema:
 
 
 _STATE_COLUMNS = (
+    ("order_key", "STRING"),
     ("version", "INTEGER"),
     ("winner", "STRING"),
     ("message_type", "STRING"),

@@ -19,10 +19,8 @@ from tablestore import (
     BatchWriteRowRequest,
     CapacityUnit,
     ComparatorType,
-    CompositeColumnCondition,
     Condition,
     Direction,
-    LogicalOperator,
     OTSClient,
     OTSClientError,
     OTSServiceError,
@@ -102,18 +100,7 @@ def make_client(
 def _condition(condition: InsertOnce | SupersedeIfNewer) -> Condition:
     if isinstance(condition, InsertOnce):
         return Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
-    newer = CompositeColumnCondition(LogicalOperator.OR)
-    newer.add_sub_condition(
-        SingleColumnCondition("version", condition.version, ComparatorType.LESS_THAN, pass_if_missing=True)
-    )
-    tie = CompositeColumnCondition(LogicalOperator.AND)
-    tie.add_sub_condition(
-        SingleColumnCondition("version", condition.version, ComparatorType.EQUAL, pass_if_missing=False)
-    )
-    tie.add_sub_condition(
-        SingleColumnCondition("winner", condition.winner, ComparatorType.LESS_THAN, pass_if_missing=False)
-    )
-    newer.add_sub_condition(tie)
+    newer = SingleColumnCondition("order_key", condition.order_key, ComparatorType.LESS_THAN, pass_if_missing=True)
     return Condition(RowExistenceExpectation.IGNORE, newer)
 
 

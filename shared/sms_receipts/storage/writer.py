@@ -160,7 +160,7 @@ class ReceiptStore:
                 return None
             try:
                 return self.backend.batch_get(
-                    table, [row.primary_key for row in rows], ["write_id", "winner", "version"], remaining
+                    table, [row.primary_key for row in rows], ["write_id", "order_key"], remaining
                 )
             except BackendError as exc:
                 if exc.code not in RETRYABLE_CODES:
@@ -209,5 +209,4 @@ class ReceiptStore:
 def _is_ours(row: PlannedRow, stored: dict, write_id: str) -> bool:
     if row.kind is RowKind.LEDGER:
         return stored.get("write_id") == write_id
-    columns = dict(row.columns)
-    return stored.get("winner") == columns.get("winner") and stored.get("version") == columns.get("version")
+    return stored.get("order_key") == dict(row.columns).get("order_key")
