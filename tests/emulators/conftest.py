@@ -27,8 +27,7 @@ def make_table(client: OTSClient) -> Callable[..., str]:
     """Create a table through the client: make_table(name, [(pk, type), ...], TableOptions())."""
 
     def make(name: str, schema: list, options: TableOptions | None = None) -> str:
-        client.create_table(TableMeta(name, schema), options or TableOptions(),
-                            ReservedThroughput(CapacityUnit(0, 0)))
+        client.create_table(TableMeta(name, schema), options or TableOptions(), ReservedThroughput(CapacityUnit(0, 0)))
         return name
 
     return make
@@ -79,6 +78,7 @@ def dybaseapi(credential_store) -> Iterator:
     """A `DybaseapiEmulator` sharing `credential_store` with `mns`; tokens live 60 s."""
     from sms_receipts.emulators.dybaseapi import DybaseapiEmulator, FaultConfig
 
-    with DybaseapiEmulator(credentials=credential_store, token_lifetime=60,
-                           faults=FaultConfig(seed=20261125)) as running:
+    with DybaseapiEmulator(
+        credentials=credential_store, token_lifetime=60, faults=FaultConfig(seed=20261125)
+    ) as running:
         yield running

@@ -31,8 +31,9 @@ SMS_REPORT_QUEUE = "Alicom-Queue-1234567890123456-SmsReport"
 
 
 def query(client, message_type: str | None = "SmsReport", queue_name: str | None = SMS_REPORT_QUEUE):
-    return client.query_token_for_mns_queue(QueryTokenForMnsQueueRequest(message_type=message_type,
-                                                                         queue_name=queue_name))
+    return client.query_token_for_mns_queue(
+        QueryTokenForMnsQueueRequest(message_type=message_type, queue_name=queue_name)
+    )
 
 
 def client_error(call, *args, **kwargs) -> ClientException:
@@ -43,10 +44,18 @@ def client_error(call, *args, **kwargs) -> ClientException:
 
 def raw_v1(emulator: DybaseapiEmulator, *, secret: str | None = None, **overrides: str) -> tuple[int, dict]:
     """One V1-signed RPC call by hand; `overrides` replace parameters (a value of "" drops one)."""
-    params = {"Action": "QueryTokenForMnsQueue", "Version": "2017-05-25", "Format": "json",
-              "AccessKeyId": emulator.access_key_id, "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0",
-              "SignatureNonce": uuid.uuid4().hex, "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "MessageType": "SmsReport", **overrides}
+    params = {
+        "Action": "QueryTokenForMnsQueue",
+        "Version": "2017-05-25",
+        "Format": "json",
+        "AccessKeyId": emulator.access_key_id,
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": uuid.uuid4().hex,
+        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "MessageType": "SmsReport",
+        **overrides,
+    }
     params = {key: value for key, value in params.items() if value != ""}
     params["Signature"] = v1_signature(secret or emulator.access_key_secret, "POST", params)
     connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
@@ -75,8 +84,11 @@ def test_query_token_with_both_signature_schemes(dybaseapi, credential_store, si
     credential = credential_store.get(dto.access_key_id)
     assert credential.scope == (SMS_REPORT_QUEUE,) and credential.access_key_secret == dto.access_key_secret
     (issued,) = dybaseapi.backend.issued
-    assert (issued.message_type, issued.queue_name, issued.caller) == ("SmsReport", SMS_REPORT_QUEUE,
-                                                                       dybaseapi.access_key_id)
+    assert (issued.message_type, issued.queue_name, issued.caller) == (
+        "SmsReport",
+        SMS_REPORT_QUEUE,
+        dybaseapi.access_key_id,
+    )
 
 
 def test_queue_name_is_optional_and_derived_from_the_account(dybaseapi):
@@ -100,8 +112,14 @@ def test_expire_time_is_beijing_time_whatever_the_host_zone():
                 QueryTokenForMnsQueueRequest(message_type="SmsReport")).body.message_token_dto
         print(json.dumps([time.strftime("%Z %z"), dto.create_time, dto.expire_time]))
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "TZ": "America/New_York"}, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TZ": "America/New_York"},
+        check=True,
+    )
     zone, create_time, expire_time = json.loads(result.stdout.strip().splitlines()[-1])
     assert zone.split()[-1] in ("-0500", "-0400")  # the child really ran in New York time
     beijing = timezone(timedelta(hours=8))
@@ -138,8 +156,11 @@ def test_replays_and_stale_timestamps_are_refused(dybaseapi):
     status, body = raw_v1(dybaseapi, SignatureNonce=nonce)
     assert (status, body["Code"]) == (400, "SignatureNonceUsed")
     status, body = raw_v1(dybaseapi, Timestamp="2020-01-01T00:00:00Z")
-    assert (status, body["Code"], body["Message"]) == (400, "InvalidTimeStamp.Expired",
-                                                       "Specified time stamp or date value is expired.")
+    assert (status, body["Code"], body["Message"]) == (
+        400,
+        "InvalidTimeStamp.Expired",
+        "Specified time stamp or date value is expired.",
+    )
     assert raw_v1(dybaseapi, Timestamp="yesterday")[1]["Code"] == "InvalidTimeStamp.Format"
     assert raw_v1(dybaseapi, secret="wrong")[1]["Code"] == "SignatureDoesNotMatch"
     assert raw_v1(dybaseapi, SignatureNonce="")[1]["Code"] == "MissingSignatureNonce"
@@ -185,24 +206,34 @@ def test_token_opens_its_queue_on_mns_until_it_expires(dybaseapi, mns, credentia
 
     time.sleep(max(0.0, credential_store.get(dto.access_key_id).expires_at - time.time()) + 0.1)
     assert server_error_type(account.get_queue(SMS_REPORT_QUEUE).delete_message, message.receipt_handle) == (
-        "SecurityTokenExpired")
+        "SecurityTokenExpired"
+    )
     fresh = query(dybaseapi.client()).body.message_token_dto  # refresh, then carry on
-    Account(mns.endpoint, fresh.access_key_id, fresh.access_key_secret, fresh.security_token) \
-        .get_queue(SMS_REPORT_QUEUE).delete_message(message.receipt_handle)
+    Account(mns.endpoint, fresh.access_key_id, fresh.access_key_secret, fresh.security_token).get_queue(
+        SMS_REPORT_QUEUE
+    ).delete_message(message.receipt_handle)
 
 
 def test_tokens_work_across_stores_that_share_the_token_key():
-    with DybaseapiEmulator(credentials=CredentialStore(token_key="shared")) as dybaseapi, \
-            MnsEmulator(credentials=CredentialStore(token_key="shared")) as mns, \
-            MnsEmulator(credentials=CredentialStore(token_key="another")) as stranger:
+    with (
+        DybaseapiEmulator(credentials=CredentialStore(token_key="shared")) as dybaseapi,
+        MnsEmulator(credentials=CredentialStore(token_key="shared")) as mns,
+        MnsEmulator(credentials=CredentialStore(token_key="another")) as stranger,
+    ):
         dto = query(dybaseapi.client()).body.message_token_dto
         for emulator in (mns, stranger):
             emulator.create_queue(SMS_REPORT_QUEUE)
-        peek = Account(mns.endpoint, dto.access_key_id, dto.access_key_secret, dto.security_token) \
-            .get_queue(SMS_REPORT_QUEUE).peek_message
+        peek = (
+            Account(mns.endpoint, dto.access_key_id, dto.access_key_secret, dto.security_token)
+            .get_queue(SMS_REPORT_QUEUE)
+            .peek_message
+        )
         assert server_error_type(peek) == "MessageNotExist"  # authenticated: the queue is just empty
-        peek = Account(stranger.endpoint, dto.access_key_id, dto.access_key_secret, dto.security_token) \
-            .get_queue(SMS_REPORT_QUEUE).peek_message
+        peek = (
+            Account(stranger.endpoint, dto.access_key_id, dto.access_key_secret, dto.security_token)
+            .get_queue(SMS_REPORT_QUEUE)
+            .peek_message
+        )
         assert server_error_type(peek) == "InvalidSecurityToken"
 
 
@@ -245,8 +276,13 @@ def test_slow_fault_delays_but_succeeds(dybaseapi):
 
 def start(module: str, argv: list[str]) -> tuple[subprocess.Popen, dict]:
     command = [sys.executable, "-c", f"from sms_receipts.emulators.{module} import main; main({argv!r})"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     if not selector.select(timeout=60):
@@ -259,24 +295,39 @@ def start(module: str, argv: list[str]) -> tuple[subprocess.Popen, dict]:
 def test_standalone_mains_share_tokens_across_processes():
     processes = []
     try:
-        dybaseapi_process, token_service = start("dybaseapi", ["--port", "0", "--token-lifetime", "30",
-                                                                "--message-type", "SmsReport"])
+        dybaseapi_process, token_service = start(
+            "dybaseapi", ["--port", "0", "--token-lifetime", "30", "--message-type", "SmsReport"]
+        )
         processes.append(dybaseapi_process)
         mns_process, queues = start("mns", ["--port", "0", "--queue", SMS_REPORT_QUEUE])
         processes.append(mns_process)
-        assert set(token_service) == {"endpoint", "protocol", "url", "access_key_id", "access_key_secret",
-                                      "account_id", "token_lifetime", "queues"}
+        assert set(token_service) == {
+            "endpoint",
+            "protocol",
+            "url",
+            "access_key_id",
+            "access_key_secret",
+            "account_id",
+            "token_lifetime",
+            "queues",
+        }
         assert token_service["queues"] == {"SmsReport": SMS_REPORT_QUEUE} and token_service["protocol"] == "http"
 
         from alibabacloud_dybaseapi20170525.client import Client
         from alibabacloud_tea_openapi.models import Config
 
-        client = Client(Config(access_key_id=token_service["access_key_id"],
-                               access_key_secret=token_service["access_key_secret"],
-                               endpoint=token_service["endpoint"], protocol=token_service["protocol"]))
+        client = Client(
+            Config(
+                access_key_id=token_service["access_key_id"],
+                access_key_secret=token_service["access_key_secret"],
+                endpoint=token_service["endpoint"],
+                protocol=token_service["protocol"],
+            )
+        )
         dto = query(client).body.message_token_dto
-        queue = Account(queues["endpoint"], dto.access_key_id, dto.access_key_secret, dto.security_token) \
-            .get_queue(SMS_REPORT_QUEUE)
+        queue = Account(queues["endpoint"], dto.access_key_id, dto.access_key_secret, dto.security_token).get_queue(
+            SMS_REPORT_QUEUE
+        )
         assert server_error_type(queue.batch_receive_message, 16, 0) == "MessageNotExist"
         for process in processes:
             process.send_signal(signal.SIGTERM)

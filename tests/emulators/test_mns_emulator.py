@@ -34,8 +34,14 @@ from sms_receipts.emulators.mns.models import OutgoingMessage
 # aliyun-mns-sdk 1.3.0 warns about its own deprecated QueueMeta counters on every get_attributes()
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")
 
-RECEIPT = {"phone_number": "13800000000", "success": True, "biz_id": "932702304080415357^0",
-           "err_code": "DELIVERED", "err_msg": "用户接收成功", "send_time": "2026-11-25 10:00:00"}
+RECEIPT = {
+    "phone_number": "13800000000",
+    "success": True,
+    "biz_id": "932702304080415357^0",
+    "err_code": "DELIVERED",
+    "err_msg": "用户接收成功",
+    "send_time": "2026-11-25 10:00:00",
+}
 
 
 def server_error(call, *args, **kwargs) -> MNSServerException:
@@ -44,15 +50,25 @@ def server_error(call, *args, **kwargs) -> MNSServerException:
     return caught.value
 
 
-def raw(mns: MnsEmulator, method: str, target: str, body: bytes = b"", *, key: str | None = None,
-        secret: str | None = None, headers: dict[str, str] | None = None, sign: bool = True):
+def raw(
+    mns: MnsEmulator,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    *,
+    key: str | None = None,
+    secret: str | None = None,
+    headers: dict[str, str] | None = None,
+    sign: bool = True,
+):
     """Send one signed request by hand; returns (status, {element: text} of the reply's root)."""
     sent = {"x-mns-version": "2015-06-06", "date": formatdate(usegmt=True), **(headers or {})}
     if body:
         sent["content-type"] = "text/xml;charset=UTF-8"
     if sign:
-        sent["authorization"] = authorization(key or mns.access_key_id, secret or mns.access_key_secret, method,
-                                              sent, target)
+        sent["authorization"] = authorization(
+            key or mns.access_key_id, secret or mns.access_key_secret, method, sent, target
+        )
     connection = http.client.HTTPConnection("127.0.0.1", mns.port, timeout=10)
     try:
         connection.request(method, target, body=body, headers=sent)
@@ -75,23 +91,36 @@ def error_status(mns: MnsEmulator, method: str, target: str, body: bytes = b"", 
 
 
 def test_queue_lifecycle_with_every_attribute(mns, make_queue):
-    queue = make_queue("Alicom-Queue-1234567890123456-SmsReport", vis_timeout=45, max_msg_size=2048,
-                       msg_ttl=3600, delay_sec=0, polling_wait_sec=2)
+    queue = make_queue(
+        "Alicom-Queue-1234567890123456-SmsReport",
+        vis_timeout=45,
+        max_msg_size=2048,
+        msg_ttl=3600,
+        delay_sec=0,
+        polling_wait_sec=2,
+    )
     meta = queue.get_attributes()
-    assert (meta.visibility_timeout, meta.maximum_message_size, meta.message_retention_period, meta.delay_seconds,
-            meta.polling_wait_seconds, meta.queue_name) == (45, 2048, 3600, 0, 2,
-                                                             "Alicom-Queue-1234567890123456-SmsReport")
+    assert (
+        meta.visibility_timeout,
+        meta.maximum_message_size,
+        meta.message_retention_period,
+        meta.delay_seconds,
+        meta.polling_wait_seconds,
+        meta.queue_name,
+    ) == (45, 2048, 3600, 0, 2, "Alicom-Queue-1234567890123456-SmsReport")
     assert abs(meta.create_time - time.time()) < 60
 
     # the same attributes again: 204; other attributes: 409 QueueAlreadyExist
-    assert queue.create(QueueMeta(vis_timeout=45, max_msg_size=2048, msg_ttl=3600, delay_sec=0,
-                                  polling_wait_sec=2)).endswith("/queues/Alicom-Queue-1234567890123456-SmsReport")
+    assert queue.create(
+        QueueMeta(vis_timeout=45, max_msg_size=2048, msg_ttl=3600, delay_sec=0, polling_wait_sec=2)
+    ).endswith("/queues/Alicom-Queue-1234567890123456-SmsReport")
     assert server_error(queue.create, QueueMeta(vis_timeout=46)).type == "QueueAlreadyExist"
     assert error_status(mns, "PUT", "/queues/Alicom-Queue-1234567890123456-SmsReport") == (409, "QueueAlreadyExist")
 
     make_queue("other")
     assert mns.account().list_queue(prefix="Alicom-")[0] == [
-        f"{mns.endpoint}/queues/Alicom-Queue-1234567890123456-SmsReport"]
+        f"{mns.endpoint}/queues/Alicom-Queue-1234567890123456-SmsReport"
+    ]
     urls, marker = mns.account().list_queue(ret_number=1)
     assert len(urls) == 1 and marker == "other"
     status, page = raw(mns, "GET", "/queues", headers={"x-mns-with-meta": "true", "x-mns-ret-number": "1"})
@@ -102,27 +131,37 @@ def test_queue_lifecycle_with_every_attribute(mns, make_queue):
     assert error_status(mns, "GET", "/queues/Alicom-Queue-1234567890123456-SmsReport") == (404, "QueueNotExist")
 
 
-@pytest.mark.parametrize("name, meta, code", [
-    ("receipts", QueueMeta(msg_ttl=59), "InvalidArgument"),
-    ("receipts", QueueMeta(vis_timeout=43201), "InvalidArgument"),
-    ("receipts", QueueMeta(polling_wait_sec=31), "InvalidArgument"),
-    ("receipts", QueueMeta(max_msg_size=1023), "InvalidArgument"),
-    ("1-starts-with-a-digit", QueueMeta(), "InvalidQueueName"),
-    ("x" * 257, QueueMeta(), "QueueNameLengthError"),
-])
+@pytest.mark.parametrize(
+    "name, meta, code",
+    [
+        ("receipts", QueueMeta(msg_ttl=59), "InvalidArgument"),
+        ("receipts", QueueMeta(vis_timeout=43201), "InvalidArgument"),
+        ("receipts", QueueMeta(polling_wait_sec=31), "InvalidArgument"),
+        ("receipts", QueueMeta(max_msg_size=1023), "InvalidArgument"),
+        ("1-starts-with-a-digit", QueueMeta(), "InvalidQueueName"),
+        ("x" * 257, QueueMeta(), "QueueNameLengthError"),
+    ],
+)
 def test_create_queue_rejects_invalid_definitions(mns, name, meta, code):
     assert server_error(mns.account().get_queue(name).create, meta).type == code
     assert mns.backend.queues == {}
 
 
 def test_create_queue_checks_what_the_sdk_does_not(mns):
-    body = b'<?xml version="1.0"?><Queue xmlns="http://mns.aliyuncs.com/doc/v1/"><VisibilityTimeout>0' \
-           b'</VisibilityTimeout></Queue>'
+    body = (
+        b'<?xml version="1.0"?><Queue xmlns="http://mns.aliyuncs.com/doc/v1/"><VisibilityTimeout>0'
+        b"</VisibilityTimeout></Queue>"
+    )
     status, fields = raw(mns, "PUT", "/queues/receipts", body)
     assert (status, fields["Code"], fields["Message"]) == (
-        400, "InvalidArgument", "The value of VisibilityTimeout should between 1 and 43200 seconds.")
+        400,
+        "InvalidArgument",
+        "The value of VisibilityTimeout should between 1 and 43200 seconds.",
+    )
     assert error_status(mns, "PUT", "/queues/receipts", b"<Queue><Colour>blue</Colour></Queue>") == (
-        400, "InvalidArgument")
+        400,
+        "InvalidArgument",
+    )
     assert error_status(mns, "PUT", "/queues/receipts", b"<Queue><unclosed>") == (400, "MalformedXML")
     assert mns.backend.queues == {}
 
@@ -158,8 +197,10 @@ def test_send_keeps_base64_bodies_opaque(mns, make_queue):
 
 def test_batch_send_and_batch_receive_sixteen(make_queue):
     queue = make_queue()
-    texts = [json.dumps({**RECEIPT, "out_id": str(number), "err_msg": f"第{number}条"}, ensure_ascii=False)
-             for number in range(20)]
+    texts = [
+        json.dumps({**RECEIPT, "out_id": str(number), "err_msg": f"第{number}条"}, ensure_ascii=False)
+        for number in range(20)
+    ]
     sent = queue.batch_send_message([Message(text) for text in texts[:16]])
     sent += queue.batch_send_message([Message(text) for text in texts[16:]])
     assert len({message.message_id for message in sent}) == 20
@@ -177,10 +218,15 @@ def test_batch_send_and_batch_receive_sixteen(make_queue):
 def test_priority_then_enqueue_order(make_queue):
     queue = make_queue()
     queue.set_encoding(False)
-    queue.batch_send_message([Message("low", priority=16), Message("default"), Message("high", priority=1),
-                              Message("default again")])
+    queue.batch_send_message(
+        [Message("low", priority=16), Message("default"), Message("high", priority=1), Message("default again")]
+    )
     assert [message.message_body for message in queue.batch_receive_message(16, 0)] == [
-        "high", "default", "default again", "low"]
+        "high",
+        "default",
+        "default again",
+        "low",
+    ]
 
 
 def test_long_poll_returns_as_soon_as_a_message_arrives(mns, make_queue):
@@ -212,13 +258,20 @@ def test_empty_queue_is_message_not_exist_after_the_wait(mns, make_queue):
     assert server_error(queue.receive_message).type == "MessageNotExist"  # PollingWaitSeconds 0: at once
     assert server_error(queue.peek_message).type == "MessageNotExist"
     assert error_status(mns, "GET", "/queues/receipts/messages?numOfMessages=16&waitseconds=0") == (
-        404, "MessageNotExist")
+        404,
+        "MessageNotExist",
+    )
 
 
 def test_missing_queue_is_queue_not_exist(mns):
     queue = mns.account().get_queue("missing")
-    for call, args in [(queue.send_message, (Message("x"),)), (queue.batch_receive_message, (16, 0)),
-                       (queue.delete_message, ("1-MS0xLTEtYQ==",)), (queue.get_attributes, ()), (queue.delete, ())]:
+    for call, args in [
+        (queue.send_message, (Message("x"),)),
+        (queue.batch_receive_message, (16, 0)),
+        (queue.delete_message, ("1-MS0xLTEtYQ==",)),
+        (queue.get_attributes, ()),
+        (queue.delete, ()),
+    ]:
         assert server_error(call, *args).type == "QueueNotExist"
 
 
@@ -229,23 +282,26 @@ def test_delete_and_batch_delete(mns, make_queue):
     queue.delete_message(first.receipt_handle)
     assert server_error(queue.delete_message, first.receipt_handle).type == "MessageNotExist"
     queue.batch_delete_message([second.receipt_handle, third.receipt_handle])
-    assert [view.body for view in mns.backend.message_views("receipts")] == [
-        base64.b64encode(b"m3").decode("ascii")]
+    assert [view.body for view in mns.backend.message_views("receipts")] == [base64.b64encode(b"m3").decode("ascii")]
 
     # one bad handle fails on its own; the good one is deleted
     error = server_error(queue.batch_delete_message, ["not-a-handle", fourth.receipt_handle, first.receipt_handle])
     assert error.type == "ReceiptHandleError"
     assert [(item["ErrorCode"], item["ReceiptHandle"]) for item in error.sub_errors] == [
-        ("ReceiptHandleError", "not-a-handle"), ("MessageNotExist", first.receipt_handle)]
+        ("ReceiptHandleError", "not-a-handle"),
+        ("MessageNotExist", first.receipt_handle),
+    ]
     assert mns.backend.message_views("receipts") == []
     assert server_error(queue.batch_delete_message, ["1-x"] * 17).type == "InvalidArgument"
 
     handles = b"".join(b"<ReceiptHandle>%s</ReceiptHandle>" % handle.encode() for handle in ("bad", "1-MS0xLTEtYQ=="))
-    body = b'<?xml version="1.0" encoding="UTF-8"?><ReceiptHandles xmlns="http://mns.aliyuncs.com/doc/v1/">' \
-           + handles + b"</ReceiptHandles>"
+    body = (
+        b'<?xml version="1.0" encoding="UTF-8"?><ReceiptHandles xmlns="http://mns.aliyuncs.com/doc/v1/">'
+        + handles
+        + b"</ReceiptHandles>"
+    )
     assert raw(mns, "DELETE", "/queues/receipts/messages", body)[0] == 404
-    assert error_status(mns, "DELETE", "/queues/receipts/messages?ReceiptHandle=garbage") == (
-        400, "ReceiptHandleError")
+    assert error_status(mns, "DELETE", "/queues/receipts/messages?ReceiptHandle=garbage") == (400, "ReceiptHandleError")
 
 
 def test_visibility_timeout_redelivers_with_a_new_handle(mns, make_queue):
@@ -274,7 +330,10 @@ def test_visibility_on_a_test_clock():
         queue.send_message(Message("receipt"))
         first = queue.receive_message()
         assert (first.enqueue_time, first.first_dequeue_time, first.next_visible_time) == (
-            1_800_000_000_000, 1_800_000_000_000, 1_800_000_030_000)
+            1_800_000_000_000,
+            1_800_000_000_000,
+            1_800_000_030_000,
+        )
 
         now[0] += 10
         changed = queue.change_message_visibility(first.receipt_handle, 60)  # hidden 60 s from now
@@ -323,13 +382,21 @@ def test_wrong_credentials_are_rejected(mns, make_queue):
     error = server_error(wrong.send_message, Message("x"))
     assert error.type == "SignatureDoesNotMatch"
     assert server_error(mns.account(access_key_id="LTAI-unknown").get_queue("receipts").get_attributes).type == (
-        "InvalidAccessKeyId")
+        "InvalidAccessKeyId"
+    )
     assert error_status(mns, "GET", "/queues/receipts", secret="wrong") == (403, "SignatureDoesNotMatch")
     assert error_status(mns, "GET", "/queues/receipts", sign=False) == (400, "MissingAuthorizationHeader")
     assert error_status(mns, "GET", "/queues/receipts", headers={"date": "Wed, 25 Nov 2020 07:00:00 GMT"}) == (
-        408, "TimeExpired")
-    assert error_status(mns, "PUT", "/queues/receipts?metaoverride=true", b"<Queue/>",
-                        headers={"content-md5": "AAAAAAAAAAAAAAAAAAAAAA=="}) == (400, "InvalidDegist")
+        408,
+        "TimeExpired",
+    )
+    assert error_status(
+        mns,
+        "PUT",
+        "/queues/receipts?metaoverride=true",
+        b"<Queue/>",
+        headers={"content-md5": "AAAAAAAAAAAAAAAAAAAAAA=="},
+    ) == (400, "InvalidDegist")
     assert mns.backend.message_views("receipts") == []
 
 
@@ -339,7 +406,8 @@ def test_lax_emulator_skips_signature_checks_but_not_permissions():
         assert lax.account("anyone", "any-secret").get_queue("receipts").get_attributes().queue_name == "receipts"
         lax.deny(access_key_id="anyone")
         assert server_error(lax.account("anyone", "x").get_queue("receipts").get_attributes).type == (
-            "AccessDeniedByRamPolicy")
+            "AccessDeniedByRamPolicy"
+        )
 
 
 def test_credential_store_rules():
@@ -372,14 +440,22 @@ def test_registered_temporary_credentials(mns, make_queue):
     mns.allow_credentials("STS.registered", "temporary-secret", "token-1", time.time() + 60)
     mns.allow_credentials("STS.expired", "temporary-secret", "token-2", time.time() - 1)
     assert mns.account("STS.registered", "temporary-secret", "token-1").get_queue("receipts").get_attributes()
-    for key, token, code in [("STS.registered", "forged", "InvalidSecurityToken"),
-                             ("STS.registered", "", "InvalidSecurityToken"),
-                             ("STS.expired", "token-2", "SecurityTokenExpired"),
-                             ("STS.unknown", "CAISforged.token", "InvalidSecurityToken")]:
+    for key, token, code in [
+        ("STS.registered", "forged", "InvalidSecurityToken"),
+        ("STS.registered", "", "InvalidSecurityToken"),
+        ("STS.expired", "token-2", "SecurityTokenExpired"),
+        ("STS.unknown", "CAISforged.token", "InvalidSecurityToken"),
+    ]:
         queue = mns.account(key, "temporary-secret", token).get_queue("receipts")
         assert server_error(queue.get_attributes).type == code
-    assert error_status(mns, "GET", "/queues/receipts", key="STS.expired", secret="temporary-secret",
-                        headers={"security-token": "token-2"}) == (403, "SecurityTokenExpired")
+    assert error_status(
+        mns,
+        "GET",
+        "/queues/receipts",
+        key="STS.expired",
+        secret="temporary-secret",
+        headers={"security-token": "token-2"},
+    ) == (403, "SecurityTokenExpired")
 
 
 def test_denials_are_access_denied_by_ram_policy(mns, make_queue):
@@ -389,8 +465,10 @@ def test_denials_are_access_denied_by_ram_policy(mns, make_queue):
     error = server_error(queue.batch_receive_message, 16, 0)
     assert error.type == "AccessDeniedByRamPolicy"
     assert error.message.startswith("The request is denied by ram policy.")
-    assert "mns:BatchReceiveMessage on acs:mns:cn-hangzhou:1943695596114318:/queues/" \
-           "Alicom-Queue-1234567890123456-SmsUp/messages" in error.message
+    assert (
+        "mns:BatchReceiveMessage on acs:mns:cn-hangzhou:1943695596114318:/queues/"
+        "Alicom-Queue-1234567890123456-SmsUp/messages" in error.message
+    )
     assert error_status(mns, "GET", "/queues/Alicom-Queue-1234567890123456-SmsUp") == (403, "AccessDeniedByRamPolicy")
     assert mns.account().get_queue("other").peek_message().message_body == b"x"  # other queues unaffected
 
@@ -398,7 +476,8 @@ def test_denials_are_access_denied_by_ram_policy(mns, make_queue):
     mns.deny(api="DeleteMessage", access_key_id=mns.access_key_id)  # may receive, may not delete
     received = mns.account().get_queue("other").receive_message()
     assert server_error(mns.account().get_queue("other").delete_message, received.receipt_handle).type == (
-        "AccessDeniedByRamPolicy")
+        "AccessDeniedByRamPolicy"
+    )
 
 
 # ---- faults, counters, lifecycle ------------------------------------------------------------------
@@ -408,8 +487,9 @@ def test_busy_and_timeout_faults_apply_nothing(mns, make_queue):
     queue = make_queue()
     mns.faults.set(api="SendMessage", server_busy=1.0)
     assert server_error(queue.send_message, Message("x")).type == "InternalError"
-    assert error_status(mns, "POST", "/queues/receipts/messages", b"<Message><MessageBody>x</MessageBody></Message>") \
-        == (500, "InternalError")
+    assert error_status(
+        mns, "POST", "/queues/receipts/messages", b"<Message><MessageBody>x</MessageBody></Message>"
+    ) == (500, "InternalError")
     mns.faults.set(api="SendMessage", server_busy=0.0, timeout=1.0)
     with pytest.raises(MNSClientNetworkException):  # a 504 page from the gateway, not MNS XML
         queue.send_message(Message("x"))
@@ -457,8 +537,9 @@ def test_request_counter_and_unsupported_apis(mns, make_queue):
     server_error(queue.batch_receive_message, 16, 0)
     error = server_error(mns.account().get_topic("notifications").get_attributes)
     assert (error.type, error.message) == (
-        "InvalidRequestURL", "Http request URL format invalid. The MNS emulator does not implement GET "
-                             "/topics/notifications.")
+        "InvalidRequestURL",
+        "Http request URL format invalid. The MNS emulator does not implement GET /topics/notifications.",
+    )
     assert error_status(mns, "GET", "/queues/receipts/messages?colour=blue") == (400, "InvalidQueryString")
     assert mns.requests == {"SendMessage": 1, "BatchReceiveMessage": 2, "Unsupported": 1, "ReceiveMessage": 1}
     mns.reset_counters()
@@ -534,10 +615,20 @@ def test_shared_credential_store_and_port_zero():
 
 
 def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
-    command = [sys.executable, "-c", "from sms_receipts.emulators.mns import main; main("
-               + repr(["--port", "0", "--data-dir", str(tmp_path), "--queue", "receipts", "--seed", "3"]) + ")"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [
+        sys.executable,
+        "-c",
+        "from sms_receipts.emulators.mns import main; main("
+        + repr(["--port", "0", "--data-dir", str(tmp_path), "--queue", "receipts", "--seed", "3"])
+        + ")",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         selector = selectors.DefaultSelector()
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -557,4 +648,5 @@ def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
             process.wait()
     with MnsEmulator(data_dir=tmp_path) as restarted:
         assert [view.body for view in restarted.backend.message_views("receipts")] == [
-            base64.b64encode(b"persisted").decode("ascii")]
+            base64.b64encode(b"persisted").decode("ascii")
+        ]

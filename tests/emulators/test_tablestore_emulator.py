@@ -87,11 +87,21 @@ def service_error(call, *args, **kwargs) -> OTSServiceError:
 def assert_condition_fails(call, *args) -> None:
     error = service_error(call, *args)
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        403, "OTSConditionCheckFail", "Condition check failed.")
+        403,
+        "OTSConditionCheckFail",
+        "Condition check failed.",
+    )
 
 
-def raw_post(emulator: TablestoreEmulator, path: str, *, body: bytes = b"", secret: str | None = None,
-             api: str = "ListTable", tamper=None) -> tuple[int, pb2.Error]:
+def raw_post(
+    emulator: TablestoreEmulator,
+    path: str,
+    *,
+    body: bytes = b"",
+    secret: str | None = None,
+    api: str = "ListTable",
+    tamper=None,
+) -> tuple[int, pb2.Error]:
     """A request signed by the SDK's own protocol code, optionally tampered with, sent with http.client."""
     protocol = OTSProtocol(emulator.instance_name, "utf8", logging.getLogger("raw-test"))
     credentials = Credentials(emulator.access_key_id, secret or emulator.access_key_secret)
@@ -114,8 +124,9 @@ def raw_post(emulator: TablestoreEmulator, path: str, *, body: bytes = b"", secr
 
 
 def test_table_lifecycle(client, make_table):
-    make_table("events", [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)],
-               TableOptions(time_to_live=86400, max_version=1))
+    make_table(
+        "events", [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)], TableOptions(time_to_live=86400, max_version=1)
+    )
     assert client.list_table() == ("events",)
     described = client.describe_table("events")
     assert described.table_meta.schema_of_primary_key == [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)]
@@ -131,12 +142,15 @@ def test_table_lifecycle(client, make_table):
         assert (error.get_http_status(), error.get_error_code()) == (404, "OTSObjectNotExist")
 
 
-@pytest.mark.parametrize("schema, options", [
-    ([("pk", "STRING")], TableOptions(max_version=3)),
-    ([("seq", "INTEGER", PK_AUTO_INCR)], None),
-    ([("a", "STRING"), ("b", "STRING"), ("c", "STRING"), ("d", "STRING"), ("e", "STRING")], None),
-    ([("pk", "STRING"), ("pk", "INTEGER")], None),
-])
+@pytest.mark.parametrize(
+    "schema, options",
+    [
+        ([("pk", "STRING")], TableOptions(max_version=3)),
+        ([("seq", "INTEGER", PK_AUTO_INCR)], None),
+        ([("a", "STRING"), ("b", "STRING"), ("c", "STRING"), ("d", "STRING"), ("e", "STRING")], None),
+        ([("pk", "STRING"), ("pk", "INTEGER")], None),
+    ],
+)
 def test_create_table_rejects_invalid_definitions(make_table, schema, options):
     error = service_error(make_table, "bad", schema, options)
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
@@ -148,16 +162,31 @@ def test_create_table_rejects_invalid_definitions(make_table, schema, options):
 def test_put_and_get_round_trip_every_type(client, receipts):
     before_ms = int(time.time() * 1000)
     an_hour_ago = before_ms - 3_600_000
-    client.put_row(receipts, Row(pk("r1"), [
-        ("text", "回执 ok"), ("count", -7), ("ratio", 0.25), ("delivered", True),
-        ("payload", bytearray(b"\x00\xffraw")), ("legacy", b"bytes-are-strings"),
-        ("stamped", "x", an_hour_ago),
-    ]))
+    client.put_row(
+        receipts,
+        Row(
+            pk("r1"),
+            [
+                ("text", "回执 ok"),
+                ("count", -7),
+                ("ratio", 0.25),
+                ("delivered", True),
+                ("payload", bytearray(b"\x00\xffraw")),
+                ("legacy", b"bytes-are-strings"),
+                ("stamped", "x", an_hour_ago),
+            ],
+        ),
+    )
     _, row, _ = client.get_row(receipts, pk("r1"), max_version=1)
     assert row.primary_key == pk("r1")
     assert columns(row) == {
-        "text": "回执 ok", "count": -7, "ratio": 0.25, "delivered": True,
-        "payload": bytearray(b"\x00\xffraw"), "legacy": "bytes-are-strings", "stamped": "x",
+        "text": "回执 ok",
+        "count": -7,
+        "ratio": 0.25,
+        "delivered": True,
+        "payload": bytearray(b"\x00\xffraw"),
+        "legacy": "bytes-are-strings",
+        "stamped": "x",
     }
     stamps = {name: timestamp for name, _, timestamp in row.attribute_columns}
     assert stamps["stamped"] == an_hour_ago
@@ -182,12 +211,19 @@ def test_timestamps_must_be_within_the_table_deviation(client, receipts):
 def test_update_put_delete_delete_all_increment(client, receipts):
     stamp = int(time.time() * 1000) - 1000
     client.put_row(receipts, Row(pk("r1"), [("keep", "k"), ("one", "v", stamp), ("gone", 1), ("hits", 10)]))
-    client.update_row(receipts, Row(pk("r1"), {
-        "put": [("new", "n")],
-        "delete": [("one", None, stamp)],
-        "delete_all": ["gone"],
-        "increment": [("hits", 5), ("fresh", 2)],
-    }), Condition(IGNORE))
+    client.update_row(
+        receipts,
+        Row(
+            pk("r1"),
+            {
+                "put": [("new", "n")],
+                "delete": [("one", None, stamp)],
+                "delete_all": ["gone"],
+                "increment": [("hits", 5), ("fresh", 2)],
+            },
+        ),
+        Condition(IGNORE),
+    )
     assert read(client, receipts, "r1") == {"keep": "k", "new": "n", "hits": 15, "fresh": 2}
 
     not_a_number = Row(pk("r1"), {"increment": [("keep", 1)]})
@@ -211,7 +247,10 @@ def test_one_version_per_column_the_newest_timestamp_wins(client, receipts):
     client.update_row(receipts, Row(pk("r1"), {"put": [("note", "c")]}), Condition(IGNORE))
     _, row, _ = client.get_row(receipts, pk("r1"), max_version=5)
     assert [(name, value) for name, value, _ in row.attribute_columns] == [
-        ("note", "c"), ("note2", "b"), ("status", "DELIVERED")]
+        ("note", "c"),
+        ("note2", "b"),
+        ("status", "DELIVERED"),
+    ]
 
 
 def test_get_row_columns_to_get_and_filter(client, receipts):
@@ -236,24 +275,34 @@ def test_delete_row(client, receipts):
 
 def test_auto_increment_primary_key_returns_increasing_keys(client, make_table):
     make_table("events", [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)])
-    keys = [client.put_row("events", Row([("pk", "p"), ("seq", PK_AUTO_INCR)], [("n", n)]),
-                           return_type=ReturnType.RT_PK)[1].primary_key for n in range(3)]
+    keys = [
+        client.put_row("events", Row([("pk", "p"), ("seq", PK_AUTO_INCR)], [("n", n)]), return_type=ReturnType.RT_PK)[
+            1
+        ].primary_key
+        for n in range(3)
+    ]
     sequence = [dict(key)["seq"] for key in keys]
     assert sequence == sorted(sequence) and len(set(sequence)) == 3
-    error = service_error(client.put_row, "events", Row([("pk", "p"), ("seq", PK_AUTO_INCR)], [("n", 9)]),
-                          Condition(EXPECT_NOT_EXIST))
+    error = service_error(
+        client.put_row, "events", Row([("pk", "p"), ("seq", PK_AUTO_INCR)], [("n", 9)]), Condition(EXPECT_NOT_EXIST)
+    )
     assert error.get_error_code() == "OTSParameterInvalid"
 
 
-@pytest.mark.parametrize("primary_key", [
-    [("other", "r1")],                   # wrong name
-    [("id", 5)],                         # wrong type
-    [("id", "r1"), ("extra", 1)],        # too many columns
-    [("id", "x" * 1025)],                # longer than 1 KB
-])
+@pytest.mark.parametrize(
+    "primary_key",
+    [
+        [("other", "r1")],  # wrong name
+        [("id", 5)],  # wrong type
+        [("id", "r1"), ("extra", 1)],  # too many columns
+        [("id", "x" * 1025)],  # longer than 1 KB
+    ],
+)
 def test_primary_key_is_checked_against_the_schema(client, receipts, primary_key):
-    for call, args in ((client.put_row, (receipts, Row(primary_key, [("a", 1)]))),
-                       (client.get_row, (receipts, primary_key))):
+    for call, args in (
+        (client.put_row, (receipts, Row(primary_key, [("a", 1)]))),
+        (client.get_row, (receipts, primary_key)),
+    ):
         error = service_error(call, *args)
         assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
 
@@ -269,30 +318,40 @@ def test_missing_table_is_object_not_exist(client):
     for call, args in calls:
         error = service_error(call, *args)
         assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-            404, "OTSObjectNotExist", "Requested table does not exist.")
+            404,
+            "OTSObjectNotExist",
+            "Requested table does not exist.",
+        )
 
 
 # ---- conditions -----------------------------------------------------------------------------------
 
 
 EXPECTATIONS = [  # expectation, row exists, passes
-    (IGNORE, False, True), (IGNORE, True, True),
-    (EXPECT_EXIST, False, False), (EXPECT_EXIST, True, True),
-    (EXPECT_NOT_EXIST, False, True), (EXPECT_NOT_EXIST, True, False),
+    (IGNORE, False, True),
+    (IGNORE, True, True),
+    (EXPECT_EXIST, False, False),
+    (EXPECT_EXIST, True, True),
+    (EXPECT_NOT_EXIST, False, True),
+    (EXPECT_NOT_EXIST, True, False),
 ]
 
 
-@pytest.mark.parametrize("operation, expectation, row_exists, passes", [
-    (operation, *case) for operation in ("put", "update", "delete") for case in EXPECTATIONS
-    if not (operation == "delete" and case[0] == EXPECT_NOT_EXIST)  # rejected, see the next test
-])
+@pytest.mark.parametrize(
+    "operation, expectation, row_exists, passes",
+    [
+        (operation, *case)
+        for operation in ("put", "update", "delete")
+        for case in EXPECTATIONS
+        if not (operation == "delete" and case[0] == EXPECT_NOT_EXIST)  # rejected, see the next test
+    ],
+)
 def test_row_existence_expectations(client, receipts, operation, expectation, row_exists, passes):
     if row_exists:
         client.put_row(receipts, Row(pk("r1"), [("v", "old")]))
     call = {
         "put": lambda: client.put_row(receipts, Row(pk("r1"), [("v", "new")]), Condition(expectation)),
-        "update": lambda: client.update_row(receipts, Row(pk("r1"), {"put": [("v", "new")]}),
-                                            Condition(expectation)),
+        "update": lambda: client.update_row(receipts, Row(pk("r1"), {"put": [("v", "new")]}), Condition(expectation)),
         "delete": lambda: client.delete_row(receipts, Row(pk("r1")), Condition(expectation)),
     }[operation]
     before = read(client, receipts, "r1")
@@ -310,12 +369,18 @@ def test_delete_row_rejects_expect_not_exist(client, receipts):
 
 
 COMPARISONS = [  # comparator, condition value (stored value is 5), passes
-    (ComparatorType.EQUAL, 5, True), (ComparatorType.EQUAL, 4, False),
-    (ComparatorType.NOT_EQUAL, 4, True), (ComparatorType.NOT_EQUAL, 5, False),
-    (ComparatorType.GREATER_THAN, 4, True), (ComparatorType.GREATER_THAN, 5, False),
-    (ComparatorType.GREATER_EQUAL, 5, True), (ComparatorType.GREATER_EQUAL, 6, False),
-    (ComparatorType.LESS_THAN, 6, True), (ComparatorType.LESS_THAN, 5, False),
-    (ComparatorType.LESS_EQUAL, 5, True), (ComparatorType.LESS_EQUAL, 4, False),
+    (ComparatorType.EQUAL, 5, True),
+    (ComparatorType.EQUAL, 4, False),
+    (ComparatorType.NOT_EQUAL, 4, True),
+    (ComparatorType.NOT_EQUAL, 5, False),
+    (ComparatorType.GREATER_THAN, 4, True),
+    (ComparatorType.GREATER_THAN, 5, False),
+    (ComparatorType.GREATER_EQUAL, 5, True),
+    (ComparatorType.GREATER_EQUAL, 6, False),
+    (ComparatorType.LESS_THAN, 6, True),
+    (ComparatorType.LESS_THAN, 5, False),
+    (ComparatorType.LESS_EQUAL, 5, True),
+    (ComparatorType.LESS_EQUAL, 4, False),
 ]
 
 
@@ -332,15 +397,18 @@ def test_single_column_condition_comparators(client, receipts, comparator, value
         assert read(client, receipts, "r1") == {"version": 5}
 
 
-@pytest.mark.parametrize("stored, compared, comparator, passes", [
-    ("B", "a", ComparatorType.LESS_THAN, True),                   # STRING compares bytewise
-    ("é", "z", ComparatorType.GREATER_THAN, True),                 # UTF-8 bytes, not locale
-    (bytearray(b"\x01"), bytearray(b"\xff"), ComparatorType.LESS_THAN, True),
-    (1.5, 1.25, ComparatorType.GREATER_THAN, True),
-    (True, True, ComparatorType.EQUAL, True),
-    (5, "5", ComparatorType.EQUAL, False),                         # different types are never equal
-    (5, "5", ComparatorType.NOT_EQUAL, True),
-])
+@pytest.mark.parametrize(
+    "stored, compared, comparator, passes",
+    [
+        ("B", "a", ComparatorType.LESS_THAN, True),  # STRING compares bytewise
+        ("é", "z", ComparatorType.GREATER_THAN, True),  # UTF-8 bytes, not locale
+        (bytearray(b"\x01"), bytearray(b"\xff"), ComparatorType.LESS_THAN, True),
+        (1.5, 1.25, ComparatorType.GREATER_THAN, True),
+        (True, True, ComparatorType.EQUAL, True),
+        (5, "5", ComparatorType.EQUAL, False),  # different types are never equal
+        (5, "5", ComparatorType.NOT_EQUAL, True),
+    ],
+)
 def test_condition_compares_typed_values(client, receipts, stored, compared, comparator, passes):
     client.put_row(receipts, Row(pk("r1"), [("c", stored)]))
     condition = Condition(IGNORE, SingleColumnCondition("c", compared, comparator))
@@ -371,8 +439,12 @@ def test_exist_and_not_exist_comparators_in_the_model():
     backend = TablestoreBackend()
     backend.create_table("t", [PrimaryKeyColumn("id", "STRING")])
     backend.write_row("t", RowChange("put", [("id", "a")], [Cell("v", 1)]))
-    for comparator, column, passes in (("EXIST", "v", True), ("EXIST", "w", False),
-                                       ("NOT_EXIST", "w", True), ("NOT_EXIST", "v", False)):
+    for comparator, column, passes in (
+        ("EXIST", "v", True),
+        ("EXIST", "w", False),
+        ("NOT_EXIST", "w", True),
+        ("NOT_EXIST", "v", False),
+    ):
         check = ColumnCheck(column, comparator, None)
         filtered = backend.get_row("t", [("id", "a")], ReadOptions(column_filter=check))[0]
         assert (filtered is not None) == passes
@@ -389,18 +461,25 @@ def equal(column, value):
     return SingleColumnCondition(column, value, ComparatorType.EQUAL, pass_if_missing=False)
 
 
-@pytest.mark.parametrize("column_condition, passes", [
-    (composite(LogicalOperator.AND, equal("a", 1), equal("b", 2)), True),
-    (composite(LogicalOperator.AND, equal("a", 1), equal("b", 3)), False),
-    (composite(LogicalOperator.OR, equal("a", 9), equal("b", 2)), True),
-    (composite(LogicalOperator.OR, equal("a", 9), equal("b", 9)), False),
-    (composite(LogicalOperator.NOT, equal("a", 9)), True),
-    (composite(LogicalOperator.NOT, equal("a", 1)), False),
-    (composite(LogicalOperator.AND, equal("a", 1),
-               composite(LogicalOperator.OR, equal("missing", 1),
-                         composite(LogicalOperator.NOT, equal("b", 3)))),
-     True),
-])
+@pytest.mark.parametrize(
+    "column_condition, passes",
+    [
+        (composite(LogicalOperator.AND, equal("a", 1), equal("b", 2)), True),
+        (composite(LogicalOperator.AND, equal("a", 1), equal("b", 3)), False),
+        (composite(LogicalOperator.OR, equal("a", 9), equal("b", 2)), True),
+        (composite(LogicalOperator.OR, equal("a", 9), equal("b", 9)), False),
+        (composite(LogicalOperator.NOT, equal("a", 9)), True),
+        (composite(LogicalOperator.NOT, equal("a", 1)), False),
+        (
+            composite(
+                LogicalOperator.AND,
+                equal("a", 1),
+                composite(LogicalOperator.OR, equal("missing", 1), composite(LogicalOperator.NOT, equal("b", 3))),
+            ),
+            True,
+        ),
+    ],
+)
 def test_composite_column_conditions(client, receipts, column_condition, passes):
     client.put_row(receipts, Row(pk("r1"), [("a", 1), ("b", 2)]))
     row = Row(pk("r1"), [("a", 1), ("b", 2), ("c", 3)])
@@ -425,19 +504,26 @@ def batch(*tables: tuple[str, list]) -> BatchWriteRowRequest:
 def test_batch_write_reports_per_row_results(client, receipts, make_table):
     make_table("audit", [("id", "STRING")])
     client.put_row(receipts, Row(pk("dup"), [("v", "first")]))
-    response = client.batch_write_row(batch(
-        (receipts, [
-            PutRowItem(Row(pk("a"), [("v", 1)]), Condition(EXPECT_NOT_EXIST)),
-            PutRowItem(Row(pk("dup"), [("v", "second")]), Condition(EXPECT_NOT_EXIST)),
-            UpdateRowItem(Row(pk("b"), {"put": [("v", 2)]}), Condition(EXPECT_EXIST)),
-            DeleteRowItem(Row(pk("c")), Condition(IGNORE)),
-        ]),
-        ("audit", [PutRowItem(Row(pk("x"), [("v", 3)]), Condition(IGNORE))]),
-    ))
+    response = client.batch_write_row(
+        batch(
+            (
+                receipts,
+                [
+                    PutRowItem(Row(pk("a"), [("v", 1)]), Condition(EXPECT_NOT_EXIST)),
+                    PutRowItem(Row(pk("dup"), [("v", "second")]), Condition(EXPECT_NOT_EXIST)),
+                    UpdateRowItem(Row(pk("b"), {"put": [("v", 2)]}), Condition(EXPECT_EXIST)),
+                    DeleteRowItem(Row(pk("c")), Condition(IGNORE)),
+                ],
+            ),
+            ("audit", [PutRowItem(Row(pk("x"), [("v", 3)]), Condition(IGNORE))]),
+        )
+    )
     assert not response.is_all_succeed()
     puts = response.get_put_by_table(receipts)
     assert [(item.index, item.is_ok, item.error_code) for item in puts] == [
-        (0, True, None), (1, False, "OTSConditionCheckFail")]
+        (0, True, None),
+        (1, False, "OTSConditionCheckFail"),
+    ]
     assert puts[1].error_message == "Condition check failed."
     assert [(item.index, item.is_ok) for item in response.get_update_by_table(receipts)] == [(2, False)]
     assert [(item.index, item.is_ok) for item in response.get_delete_by_table(receipts)] == [(3, True)]
@@ -468,24 +554,34 @@ def test_batch_write_rejects_more_than_4_mb(client, emulator, receipts):
 def test_batch_write_rejects_duplicate_primary_keys_in_one_table(client, emulator, receipts, make_table):
     make_table("audit", [("id", "STRING")])
     duplicated = batch(
-        (receipts, [PutRowItem(Row(pk("same"), [("v", 1)]), Condition(IGNORE)),
-                    DeleteRowItem(Row(pk("same")), Condition(IGNORE))]),
+        (
+            receipts,
+            [
+                PutRowItem(Row(pk("same"), [("v", 1)]), Condition(IGNORE)),
+                DeleteRowItem(Row(pk("same")), Condition(IGNORE)),
+            ],
+        ),
     )
     error = service_error(client.batch_write_row, duplicated)
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
     assert emulator.backend.row_count(receipts) == 0
     # the same key in two different tables is fine
-    assert client.batch_write_row(batch(
-        (receipts, [PutRowItem(Row(pk("same"), [("v", 1)]), Condition(IGNORE))]),
-        ("audit", [PutRowItem(Row(pk("same"), [("v", 1)]), Condition(IGNORE))]),
-    )).is_all_succeed()
+    assert client.batch_write_row(
+        batch(
+            (receipts, [PutRowItem(Row(pk("same"), [("v", 1)]), Condition(IGNORE))]),
+            ("audit", [PutRowItem(Row(pk("same"), [("v", 1)]), Condition(IGNORE))]),
+        )
+    ).is_all_succeed()
 
 
 def test_batch_write_to_a_missing_table_fails_whole(client, emulator, receipts):
-    error = service_error(client.batch_write_row, batch(
-        (receipts, [PutRowItem(Row(pk("a"), [("v", 1)]), Condition(IGNORE))]),
-        ("nope", [PutRowItem(Row(pk("a"), [("v", 1)]), Condition(IGNORE))]),
-    ))
+    error = service_error(
+        client.batch_write_row,
+        batch(
+            (receipts, [PutRowItem(Row(pk("a"), [("v", 1)]), Condition(IGNORE))]),
+            ("nope", [PutRowItem(Row(pk("a"), [("v", 1)]), Condition(IGNORE))]),
+        ),
+    )
     assert (error.get_http_status(), error.get_error_code()) == (404, "OTSObjectNotExist")
     assert emulator.backend.row_count(receipts) == 0
 
@@ -495,8 +591,7 @@ def test_batch_get_row(client, receipts, make_table):
     client.put_row(receipts, Row(pk("a"), [("v", 1), ("w", 2)]))
     client.put_row("audit", Row(pk("x"), [("v", 3)]))
     request = BatchGetRowRequest()
-    request.add(TableInBatchGetRowItem(receipts, [pk("a"), pk("missing")], columns_to_get=["w"],
-                                       max_version=1))
+    request.add(TableInBatchGetRowItem(receipts, [pk("a"), pk("missing")], columns_to_get=["w"], max_version=1))
     request.add(TableInBatchGetRowItem("audit", [pk("x")], max_version=1))
     response = client.batch_get_row(request)
     assert response.is_all_succeed()
@@ -536,16 +631,15 @@ def test_get_range_orders_typed_keys_and_pages(client, make_table):
     assert [len(page) for page in pages] == [6, 6, 3]
     assert [key for page in pages for key in page] == expected
 
-    keys, next_start = range_keys(client, "ordered", Direction.BACKWARD, everything[1], everything[0],
-                                  limit=3)
+    keys, next_start = range_keys(client, "ordered", Direction.BACKWARD, everything[1], everything[0], limit=3)
     assert keys == expected[::-1][:3] and next_start == expected[::-1][3]
 
     # bounds: start inclusive, end exclusive; within one partition
-    keys, next_start = range_keys(client, "ordered", Direction.FORWARD, [("kind", "a"), ("n", 0)],
-                                  [("kind", "a"), ("n", 100)])
+    keys, next_start = range_keys(
+        client, "ordered", Direction.FORWARD, [("kind", "a"), ("n", 0)], [("kind", "a"), ("n", 100)]
+    )
     assert keys == [[("kind", "a"), ("n", n)] for n in (0, 2, 10)] and next_start is None
-    keys, _ = range_keys(client, "ordered", Direction.BACKWARD, [("kind", "a"), ("n", 100)],
-                         [("kind", "a"), ("n", 0)])
+    keys, _ = range_keys(client, "ordered", Direction.BACKWARD, [("kind", "a"), ("n", 100)], [("kind", "a"), ("n", 0)])
     assert keys == [[("kind", "a"), ("n", n)] for n in (100, 10, 2)]
 
 
@@ -580,10 +674,12 @@ def test_xget_range_iterates_every_page(client, receipts):
 def test_unknown_api_fails_loudly(client, emulator):
     error = service_error(client.list_search_index, "receipts")
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        400, "OTSUnsupportOperation", "Unsupported operation: 'ListSearchIndex'.")
+        400,
+        "OTSUnsupportOperation",
+        "Unsupported operation: 'ListSearchIndex'.",
+    )
     status, body = raw_post(emulator, "/HelloWorld", api="ListTable")
-    assert (status, body.code, body.message) == (
-        400, "OTSUnsupportOperation", "Unsupported operation: 'HelloWorld'.")
+    assert (status, body.code, body.message) == (400, "OTSUnsupportOperation", "Unsupported operation: 'HelloWorld'.")
     connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
     connection.request("GET", "/ListTable")
     assert connection.getresponse().status == 405
@@ -591,32 +687,49 @@ def test_unknown_api_fails_loudly(client, emulator):
 
 
 def test_wrong_secret_is_rejected(emulator):
-    intruder = OTSClient(emulator.endpoint, emulator.access_key_id, "wrong-secret", emulator.instance_name,
-                         retry_policy=NoRetryPolicy())
+    intruder = OTSClient(
+        emulator.endpoint, emulator.access_key_id, "wrong-secret", emulator.instance_name, retry_policy=NoRetryPolicy()
+    )
     error = service_error(intruder.list_table)
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        403, "OTSAuthFailed", "Signature mismatch.")
-    stranger = OTSClient(emulator.endpoint, "LTAI-unknown", emulator.access_key_secret,
-                         emulator.instance_name, retry_policy=NoRetryPolicy())
+        403,
+        "OTSAuthFailed",
+        "Signature mismatch.",
+    )
+    stranger = OTSClient(
+        emulator.endpoint,
+        "LTAI-unknown",
+        emulator.access_key_secret,
+        emulator.instance_name,
+        retry_policy=NoRetryPolicy(),
+    )
     assert service_error(stranger.list_table).get_error_message() == "The AccessKeyID does not exist."
 
 
 def test_client_rejects_a_reply_signed_with_another_secret():
     with TablestoreEmulator(verify_signatures=False) as lax:
-        intruder = OTSClient(lax.endpoint, lax.access_key_id, "wrong-secret", "any-instance",
-                             retry_policy=NoRetryPolicy())
+        intruder = OTSClient(
+            lax.endpoint, lax.access_key_id, "wrong-secret", "any-instance", retry_policy=NoRetryPolicy()
+        )
         with pytest.raises(OTSClientError, match="Invalid signature in response"):
             intruder.list_table()
         assert lax.client(retry_policy=NoRetryPolicy()).list_table() == ()
 
 
-@pytest.mark.parametrize("tamper, message", [
-    (lambda headers: headers.update({"x-ots-contentmd5": "AAAAAAAAAAAAAAAAAAAAAA=="}),
-     "Mismatch between MD5 value of request body and x-ots-contentmd5 in header."),
-    (lambda headers: headers.update({"x-ots-signature": "forged"}), "Signature mismatch."),
-    (lambda headers: headers.update({"x-ots-date": "2000-01-01T00:00:00.000Z"}),
-     "Mismatch between system time and x-ots-date: 2000-01-01T00:00:00.000Z."),
-])
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (
+            lambda headers: headers.update({"x-ots-contentmd5": "AAAAAAAAAAAAAAAAAAAAAA=="}),
+            "Mismatch between MD5 value of request body and x-ots-contentmd5 in header.",
+        ),
+        (lambda headers: headers.update({"x-ots-signature": "forged"}), "Signature mismatch."),
+        (
+            lambda headers: headers.update({"x-ots-date": "2000-01-01T00:00:00.000Z"}),
+            "Mismatch between system time and x-ots-date: 2000-01-01T00:00:00.000Z.",
+        ),
+    ],
+)
 def test_tampered_requests_are_rejected(emulator, tamper, message):
     status, body = raw_post(emulator, "/ListTable", tamper=tamper)
     assert (status, body.code, body.message) == (403, "OTSAuthFailed", message)
@@ -633,8 +746,9 @@ def test_v4_signing_and_sts_token(emulator, receipts):
     assert read(v4, receipts, "r1") == {"v": 1}
     # an error reply other than OTSAuthFailed is signed with the V4-derived key, and the client checks it
     assert_condition_fails(v4.put_row, receipts, Row(pk("r1"), [("v", 2)]), Condition(EXPECT_NOT_EXIST))
-    wrong = OTSClient(emulator.endpoint, emulator.access_key_id, "wrong", "x", region="cn-hangzhou",
-                      retry_policy=NoRetryPolicy())
+    wrong = OTSClient(
+        emulator.endpoint, emulator.access_key_id, "wrong", "x", region="cn-hangzhou", retry_policy=NoRetryPolicy()
+    )
     assert service_error(wrong.list_table).get_error_code() == "OTSAuthFailed"
 
 
@@ -672,11 +786,18 @@ def test_data_dir_survives_a_restart(tmp_path):
     data_dir = tmp_path / "ots"
     with TablestoreEmulator(data_dir=data_dir) as first:
         client = first.client(retry_policy=NoRetryPolicy())
-        client.create_table(TableMeta("receipts", [("id", "STRING"), ("n", "INTEGER")]), TableOptions(),
-                            ReservedThroughput(CapacityUnit(0, 0)))
-        client.put_row("receipts", Row([("id", "a"), ("n", 1)], [
-            ("blob", bytearray(b"\x00\xff")), ("ratio", 0.5), ("flag", False), ("text", "回执"),
-            ("big", 2**62)]))
+        client.create_table(
+            TableMeta("receipts", [("id", "STRING"), ("n", "INTEGER")]),
+            TableOptions(),
+            ReservedThroughput(CapacityUnit(0, 0)),
+        )
+        client.put_row(
+            "receipts",
+            Row(
+                [("id", "a"), ("n", 1)],
+                [("blob", bytearray(b"\x00\xff")), ("ratio", 0.5), ("flag", False), ("text", "回执"), ("big", 2**62)],
+            ),
+        )
         client.put_row("receipts", Row([("id", "b"), ("n", 2)], [("v", 1)]))
         client.delete_row("receipts", Row([("id", "b"), ("n", 2)]), Condition(IGNORE))
     assert sorted(path.name for path in data_dir.iterdir()) == ["tablestore.json"]
@@ -686,11 +807,17 @@ def test_data_dir_survives_a_restart(tmp_path):
         client = second.client(retry_policy=NoRetryPolicy())
         assert client.list_table() == ("receipts",)
         _, row, _ = client.get_row("receipts", [("id", "a"), ("n", 1)], max_version=1)
-        assert columns(row) == {"blob": bytearray(b"\x00\xff"), "ratio": 0.5, "flag": False, "text": "回执",
-                                "big": 2**62}
+        assert columns(row) == {
+            "blob": bytearray(b"\x00\xff"),
+            "ratio": 0.5,
+            "flag": False,
+            "text": "回执",
+            "big": 2**62,
+        }
         assert client.get_row("receipts", [("id", "b"), ("n", 2)], max_version=1)[1] is None
-        assert_condition_fails(client.put_row, "receipts", Row([("id", "a"), ("n", 1)], [("v", 1)]),
-                               Condition(EXPECT_NOT_EXIST))
+        assert_condition_fails(
+            client.put_row, "receipts", Row([("id", "a"), ("n", 1)], [("v", 1)]), Condition(EXPECT_NOT_EXIST)
+        )
 
 
 # ---- faults ---------------------------------------------------------------------------------------
@@ -727,8 +854,9 @@ def test_lost_response_write_lands_although_the_client_fails(tmp_path):
     faults = FaultConfig(seed=1, lost_response_hang=0.0)
     with TablestoreEmulator(faults=faults, data_dir=tmp_path) as emulator:
         client = emulator.client(retry_policy=NoRetryPolicy())
-        client.create_table(TableMeta("receipts", [("id", "STRING")]), TableOptions(),
-                            ReservedThroughput(CapacityUnit(0, 0)))
+        client.create_table(
+            TableMeta("receipts", [("id", "STRING")]), TableOptions(), ReservedThroughput(CapacityUnit(0, 0))
+        )
         faults.set(api="PutRow", lost_response=1.0)
         with pytest.raises(urllib3.exceptions.HTTPError):  # dropped after applying
             client.put_row("receipts", Row(pk("r1"), [("v", 1)]), Condition(EXPECT_NOT_EXIST))
@@ -799,10 +927,20 @@ def test_ttl_hides_expired_cells():
 
 
 def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
-    command = [sys.executable, "-c", "from sms_receipts.emulators.tablestore import main; main("
-               + repr(["--port", "0", "--data-dir", str(tmp_path), "--seed", "3"]) + ")"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [
+        sys.executable,
+        "-c",
+        "from sms_receipts.emulators.tablestore import main; main("
+        + repr(["--port", "0", "--data-dir", str(tmp_path), "--seed", "3"])
+        + ")",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         selector = selectors.DefaultSelector()
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -810,8 +948,13 @@ def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
         info = json.loads(process.stdout.readline())
         assert set(info) == {"endpoint", "instance_name", "access_key_id", "access_key_secret"}
         assert info["endpoint"].startswith("http://127.0.0.1:")
-        client = OTSClient(info["endpoint"], info["access_key_id"], info["access_key_secret"],
-                           info["instance_name"], retry_policy=NoRetryPolicy())
+        client = OTSClient(
+            info["endpoint"],
+            info["access_key_id"],
+            info["access_key_secret"],
+            info["instance_name"],
+            retry_policy=NoRetryPolicy(),
+        )
         assert client.list_table() == ()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

@@ -56,8 +56,12 @@ def test_the_timer_function_drains_the_queues(function_env):
 
 def test_pull_once_from_the_command_line(function_env, storage_env, tmp_path):
     _, mns = function_env
-    mns.enqueue(f"Alicom-Queue-{ACCOUNT_ID}-SmsReport", json.dumps(
-        {"biz_id": "b1", "phone_number": "13800000009", "success": True, "report_time": "2026-11-25 10:00:00"}))
+    mns.enqueue(
+        f"Alicom-Queue-{ACCOUNT_ID}-SmsReport",
+        json.dumps(
+            {"biz_id": "b1", "phone_number": "13800000009", "success": True, "report_time": "2026-11-25 10:00:00"}
+        ),
+    )
     env = {**os.environ, "SMS_RECEIPTS_ALICOM_ACCOUNT_ID": ACCOUNT_ID, "SMS_RECEIPTS_PULL_SECONDS": "6"}
     done = subprocess.run([sys.executable, "-m", "sms_receipts.cli", "pull", "--once", "--data-dir", str(tmp_path)],
                           env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip

@@ -97,8 +97,13 @@ def _unb64(text: str) -> bytes:
 class CredentialStore:
     """Thread-safe registry of accepted credentials, plus the key that mints and checks STS tokens."""
 
-    def __init__(self, access_keys: dict[str, str] | None = None, *, token_key: str = DEFAULT_TOKEN_KEY,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        access_keys: dict[str, str] | None = None,
+        *,
+        token_key: str = DEFAULT_TOKEN_KEY,
+        clock: Callable[[], float] = time.time,
+    ):
         self.token_key = token_key
         self.clock = clock
         self._credentials: dict[str, Credential] = {}
@@ -111,8 +116,14 @@ class CredentialStore:
         """Accept a long-term AccessKey (replacing any credential with that id)."""
         return self._put(Credential(access_key_id, access_key_secret))
 
-    def allow(self, access_key_id: str, access_key_secret: str, security_token: str, expires_at: float | None,
-              scope: Iterable[str] = ()) -> Credential:
+    def allow(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expires_at: float | None,
+        scope: Iterable[str] = (),
+    ) -> Credential:
         """Accept one temporary credential until `expires_at` (on this store's clock)."""
         if not security_token:
             raise ValueError("a temporary credential needs a security token")
@@ -127,8 +138,9 @@ class CredentialStore:
         claims = {"ak": access_key_id, "exp": expires_at, "scope": list(scope), "n": secrets.token_hex(6)}
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
         token = f"{TOKEN_PREFIX}{payload}.{_b64(self._mac('token', payload))}"
-        credential = Credential(access_key_id, self._derived_secret(access_key_id), token, expires_at,
-                                tuple(claims["scope"]))
+        credential = Credential(
+            access_key_id, self._derived_secret(access_key_id), token, expires_at, tuple(claims["scope"])
+        )
         with self._lock:
             self._forget_expired_minted(expires_at - lifetime)
         return self._put(credential, minted=True)
@@ -185,7 +197,7 @@ class CredentialStore:
         return _b64(self._mac("secret", access_key_id))[:30]
 
     def _decode(self, access_key_id: str, token: str) -> Credential:
-        payload, _, mac = token[len(TOKEN_PREFIX):].partition(".")
+        payload, _, mac = token[len(TOKEN_PREFIX) :].partition(".")
         try:
             if not token.startswith(TOKEN_PREFIX) or not hmac.compare_digest(_unb64(mac), self._mac("token", payload)):
                 raise InvalidSecurityToken("the security token is malformed or was not issued here")

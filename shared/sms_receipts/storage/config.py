@@ -155,4 +155,3 @@ def get_store_handle(env: Mapping[str, str] | None = None, context: Any = None) 
             handle = _handles[key] = StoreHandle(config)
     handle.credentials.update(config.access_key_id, config.access_key_secret, config.security_token)
     return handle
-

@@ -80,9 +80,7 @@ class ReceiptStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _write_until_done(
-        self, plan: StorePlan, tracked: dict[int, _Tracked], deadline: float
-    ) -> tuple[int, int]:
+    def _write_until_done(self, plan: StorePlan, tracked: dict[int, _Tracked], deadline: float) -> tuple[int, int]:
         pending = list(plan.rows)
         requests = rounds = 0
         last_error = "no attempt was made"
@@ -193,9 +191,7 @@ class ReceiptStore:
                 outcomes.append(ItemOutcome(Outcome.FAILED, failed.error))
             elif unit.index >= parsed_count:
                 outcomes.append(ItemOutcome(Outcome.DEAD_LETTERED))
-            elif any(
-                r.kind is RowKind.LEDGER and tracked[id(r)].state is RowState.CONDITION_FAILED for r in unit.rows
-            ):
+            elif any(r.kind is RowKind.LEDGER and tracked[id(r)].state is RowState.CONDITION_FAILED for r in unit.rows):
                 outcomes.append(ItemOutcome(Outcome.DUPLICATE))
             elif unit.superseded or any(
                 r.kind is RowKind.STATE and tracked[id(r)].state is RowState.CONDITION_FAILED for r in unit.rows

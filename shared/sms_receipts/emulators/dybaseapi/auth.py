@@ -85,8 +85,9 @@ def _check_timestamp(value: str) -> None:
         raise InvalidTimeStampExpired()
 
 
-def _resolve(credentials: CredentialStore, access_key_id: str, security_token: str,
-             verify_signatures: bool) -> Credential:
+def _resolve(
+    credentials: CredentialStore, access_key_id: str, security_token: str, verify_signatures: bool
+) -> Credential:
     try:
         return credentials.resolve(access_key_id, security_token)
     except UnknownAccessKey:
@@ -99,11 +100,18 @@ def _resolve(credentials: CredentialStore, access_key_id: str, security_token: s
         raise InvalidSecurityTokenExpired() from None
 
 
-def acs3_canonical_request(method: str, path: str, query: dict[str, str], headers: dict[str, list[str]],
-                           signed_headers: list[str], payload_hash: str) -> str:
+def acs3_canonical_request(
+    method: str,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, list[str]],
+    signed_headers: list[str],
+    payload_hash: str,
+) -> str:
     canonical_query = "&".join(f"{key}={percent(query[key])}" for key in sorted(query))
-    canonical_headers = "".join(f"{name}:{','.join(sorted(value.strip() for value in headers.get(name, [])))}\n"
-                                for name in signed_headers)
+    canonical_headers = "".join(
+        f"{name}:{','.join(sorted(value.strip() for value in headers.get(name, [])))}\n" for name in signed_headers
+    )
     signed = ";".join(signed_headers)
     return f"{method}\n{path or '/'}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload_hash}"
 
@@ -119,34 +127,53 @@ def v1_signature(secret: str, method: str, params: dict[str, str]) -> str:
     return base64.b64encode(hmac.new(f"{secret}&".encode(), text.encode("utf-8"), hashlib.sha1).digest()).decode()
 
 
-def authenticate(credentials: CredentialStore, nonces: NonceCache, method: str, path: str, query: dict[str, str],
-                 headers: dict[str, list[str]], body: bytes, params: dict[str, str], *,
-                 verify_signatures: bool = True) -> Credential:
+def authenticate(
+    credentials: CredentialStore,
+    nonces: NonceCache,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, list[str]],
+    body: bytes,
+    params: dict[str, str],
+    *,
+    verify_signatures: bool = True,
+) -> Credential:
     """The caller's credential; `headers` maps lower-cased names to values, `params` is query + form body."""
     authorization = (headers.get("authorization") or [""])[0]
     if authorization:
-        return _authenticate_acs3(credentials, nonces, method, path, query, headers, body, authorization,
-                                  verify_signatures)
+        return _authenticate_acs3(
+            credentials, nonces, method, path, query, headers, body, authorization, verify_signatures
+        )
     if "Signature" in params or "AccessKeyId" in params:
         return _authenticate_v1(credentials, nonces, method, params, verify_signatures)
     raise MissingParameter("AccessKeyId")
 
 
-def _authenticate_acs3(credentials: CredentialStore, nonces: NonceCache, method: str, path: str,
-                       query: dict[str, str], headers: dict[str, list[str]], body: bytes, authorization: str,
-                       verify_signatures: bool) -> Credential:
+def _authenticate_acs3(
+    credentials: CredentialStore,
+    nonces: NonceCache,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, list[str]],
+    body: bytes,
+    authorization: str,
+    verify_signatures: bool,
+) -> Credential:
     algorithm, _, rest = authorization.partition(" ")
     fields = dict(item.strip().partition("=")[::2] for item in rest.split(",") if "=" in item)
     if algorithm != ACS3 or not {"Credential", "SignedHeaders", "Signature"} <= set(fields):
-        raise IncompleteSignature(f"{IncompleteSignature.default_message} The emulator takes {ACS3} Authorization "
-                                  f"headers with Credential, SignedHeaders and Signature.")
+        raise IncompleteSignature(
+            f"{IncompleteSignature.default_message} The emulator takes {ACS3} Authorization "
+            f"headers with Credential, SignedHeaders and Signature."
+        )
     signed_headers = fields["SignedHeaders"].split(";")
     first = {name: values[0] for name, values in headers.items() if values}
     missing = [name for name in _REQUIRED_SIGNED_HEADERS if name not in signed_headers or name not in first]
     if missing:
         raise IncompleteSignature(f"{IncompleteSignature.default_message} Unsigned or missing: {', '.join(missing)}.")
-    credential = _resolve(credentials, fields["Credential"], first.get("x-acs-security-token", ""),
-                          verify_signatures)
+    credential = _resolve(credentials, fields["Credential"], first.get("x-acs-security-token", ""), verify_signatures)
     if not verify_signatures:
         return credential
     _check_timestamp(first["x-acs-date"])
@@ -155,20 +182,24 @@ def _authenticate_acs3(credentials: CredentialStore, nonces: NonceCache, method:
         raise SignatureDoesNotMatch("The x-acs-content-sha256 header does not match the request body.")
     canonical = acs3_canonical_request(method, path, query, headers, signed_headers, payload_hash)
     if not same_text(acs3_signature(credential.access_key_secret, canonical), fields["Signature"]):
-        raise SignatureDoesNotMatch(f"{SignatureDoesNotMatch.default_message} server string to sign is:{ACS3}\n"
-                                    f"{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}")
+        raise SignatureDoesNotMatch(
+            f"{SignatureDoesNotMatch.default_message} server string to sign is:{ACS3}\n"
+            f"{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
+        )
     nonces.check_and_add(first["x-acs-signature-nonce"])
     return credential
 
 
-def _authenticate_v1(credentials: CredentialStore, nonces: NonceCache, method: str, params: dict[str, str],
-                     verify_signatures: bool) -> Credential:
+def _authenticate_v1(
+    credentials: CredentialStore, nonces: NonceCache, method: str, params: dict[str, str], verify_signatures: bool
+) -> Credential:
     for name in ("AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp"):
         if not params.get(name):
             raise MissingParameter(name)
     if params["SignatureMethod"] != "HMAC-SHA1" or params.get("SignatureVersion", "1.0") != "1.0":
-        raise IncompleteSignature(f"{IncompleteSignature.default_message} The emulator takes SignatureMethod "
-                                  f"HMAC-SHA1, SignatureVersion 1.0.")
+        raise IncompleteSignature(
+            f"{IncompleteSignature.default_message} The emulator takes SignatureMethod HMAC-SHA1, SignatureVersion 1.0."
+        )
     credential = _resolve(credentials, params["AccessKeyId"], params.get("SecurityToken", ""), verify_signatures)
     if not verify_signatures:
         return credential

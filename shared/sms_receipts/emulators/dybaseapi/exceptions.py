@@ -90,10 +90,16 @@ class ForbiddenRam(DybaseapiError):
 
     @classmethod
     def for_caller(cls, access_key_id: str, resource: str) -> ForbiddenRam:
-        return cls(f"{cls.default_message} Missing permission: {PERMISSION} on {resource} for {access_key_id}.",
-                   AccessDeniedDetail={"AuthAction": PERMISSION, "AuthPrincipalDisplayName": access_key_id,
-                                       "AuthResource": resource, "NoPermissionType": "ImplicitDeny",
-                                       "PolicyType": "AccountLevelIdentityBasedPolicy"})
+        return cls(
+            f"{cls.default_message} Missing permission: {PERMISSION} on {resource} for {access_key_id}.",
+            AccessDeniedDetail={
+                "AuthAction": PERMISSION,
+                "AuthPrincipalDisplayName": access_key_id,
+                "AuthResource": resource,
+                "NoPermissionType": "ImplicitDeny",
+                "PolicyType": "AccountLevelIdentityBasedPolicy",
+            },
+        )
 
 
 class ServiceUnavailable(DybaseapiError):

@@ -24,8 +24,15 @@ from .exceptions import ForbiddenRam, InvalidParameters, MissingParameter
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 DEFAULT_ALIYUN_ACCOUNT_ID = "1234567890123456"
 DEFAULT_TOKEN_LIFETIME = 3600.0  # the real lifetime is not documented (research §9.2)
-DEFAULT_MESSAGE_TYPES = ("SmsReport", "SmsUp", "SignSmsReport", "TemplateSmsReport", "MnsCardVender",
-                         "MnsCardTemplate", "GlobeSmsReport")
+DEFAULT_MESSAGE_TYPES = (
+    "SmsReport",
+    "SmsUp",
+    "SignSmsReport",
+    "TemplateSmsReport",
+    "MnsCardVender",
+    "MnsCardTemplate",
+    "GlobeSmsReport",
+)
 QUEUE_PREFIX = "Alicom-Queue"
 
 
@@ -56,16 +63,22 @@ class TokenDenial:
     message_type: str | None = None
 
     def matches(self, access_key_id: str, message_type: str | None) -> bool:
-        return ((self.access_key_id is None or self.access_key_id == access_key_id)
-                and (self.message_type is None or self.message_type == message_type))
+        return (self.access_key_id is None or self.access_key_id == access_key_id) and (
+            self.message_type is None or self.message_type == message_type
+        )
 
 
 class DybaseapiBackend:
     """The token service of one Aliyun account. Thread-safe."""
 
-    def __init__(self, credentials: CredentialStore, *, account_id: str = DEFAULT_ALIYUN_ACCOUNT_ID,
-                 message_types: Iterable[str] = DEFAULT_MESSAGE_TYPES,
-                 token_lifetime: float = DEFAULT_TOKEN_LIFETIME):
+    def __init__(
+        self,
+        credentials: CredentialStore,
+        *,
+        account_id: str = DEFAULT_ALIYUN_ACCOUNT_ID,
+        message_types: Iterable[str] = DEFAULT_MESSAGE_TYPES,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+    ):
         if token_lifetime <= 0:
             raise ValueError(f"token_lifetime must be positive, not {token_lifetime}")
         self.credentials = credentials
@@ -105,16 +118,26 @@ class DybaseapiBackend:
         if not message_type:
             raise MissingParameter("MessageType")
         if message_type not in known:
-            raise InvalidParameters(f"Specified parameter MessageType is not valid: {message_type!r} has no queue; "
-                                    f"configured types: {', '.join(known) or 'none'}.")
+            raise InvalidParameters(
+                f"Specified parameter MessageType is not valid: {message_type!r} has no queue; "
+                f"configured types: {', '.join(known) or 'none'}."
+            )
         expected = self.queue_name(message_type)
         if queue_name and queue_name != expected:
-            raise InvalidParameters(f"Specified parameter QueueName is not valid: {queue_name!r} is not the "
-                                    f"{message_type} queue {expected!r}.")
+            raise InvalidParameters(
+                f"Specified parameter QueueName is not valid: {queue_name!r} is not the "
+                f"{message_type} queue {expected!r}."
+            )
         credential = self.credentials.issue(lifetime, scope=[expected])
         created_at = (credential.expires_at or 0.0) - lifetime
-        token = IssuedToken(message_type, expected, credential, beijing_time(created_at),
-                            beijing_time(credential.expires_at or 0.0), caller.access_key_id)
+        token = IssuedToken(
+            message_type,
+            expected,
+            credential,
+            beijing_time(created_at),
+            beijing_time(credential.expires_at or 0.0),
+            caller.access_key_id,
+        )
         with self.lock:
             self.issued.append(token)
         return token

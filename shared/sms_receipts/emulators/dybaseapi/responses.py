@@ -49,9 +49,14 @@ def encode(document: dict[str, Any]) -> bytes:
 def error_document(error: DybaseapiError, request_id: str) -> dict[str, Any]:
     if error.http_status == 200:  # a business error: the API's own body, not the gateway's
         return {"RequestId": request_id, "Code": error.code, "Message": error.message}
-    return {"RequestId": request_id, "HostId": HOST_ID, "Code": error.code, "Message": error.message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=Dybaseapi",
-            **error.extra}
+    return {
+        "RequestId": request_id,
+        "HostId": HOST_ID,
+        "Code": error.code,
+        "Message": error.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=Dybaseapi",
+        **error.extra,
+    }
 
 
 class DybaseapiResponses:

@@ -55,8 +55,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_ACCESS_KEY_ID = "LTAI-local-emulator"
 DEFAULT_ACCESS_KEY_SECRET = "local-emulator-secret"
-GATEWAY_TIMEOUT_PAGE = (b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
-                        b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n")
+GATEWAY_TIMEOUT_PAGE = (
+    b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
+    b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 class DybaseapiEmulator(LoopbackService):
@@ -64,11 +66,20 @@ class DybaseapiEmulator(LoopbackService):
 
     service_name = "dybaseapi"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, credentials: CredentialStore | None = None,
-                 access_key_id: str = DEFAULT_ACCESS_KEY_ID, access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
-                 account_id: str = DEFAULT_ALIYUN_ACCOUNT_ID, message_types: Iterable[str] = DEFAULT_MESSAGE_TYPES,
-                 token_lifetime: float = DEFAULT_TOKEN_LIFETIME, faults: FaultConfig | None = None,
-                 verify_signatures: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        credentials: CredentialStore | None = None,
+        access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+        access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
+        account_id: str = DEFAULT_ALIYUN_ACCOUNT_ID,
+        message_types: Iterable[str] = DEFAULT_MESSAGE_TYPES,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+        faults: FaultConfig | None = None,
+        verify_signatures: bool = True,
+    ):
         super().__init__(host, port)
         self.credentials = credentials if credentials is not None else CredentialStore()
         self.credentials.add_access_key(access_key_id, access_key_secret)
@@ -76,8 +87,9 @@ class DybaseapiEmulator(LoopbackService):
         self.access_key_secret = access_key_secret
         self.verify_signatures = verify_signatures
         self.faults = faults or FaultConfig()
-        self.backend = DybaseapiBackend(self.credentials, account_id=account_id, message_types=message_types,
-                                        token_lifetime=token_lifetime)
+        self.backend = DybaseapiBackend(
+            self.credentials, account_id=account_id, message_types=message_types, token_lifetime=token_lifetime
+        )
         self._responses = DybaseapiResponses(self.backend)
         self._nonces = NonceCache()
 
@@ -111,18 +123,31 @@ class DybaseapiEmulator(LoopbackService):
         self.backend.clear_denials()
 
     def connection_info(self) -> dict[str, Any]:
-        return {"endpoint": self.address, "protocol": "http", "url": self.endpoint,
-                "access_key_id": self.access_key_id, "access_key_secret": self.access_key_secret,
-                "account_id": self.account_id, "token_lifetime": self.token_lifetime, "queues": self.queue_names()}
+        return {
+            "endpoint": self.address,
+            "protocol": "http",
+            "url": self.endpoint,
+            "access_key_id": self.access_key_id,
+            "access_key_secret": self.access_key_secret,
+            "account_id": self.account_id,
+            "token_lifetime": self.token_lifetime,
+            "queues": self.queue_names(),
+        }
 
     def client(self, access_key_id: str | None = None, access_key_secret: str | None = None, **config: Any) -> Any:
         """An `alibabacloud_dybaseapi20170525.client.Client` for this emulator; keywords go to `Config`."""
         from alibabacloud_dybaseapi20170525.client import Client
         from alibabacloud_tea_openapi.models import Config
 
-        return Client(Config(access_key_id=access_key_id or self.access_key_id,
-                             access_key_secret=access_key_secret or self.access_key_secret,
-                             endpoint=self.address, protocol="http", **config))
+        return Client(
+            Config(
+                access_key_id=access_key_id or self.access_key_id,
+                access_key_secret=access_key_secret or self.access_key_secret,
+                endpoint=self.address,
+                protocol="http",
+                **config,
+            )
+        )
 
     # ---- request handling -----------------------------------------------------------------------
 
@@ -143,8 +168,17 @@ class DybaseapiEmulator(LoopbackService):
         fault = None
         try:
             respond = resolve(self._responses, handler.command, unquote(path), action, version)
-            caller = authenticate(self.credentials, self._nonces, handler.command, path, query, headers, body, params,
-                                  verify_signatures=self.verify_signatures)
+            caller = authenticate(
+                self.credentials,
+                self._nonces,
+                handler.command,
+                path,
+                query,
+                headers,
+                body,
+                params,
+                verify_signatures=self.verify_signatures,
+            )
             request = RpcRequest(action, version, handler.command, path, query, params, headers, body)
             fault = self.faults.draw(action)
             if fault == "drop":
@@ -174,34 +208,56 @@ class DybaseapiEmulator(LoopbackService):
             status, document = reply.http_status, error_document(reply, request_id)
         else:
             status, document = 200, reply
-        headers = {"Content-Type": "application/json;charset=utf-8", "x-acs-request-id": request_id,
-                   "Date": formatdate(usegmt=True)}
+        headers = {
+            "Content-Type": "application/json;charset=utf-8",
+            "x-acs-request-id": request_id,
+            "Date": formatdate(usegmt=True),
+        }
         self.send(handler, status, headers, encode(document))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a standalone emulator: first stdout line is the connection JSON; SIGINT/SIGTERM stop it."""
-    parser = argparse.ArgumentParser(prog="sms-receipts emulator dybaseapi",
-                                     description="Local dybaseapi (QueryTokenForMnsQueue) emulator for "
-                                                 "alibabacloud-dybaseapi20170525.")
+    parser = argparse.ArgumentParser(
+        prog="sms-receipts emulator dybaseapi",
+        description="Local dybaseapi (QueryTokenForMnsQueue) emulator for alibabacloud-dybaseapi20170525.",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--account-id", default=DEFAULT_ALIYUN_ACCOUNT_ID,
-                        help="Aliyun account id in the queue names Alicom-Queue-<id>-<type>")
-    parser.add_argument("--message-type", action="append", metavar="TYPE",
-                        help=f"a message type with a queue (repeatable; default: {', '.join(DEFAULT_MESSAGE_TYPES)})")
+    parser.add_argument(
+        "--account-id",
+        default=DEFAULT_ALIYUN_ACCOUNT_ID,
+        help="Aliyun account id in the queue names Alicom-Queue-<id>-<type>",
+    )
+    parser.add_argument(
+        "--message-type",
+        action="append",
+        metavar="TYPE",
+        help=f"a message type with a queue (repeatable; default: {', '.join(DEFAULT_MESSAGE_TYPES)})",
+    )
     parser.add_argument("--token-lifetime", type=float, default=DEFAULT_TOKEN_LIFETIME, help="seconds a token lives")
     parser.add_argument("--deny", action="store_true", help="refuse every caller with 403 Forbidden.RAM")
-    parser.add_argument("--fault-rate", type=float, default=0.0,
-                        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost",
+    )
     parser.add_argument("--seed", type=int, help="seed for the fault draws")
     parser.add_argument("--slow-delay", type=float, default=1.0, help="seconds a slow response waits")
-    parser.add_argument("--lost-response-hang", type=float, default=0.0,
-                        help="seconds to hang before dropping an applied request's response")
+    parser.add_argument(
+        "--lost-response-hang",
+        type=float,
+        default=0.0,
+        help="seconds to hang before dropping an applied request's response",
+    )
     parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID)
     parser.add_argument("--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET)
-    parser.add_argument("--token-key", default=DEFAULT_TOKEN_KEY,
-                        help="key that mints the STS tokens (the MNS emulator checks them with the same default)")
+    parser.add_argument(
+        "--token-key",
+        default=DEFAULT_TOKEN_KEY,
+        help="key that mints the STS tokens (the MNS emulator checks them with the same default)",
+    )
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error("--fault-rate must be between 0 and 1")
@@ -210,10 +266,17 @@ def main(argv: list[str] | None = None) -> int:
 
     faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay, lost_response_hang=args.lost_response_hang)
     faults.set(**vars(FaultRates.spread(args.fault_rate)))
-    emulator = DybaseapiEmulator(args.host, args.port, credentials=CredentialStore(token_key=args.token_key),
-                                 access_key_id=args.access_key_id, access_key_secret=args.access_key_secret,
-                                 account_id=args.account_id, message_types=args.message_type or DEFAULT_MESSAGE_TYPES,
-                                 token_lifetime=args.token_lifetime, faults=faults)
+    emulator = DybaseapiEmulator(
+        args.host,
+        args.port,
+        credentials=CredentialStore(token_key=args.token_key),
+        access_key_id=args.access_key_id,
+        access_key_secret=args.access_key_secret,
+        account_id=args.account_id,
+        message_types=args.message_type or DEFAULT_MESSAGE_TYPES,
+        token_lifetime=args.token_lifetime,
+        faults=faults,
+    )
     if args.deny:
         emulator.deny()
     return serve_until_signalled(emulator, emulator.connection_info)

@@ -61,8 +61,10 @@ MAX_CLOCK_SKEW_SECONDS = 15 * 60
 def string_to_sign(method: str, headers: dict[str, str], target: str) -> str:
     """`headers` with lower-cased names; `target` the raw request path and query."""
     mns_headers = "".join(f"{name}:{headers[name]}\n" for name in sorted(headers) if name.startswith("x-mns-"))
-    return (f"{method}\n{headers.get('content-md5', '')}\n{headers.get('content-type', '')}\n"
-            f"{headers.get('date', '')}\n{mns_headers}{target}")
+    return (
+        f"{method}\n{headers.get('content-md5', '')}\n{headers.get('content-type', '')}\n"
+        f"{headers.get('date', '')}\n{mns_headers}{target}"
+    )
 
 
 def signature(secret: str, text: str) -> str:
@@ -76,13 +78,22 @@ def authorization(access_key_id: str, secret: str, method: str, headers: dict[st
 
 def _content_md5_ok(sent: str, body: bytes) -> bool:
     digest = hashlib.md5(body)
-    accepted = (base64.b64encode(digest.hexdigest().encode("ascii")).decode("ascii"),
-                base64.b64encode(digest.digest()).decode("ascii"))
+    accepted = (
+        base64.b64encode(digest.hexdigest().encode("ascii")).decode("ascii"),
+        base64.b64encode(digest.digest()).decode("ascii"),
+    )
     return sent in accepted
 
 
-def authenticate(credentials: CredentialStore, method: str, target: str, headers: dict[str, str], body: bytes,
-                 *, verify_signatures: bool = True) -> Credential:
+def authenticate(
+    credentials: CredentialStore,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    verify_signatures: bool = True,
+) -> Credential:
     """The credential a request is signed with, or the MNS error that rejects it."""
     header = headers.get("authorization")
     if not header:
@@ -131,9 +142,11 @@ class Denial:
     api: str | None = None
 
     def matches(self, queue: str, access_key_id: str, api: str) -> bool:
-        return ((self.queue is None or self.queue == queue)
-                and (self.access_key_id is None or self.access_key_id == access_key_id)
-                and (self.api is None or self.api == api))
+        return (
+            (self.queue is None or self.queue == queue)
+            and (self.access_key_id is None or self.access_key_id == access_key_id)
+            and (self.api is None or self.api == api)
+        )
 
 
 def ram_resource(region: str, account_id: str, api: str, queue: str) -> str:
@@ -143,11 +156,14 @@ def ram_resource(region: str, account_id: str, api: str, queue: str) -> str:
     return f"{base}/{queue}/messages" if api.endswith(("Message", "MessageVisibility")) else f"{base}/{queue}"
 
 
-def authorize(credential: Credential, api: str, queue: str, denials: Iterable[Denial], *, region: str,
-              account_id: str) -> None:
+def authorize(
+    credential: Credential, api: str, queue: str, denials: Iterable[Denial], *, region: str, account_id: str
+) -> None:
     """Refuse a request a denial matches, or that a scoped (STS) credential does not cover."""
     denied = not credential.allows(queue) or any(
-        denial.matches(queue, credential.access_key_id, api) for denial in denials)
+        denial.matches(queue, credential.access_key_id, api) for denial in denials
+    )
     if denied:
-        raise AccessDeniedByRamPolicy.for_action(f"mns:{api}", ram_resource(region, account_id, api, queue),
-                                                 credential.access_key_id)
+        raise AccessDeniedByRamPolicy.for_action(
+            f"mns:{api}", ram_resource(region, account_id, api, queue), credential.access_key_id
+        )

@@ -113,8 +113,10 @@ class InvalidAccessKeyId(MnsError):
 
 class SignatureDoesNotMatch(MnsError):
     code, http_status = "SignatureDoesNotMatch", 403
-    default_message = ("The request signature we calculated does not match the signature you provided. "
-                       "Check your key and signing method.")
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method."
+    )
 
 
 class InvalidSecurityToken(MnsError):
@@ -147,8 +149,10 @@ class QueueAlreadyExist(MnsError):
 
 class InvalidQueueName(MnsError):
     code, http_status = "InvalidQueueName", 400
-    default_message = ("The queue name you provided is not valid. The first letter of QueueName must be an "
-                       "English letter; the rest may only be English letters, digits and '-'.")
+    default_message = (
+        "The queue name you provided is not valid. The first letter of QueueName must be an "
+        "English letter; the rest may only be English letters, digits and '-'."
+    )
 
 
 class QueueNameLengthError(MnsError):

@@ -119,8 +119,12 @@ class LoopbackService:
             raise RuntimeError(f"the {self.service_name} emulator is already running")
         self._stopping.clear()
         self._server = LoopbackHTTPServer((self.host, self._requested_port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"{self.service_name}-emulator:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.service_name}-emulator:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -227,8 +231,9 @@ class LoopbackService:
 def serve_until_signalled(service: LoopbackService, describe: Callable[[], dict[str, Any]]) -> int:
     """Run `service` until SIGINT or SIGTERM; the first stdout line is `describe()` as JSON. Returns 0."""
     stop_requested = threading.Event()
-    previous_handlers = {sig: signal.signal(sig, lambda *_: stop_requested.set())
-                         for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_handlers = {
+        sig: signal.signal(sig, lambda *_: stop_requested.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         with service:
             print(json.dumps(describe(), ensure_ascii=False), flush=True)

@@ -114,8 +114,17 @@ class StoredMessage:
     receipt_handle: str = ""
 
     def view(self) -> MessageView:
-        return MessageView(self.message_id, self.body, self.body_md5, self.priority, self.enqueue_time,
-                           self.next_visible_time, self.first_dequeue_time, self.dequeue_count, self.receipt_handle)
+        return MessageView(
+            self.message_id,
+            self.body,
+            self.body_md5,
+            self.priority,
+            self.enqueue_time,
+            self.next_visible_time,
+            self.first_dequeue_time,
+            self.dequeue_count,
+            self.receipt_handle,
+        )
 
 
 @dataclass(frozen=True)
@@ -298,8 +307,9 @@ class MnsBackend:
             self._changed.notify_all()
             return stored
 
-    def receive_messages(self, name: str, count: int, wait_seconds: int | None = None,
-                         cancel: threading.Event | None = None) -> list[MessageView]:
+    def receive_messages(
+        self, name: str, count: int, wait_seconds: int | None = None, cancel: threading.Event | None = None
+    ) -> list[MessageView]:
         """Take up to `count` visible messages, long-polling up to `wait_seconds` (real time) for one."""
         _check_range("numOfMessages", count, (1, MAX_BATCH))
         if wait_seconds is not None:
@@ -380,8 +390,9 @@ class MnsBackend:
 
     def _visible(self, queue: Queue, now: int) -> list[StoredMessage]:
         self._expire(queue, now)
-        return sorted((message for message in queue.messages.values() if message.next_visible_time <= now),
-                      key=_receive_order)
+        return sorted(
+            (message for message in queue.messages.values() if message.next_visible_time <= now), key=_receive_order
+        )
 
     def _take(self, queue: Queue, count: int) -> list[MessageView]:
         now = self.now_ms()
@@ -404,8 +415,7 @@ class MnsBackend:
         """The message a handle currently holds; MessageNotExist once the handle is stale."""
         sequence = _handle_sequence(receipt_handle)
         message = queue.messages.get(sequence)
-        if (message is None or message.receipt_handle != receipt_handle
-                or message.next_visible_time <= self.now_ms()):
+        if message is None or message.receipt_handle != receipt_handle or message.next_visible_time <= self.now_ms():
             raise MessageNotExist()
         return message
 
@@ -418,7 +428,7 @@ def _handle_sequence(receipt_handle: str) -> int:
     if not receipt_handle.startswith(_HANDLE_VERSION):
         raise ReceiptHandleError()
     try:
-        raw = base64.b64decode(receipt_handle[len(_HANDLE_VERSION):], validate=True).decode("ascii")
+        raw = base64.b64decode(receipt_handle[len(_HANDLE_VERSION) :], validate=True).decode("ascii")
         sequence, _, _, _ = raw.split("-")
         return int(sequence)
     except (binascii.Error, UnicodeDecodeError, ValueError):

@@ -68,8 +68,11 @@ class SnapshotStore:
         with backend.lock:
             if backend.mutations == self._saved_mutations:
                 return False
-            data = {"format": FORMAT_VERSION, "next_sequence": backend.next_sequence,
-                    "queues": {name: _encode_queue(queue) for name, queue in backend.queues.items()}}
+            data = {
+                "format": FORMAT_VERSION,
+                "next_sequence": backend.next_sequence,
+                "queues": {name: _encode_queue(queue) for name, queue in backend.queues.items()},
+            }
             self._write_atomically(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
             self._saved_mutations = backend.mutations
             return True

@@ -82,8 +82,10 @@ def _children(element: ET.Element, allowed: Iterable[str]) -> dict[str, str]:
     for child in element:
         name = _local(child.tag)
         if name in _UNIMPLEMENTED_ELEMENTS:
-            raise InvalidArgument(f"The XML you provided did not validate against our published schema, cause by "
-                                  f"{name}. The MNS emulator does not implement {name}.")
+            raise InvalidArgument(
+                f"The XML you provided did not validate against our published schema, cause by "
+                f"{name}. The MNS emulator does not implement {name}."
+            )
         if name not in allowed or name in values:
             raise InvalidArgument.schema(name)
         values[name] = (child.text or "").strip() if name != "MessageBody" else child.text or ""
@@ -122,8 +124,9 @@ def _text(value: object) -> str:
 
 
 def error_document(error: MnsError, request_id: str, host_id: str) -> bytes:
-    return document("Error", [("Code", error.code), ("Message", error.message), ("RequestId", request_id),
-                              ("HostId", host_id)])
+    return document(
+        "Error", [("Code", error.code), ("Message", error.message), ("RequestId", request_id), ("HostId", host_id)]
+    )
 
 
 # ---- request decoding -----------------------------------------------------------------------------
@@ -151,8 +154,9 @@ def queue_attributes(body: bytes) -> dict[str, int | bool]:
 
 def _outgoing(element: ET.Element) -> OutgoingMessage:
     values = _children(element, ("MessageBody", "DelaySeconds", "Priority"))
-    return OutgoingMessage(values.get("MessageBody", ""), _integer(values, "DelaySeconds"),
-                           _integer(values, "Priority"))
+    return OutgoingMessage(
+        values.get("MessageBody", ""), _integer(values, "DelaySeconds"), _integer(values, "Priority")
+    )
 
 
 def outgoing_messages(body: bytes, batch: bool) -> list[OutgoingMessage]:
@@ -193,12 +197,18 @@ def _message_fields(message: MessageView, received: bool) -> list[tuple[str, obj
     children: list[tuple[str, object]] = [("MessageId", message.message_id)]
     if received:
         children.append(("ReceiptHandle", message.receipt_handle))
-    children += [("MessageBodyMD5", message.body_md5), ("MessageBody", message.body),
-                 ("EnqueueTime", message.enqueue_time)]
+    children += [
+        ("MessageBodyMD5", message.body_md5),
+        ("MessageBody", message.body),
+        ("EnqueueTime", message.enqueue_time),
+    ]
     if received:
         children.append(("NextVisibleTime", message.next_visible_time))
-    children += [("FirstDequeueTime", message.first_dequeue_time), ("DequeueCount", message.dequeue_count),
-                 ("Priority", message.priority)]
+    children += [
+        ("FirstDequeueTime", message.first_dequeue_time),
+        ("DequeueCount", message.dequeue_count),
+        ("Priority", message.priority),
+    ]
     return children
 
 
@@ -255,8 +265,9 @@ class MnsResponses:
             ret_number = int(request.headers.get("x-mns-ret-number", "1000"))
         except ValueError:
             raise InvalidArgument.schema("x-mns-ret-number") from None
-        queues, next_marker = self.backend.list_queues(request.headers.get("x-mns-prefix", ""), ret_number,
-                                                       request.headers.get("x-mns-marker", ""))
+        queues, next_marker = self.backend.list_queues(
+            request.headers.get("x-mns-prefix", ""), ret_number, request.headers.get("x-mns-marker", "")
+        )
         with_meta = request.headers.get("x-mns-with-meta", "").lower() == "true"
         entries: list[tuple[str, object]] = []
         for queue in queues:
@@ -270,13 +281,11 @@ class MnsResponses:
 
     def send_message(self, request: MnsRequest) -> MnsReply:
         (sent,) = self.backend.send_messages(request.queue_name, outgoing_messages(request.body, batch=False))
-        return MnsReply(201, document("Message", [("MessageId", sent.message_id),
-                                                  ("MessageBodyMD5", sent.body_md5)]))
+        return MnsReply(201, document("Message", [("MessageId", sent.message_id), ("MessageBodyMD5", sent.body_md5)]))
 
     def batch_send_message(self, request: MnsRequest) -> MnsReply:
         sent = self.backend.send_messages(request.queue_name, outgoing_messages(request.body, batch=True))
-        entries = [("Message", [[("MessageId", item.message_id), ("MessageBodyMD5", item.body_md5)]])
-                   for item in sent]
+        entries = [("Message", [[("MessageId", item.message_id), ("MessageBodyMD5", item.body_md5)]]) for item in sent]
         return MnsReply(201, document("Messages", entries))
 
     def _receive(self, request: MnsRequest, count: int) -> list[MessageView]:
@@ -289,8 +298,9 @@ class MnsResponses:
 
     def batch_receive_message(self, request: MnsRequest) -> MnsReply:
         messages = self._receive(request, _query_int(request, "numofmessages", "numOfMessages") or 0)
-        return MnsReply(200, document("Messages", [("Message", [_message_fields(message, received=True)])
-                                                   for message in messages]))
+        return MnsReply(
+            200, document("Messages", [("Message", [_message_fields(message, received=True)]) for message in messages])
+        )
 
     def peek_message(self, request: MnsRequest) -> MnsReply:
         (message,) = self.backend.peek_messages(request.queue_name, 1)
@@ -299,8 +309,9 @@ class MnsResponses:
     def batch_peek_message(self, request: MnsRequest) -> MnsReply:
         count = _query_int(request, "numofmessages", "numOfMessages") or 0
         messages = self.backend.peek_messages(request.queue_name, count)
-        return MnsReply(200, document("Messages", [("Message", [_message_fields(message, received=False)])
-                                                   for message in messages]))
+        return MnsReply(
+            200, document("Messages", [("Message", [_message_fields(message, received=False)]) for message in messages])
+        )
 
     def delete_message(self, request: MnsRequest) -> MnsReply:
         handle = request.query.get("receipthandle", "")
@@ -313,8 +324,11 @@ class MnsResponses:
         failures = self.backend.delete_messages(request.queue_name, receipt_handles(request.body))
         if not failures:
             return MnsReply(204)
-        errors = [("Error", [[("ErrorCode", error.code), ("ErrorMessage", error.message), ("ReceiptHandle", handle)]])
-                  for handle, error in failures if isinstance(error, MnsError)]
+        errors = [
+            ("Error", [[("ErrorCode", error.code), ("ErrorMessage", error.message), ("ReceiptHandle", handle)]])
+            for handle, error in failures
+            if isinstance(error, MnsError)
+        ]
         return MnsReply(404, document("Errors", errors))
 
     def change_message_visibility(self, request: MnsRequest) -> MnsReply:
@@ -325,5 +339,10 @@ class MnsResponses:
         if timeout is None:
             raise MissingVisibilityTimeout()
         message = self.backend.change_visibility(request.queue_name, handle, timeout)
-        return MnsReply(200, document("ChangeVisibility", [("ReceiptHandle", message.receipt_handle),
-                                                            ("NextVisibleTime", message.next_visible_time)]))
+        return MnsReply(
+            200,
+            document(
+                "ChangeVisibility",
+                [("ReceiptHandle", message.receipt_handle), ("NextVisibleTime", message.next_visible_time)],
+            ),
+        )

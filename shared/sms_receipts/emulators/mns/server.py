@@ -53,8 +53,10 @@ DEFAULT_ACCESS_KEY_SECRET = "local-emulator-secret"
 DEFAULT_ACCOUNT_ID = "1943695596114318"  # the Alibaba-owned MNS account that holds the Alicom queues
 DEFAULT_REGION = "cn-hangzhou"
 MNS_VERSION = "2015-06-06"
-GATEWAY_TIMEOUT_PAGE = (b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
-                        b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n")
+GATEWAY_TIMEOUT_PAGE = (
+    b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
+    b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 class MnsEmulator(LoopbackService):
@@ -62,11 +64,21 @@ class MnsEmulator(LoopbackService):
 
     service_name = "mns"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, data_dir: str | os.PathLike | None = None,
-                 credentials: CredentialStore | None = None, access_key_id: str = DEFAULT_ACCESS_KEY_ID,
-                 access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET, account_id: str = DEFAULT_ACCOUNT_ID,
-                 region: str = DEFAULT_REGION, faults: FaultConfig | None = None,
-                 clock: Callable[[], float] | None = None, verify_signatures: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        data_dir: str | os.PathLike | None = None,
+        credentials: CredentialStore | None = None,
+        access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+        access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
+        faults: FaultConfig | None = None,
+        clock: Callable[[], float] | None = None,
+        verify_signatures: bool = True,
+    ):
         super().__init__(host, port)
         self.credentials = credentials if credentials is not None else CredentialStore()
         self.credentials.add_access_key(access_key_id, access_key_secret)
@@ -88,17 +100,32 @@ class MnsEmulator(LoopbackService):
         self.backend.wake()  # long polls see `_stopping` and end
 
     def connection_info(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "access_key_id": self.access_key_id,
-                "access_key_secret": self.access_key_secret, "account_id": self.account_id,
-                "region": self.region, "queues": sorted(self.backend.queues)}
+        return {
+            "endpoint": self.endpoint,
+            "access_key_id": self.access_key_id,
+            "access_key_secret": self.access_key_secret,
+            "account_id": self.account_id,
+            "region": self.region,
+            "queues": sorted(self.backend.queues),
+        }
 
-    def account(self, access_key_id: str | None = None, access_key_secret: str | None = None,
-                security_token: str = "", **kwargs: Any) -> Any:
+    def account(
+        self,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str = "",
+        **kwargs: Any,
+    ) -> Any:
         """A `mns.account.Account` for this emulator (the emulator's own key unless others are given)."""
         from mns.account import Account
 
-        return Account(self.endpoint, access_key_id or self.access_key_id,
-                       access_key_secret or self.access_key_secret, security_token, **kwargs)
+        return Account(
+            self.endpoint,
+            access_key_id or self.access_key_id,
+            access_key_secret or self.access_key_secret,
+            security_token,
+            **kwargs,
+        )
 
     # ---- direct state changes (no HTTP) ---------------------------------------------------------
 
@@ -108,8 +135,15 @@ class MnsEmulator(LoopbackService):
         self._save()
         return created
 
-    def enqueue(self, queue: str, body: str | bytes, *, base64_encode: bool = True, delay_seconds: int | None = None,
-                priority: int | None = None) -> MessageView:
+    def enqueue(
+        self,
+        queue: str,
+        body: str | bytes,
+        *,
+        base64_encode: bool = True,
+        delay_seconds: int | None = None,
+        priority: int | None = None,
+    ) -> MessageView:
         """Put one message as a producer would; by default the body is base64 of its UTF-8 bytes, like
         the SDK's and the Alicom producer's."""
         raw = body.encode("utf-8") if isinstance(body, str) else body
@@ -131,8 +165,14 @@ class MnsEmulator(LoopbackService):
         with self._denials_lock:
             self._denials.clear()
 
-    def allow_credentials(self, access_key_id: str, access_key_secret: str, security_token: str,
-                          expires_at: float | None, scope: tuple[str, ...] = ()) -> Credential:
+    def allow_credentials(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expires_at: float | None,
+        scope: tuple[str, ...] = (),
+    ) -> Credential:
         """Accept one temporary credential until `expires_at` (seconds since the epoch)."""
         return self.credentials.allow(access_key_id, access_key_secret, security_token, expires_at, scope)
 
@@ -152,8 +192,15 @@ class MnsEmulator(LoopbackService):
         headers = {name.lower(): value for name, value in handler.headers.items()}
         fault = None
         try:
-            request = MnsRequest(routed.api, method, routed.queue_name, query, headers, body,
-                                 f"http://{headers.get('host') or self.address}")
+            request = MnsRequest(
+                routed.api,
+                method,
+                routed.queue_name,
+                query,
+                headers,
+                body,
+                f"http://{headers.get('host') or self.address}",
+            )
             respond = resolve(self._responses, request, method, path)  # before authentication, unsigned
             self._check_access(routed, method, target, headers, body)
             fault = self.faults.draw(routed.api)
@@ -181,8 +228,9 @@ class MnsEmulator(LoopbackService):
         self._reply(handler, reply, request_id)
 
     def _check_access(self, routed: Route, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
-        credential = authenticate(self.credentials, method, target, headers, body,
-                                  verify_signatures=self.verify_signatures)
+        credential = authenticate(
+            self.credentials, method, target, headers, body, verify_signatures=self.verify_signatures
+        )
         with self._denials_lock:
             denials = list(self._denials)
         authorize(credential, routed.api, routed.queue_name, denials, region=self.region, account_id=self.account_id)
@@ -205,36 +253,56 @@ class MnsEmulator(LoopbackService):
 
 def main(argv: list[str] | None = None) -> int:
     """Run a standalone emulator: first stdout line is the connection JSON; SIGINT/SIGTERM stop it."""
-    parser = argparse.ArgumentParser(prog="sms-receipts emulator mns",
-                                     description="Local MNS (Simple Message Queue) emulator for aliyun-mns-sdk.")
+    parser = argparse.ArgumentParser(
+        prog="sms-receipts emulator mns", description="Local MNS (Simple Message Queue) emulator for aliyun-mns-sdk."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument("--data-dir", help="persist queues and messages here (default: memory only)")
-    parser.add_argument("--queue", action="append", default=[], metavar="NAME",
-                        help="create this queue unless it exists (repeatable)")
+    parser.add_argument(
+        "--queue", action="append", default=[], metavar="NAME", help="create this queue unless it exists (repeatable)"
+    )
     parser.add_argument("--visibility-timeout", type=int, default=30, help="VisibilityTimeout of --queue queues")
-    parser.add_argument("--fault-rate", type=float, default=0.0,
-                        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost",
+    )
     parser.add_argument("--seed", type=int, help="seed for the fault draws")
     parser.add_argument("--slow-delay", type=float, default=1.0, help="seconds a slow response waits")
-    parser.add_argument("--lost-response-hang", type=float, default=0.0,
-                        help="seconds to hang before dropping an applied request's response")
+    parser.add_argument(
+        "--lost-response-hang",
+        type=float,
+        default=0.0,
+        help="seconds to hang before dropping an applied request's response",
+    )
     parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID)
     parser.add_argument("--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET)
     parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
     parser.add_argument("--region", default=DEFAULT_REGION)
-    parser.add_argument("--token-key", default=DEFAULT_TOKEN_KEY,
-                        help="key that checks STS tokens minted by the dybaseapi emulator (same default there)")
+    parser.add_argument(
+        "--token-key",
+        default=DEFAULT_TOKEN_KEY,
+        help="key that checks STS tokens minted by the dybaseapi emulator (same default there)",
+    )
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error("--fault-rate must be between 0 and 1")
 
     faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay, lost_response_hang=args.lost_response_hang)
     faults.set(**vars(FaultRates.spread(args.fault_rate)))
-    emulator = MnsEmulator(args.host, args.port, data_dir=args.data_dir,
-                           credentials=CredentialStore(token_key=args.token_key), access_key_id=args.access_key_id,
-                           access_key_secret=args.access_key_secret, account_id=args.account_id,
-                           region=args.region, faults=faults)
+    emulator = MnsEmulator(
+        args.host,
+        args.port,
+        data_dir=args.data_dir,
+        credentials=CredentialStore(token_key=args.token_key),
+        access_key_id=args.access_key_id,
+        access_key_secret=args.access_key_secret,
+        account_id=args.account_id,
+        region=args.region,
+        faults=faults,
+    )
     for name in args.queue:
         if name in emulator.backend.queues:
             continue  # kept from the data dir, with its own attributes

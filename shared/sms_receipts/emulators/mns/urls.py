@@ -77,8 +77,11 @@ def route(method: str, path: str, query: dict[str, str], body: bytes) -> Route:
         return Route("ListQueue" if method == "GET" else UNSUPPORTED)
     match = _QUEUE.match(path)
     if match:
-        api = {"PUT": "SetQueueAttributes" if query.get("metaoverride", "").lower() == "true" else "CreateQueue",
-               "GET": "GetQueueAttributes", "DELETE": "DeleteQueue"}.get(method, UNSUPPORTED)
+        api = {
+            "PUT": "SetQueueAttributes" if query.get("metaoverride", "").lower() == "true" else "CreateQueue",
+            "GET": "GetQueueAttributes",
+            "DELETE": "DeleteQueue",
+        }.get(method, UNSUPPORTED)
         return Route(api, match["queue"])
     match = _MESSAGES.match(path)
     if match:
@@ -86,8 +89,11 @@ def route(method: str, path: str, query: dict[str, str], body: bytes) -> Route:
         batch = "numofmessages" in query
         api = {
             "POST": "BatchSendMessage" if _root_name(body) == "Messages" else "SendMessage",
-            "GET": ("BatchPeekMessage" if batch else "PeekMessage") if peek
-            else "BatchReceiveMessage" if batch else "ReceiveMessage",
+            "GET": ("BatchPeekMessage" if batch else "PeekMessage")
+            if peek
+            else "BatchReceiveMessage"
+            if batch
+            else "ReceiveMessage",
             "DELETE": "DeleteMessage" if "receipthandle" in query else "BatchDeleteMessage",
             "PUT": "ChangeMessageVisibility",
         }.get(method, UNSUPPORTED)
@@ -109,4 +115,3 @@ def resolve(responses: MnsResponses, request: MnsRequest, method: str, path: str
 def _root_name(body: bytes) -> str:
     match = _ROOT.search(body)
     return match[1].decode("ascii").rsplit(":", 1)[-1] if match else ""
-

@@ -52,11 +52,15 @@ MAX_RANGE_ROWS = 5000
 MAX_RANGE_BYTES = 4 * 1024 * 1024
 MAX_SUB_CONDITIONS = 32
 CAPACITY_UNIT_BYTES = 4096
-COMPARATORS = ("EQUAL", "NOT_EQUAL", "GREATER_THAN", "GREATER_EQUAL", "LESS_THAN", "LESS_EQUAL",
-               "EXIST", "NOT_EXIST")
+COMPARATORS = ("EQUAL", "NOT_EQUAL", "GREATER_THAN", "GREATER_EQUAL", "LESS_THAN", "LESS_EQUAL", "EXIST", "NOT_EXIST")
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}\Z")
-_WIRE_TYPE_NAMES = {"INTEGER": "VT_INTEGER", "STRING": "VT_STRING", "BINARY": "VT_BLOB",
-                    "DOUBLE": "VT_DOUBLE", "BOOLEAN": "VT_BOOLEAN"}
+_WIRE_TYPE_NAMES = {
+    "INTEGER": "VT_INTEGER",
+    "STRING": "VT_STRING",
+    "BINARY": "VT_BLOB",
+    "DOUBLE": "VT_DOUBLE",
+    "BOOLEAN": "VT_BOOLEAN",
+}
 
 
 def value_type(value: Any) -> str:
@@ -170,7 +174,8 @@ class RowView:
 
     def size(self) -> int:
         return sum(len(n) + _value_size(v) for n, v in self.primary_key) + sum(
-            len(n) + _value_size(v) + 8 for n, v, _ in self.columns)
+            len(n) + _value_size(v) + 8 for n, v, _ in self.columns
+        )
 
 
 @dataclass
@@ -210,9 +215,15 @@ def _capacity_units(size: int) -> int:
 class Table:
     """One table: schema, settings, and rows kept in primary-key order."""
 
-    def __init__(self, name: str, schema: Sequence[PrimaryKeyColumn], defined_columns: Sequence = (),
-                 settings: TableSettings | None = None, reserved: tuple = (0, 0),
-                 created_at: float | None = None):
+    def __init__(
+        self,
+        name: str,
+        schema: Sequence[PrimaryKeyColumn],
+        defined_columns: Sequence = (),
+        settings: TableSettings | None = None,
+        reserved: tuple = (0, 0),
+        created_at: float | None = None,
+    ):
         self.name = name
         self.schema = list(schema)
         self.defined_columns = list(defined_columns)
@@ -226,8 +237,7 @@ class Table:
     @staticmethod
     def key_of(primary_key: PrimaryKey) -> tuple:
         # _sortable() for each value; STRING, the common case, inlined
-        return tuple((1, value.encode("utf-8")) if type(value) is str else _sortable(value)
-                     for _, value in primary_key)
+        return tuple((1, value.encode("utf-8")) if type(value) is str else _sortable(value) for _, value in primary_key)
 
     def put(self, row: StoredRow, key: tuple | None = None) -> None:
         """Store `row`; `key` is `key_of(row.primary_key)` when the caller has it already."""
@@ -276,8 +286,14 @@ class TablestoreBackend:
 
     # ---- tables ---------------------------------------------------------------------------------
 
-    def create_table(self, name: str, schema: Sequence[PrimaryKeyColumn], defined_columns: Sequence = (),
-                     settings: TableSettings | None = None, reserved: tuple = (0, 0)) -> Table:
+    def create_table(
+        self,
+        name: str,
+        schema: Sequence[PrimaryKeyColumn],
+        defined_columns: Sequence = (),
+        settings: TableSettings | None = None,
+        reserved: tuple = (0, 0),
+    ) -> Table:
         settings = settings or TableSettings()
         if not _TABLE_NAME.match(name or ""):
             raise ParameterInvalid(f"Invalid table name: '{name}'.")
@@ -294,8 +310,10 @@ class TablestoreBackend:
         if sum(column.auto_increment for column in schema) > 1:
             raise ParameterInvalid("At most one primary key column can be auto-increment.")
         if settings.max_versions != 1:
-            raise ParameterInvalid(f"max_versions={settings.max_versions}: the emulator keeps one version "
-                                   "per column and only accepts max_versions=1.")
+            raise ParameterInvalid(
+                f"max_versions={settings.max_versions}: the emulator keeps one version "
+                "per column and only accepts max_versions=1."
+            )
         if settings.time_to_live == 0 or settings.time_to_live < -1:
             raise ParameterInvalid(f"Invalid time_to_live: {settings.time_to_live}.")
         with self.lock:
@@ -337,8 +355,10 @@ class TablestoreBackend:
             raise ParameterInvalid(f"Rows count exceeds the upper limit: {MAX_BATCH_WRITE_ROWS}.")
         total_bytes = sum(change.size for _, changes in items for change in changes)
         if total_bytes > MAX_BATCH_WRITE_BYTES:
-            raise ParameterInvalid(f"The total data size of BatchWriteRow request exceeds the limit: "
-                                   f"{total_bytes} > {MAX_BATCH_WRITE_BYTES} bytes.")
+            raise ParameterInvalid(
+                f"The total data size of BatchWriteRow request exceeds the limit: "
+                f"{total_bytes} > {MAX_BATCH_WRITE_BYTES} bytes."
+            )
         names = [name for name, _ in items]
         if len(set(names)) != len(names):
             raise ParameterInvalid("A table appears more than once in the request of BatchWriteRow.")
@@ -385,8 +405,9 @@ class TablestoreBackend:
         if change.kind == "delete" and expectation == "EXPECT_NOT_EXIST":
             raise ParameterInvalid("Invalid condition: EXPECT_NOT_EXIST while deleting row.")
         if any(value is PK_AUTO_INCR for _, value in change.primary_key) and expectation != "IGNORE":
-            raise ParameterInvalid("The row existence expectation must be IGNORE when the primary key "
-                                   "is auto-increment.")
+            raise ParameterInvalid(
+                "The row existence expectation must be IGNORE when the primary key is auto-increment."
+            )
         _validate_check(change.condition.column_check)
         if change.size > MAX_ROW_CHANGE_BYTES:
             raise ParameterInvalid(f"The row size exceeds the limit: {change.size} > {MAX_ROW_CHANGE_BYTES}.")
@@ -399,8 +420,9 @@ class TablestoreBackend:
         for cell in change.cells:  # runs for every cell written: the common "put" checks come first
             name, op = cell.name, cell.op
             if name in pk_names:
-                raise ParameterInvalid(f"Duplicated attribute column name with primary key column: "
-                                       f"'{name}' while {verb} row.")
+                raise ParameterInvalid(
+                    f"Duplicated attribute column name with primary key column: '{name}' while {verb} row."
+                )
             if name in seen:
                 raise ParameterInvalid(f"Duplicated attribute column name: '{name}' while {verb} row.")
             seen.add(name)
@@ -409,8 +431,10 @@ class TablestoreBackend:
                     raise ParameterInvalid(f"Column '{name}' has no value.")
                 timestamp = cell.timestamp
                 if timestamp is not None and abs(timestamp - now_ms) > deviation_ms:
-                    raise ParameterInvalid(f"The timestamp of column '{name}' is out of range: "
-                                           f"{timestamp} is more than {deviation_ms} ms from now.")
+                    raise ParameterInvalid(
+                        f"The timestamp of column '{name}' is out of range: "
+                        f"{timestamp} is more than {deviation_ms} ms from now."
+                    )
                 continue
             if change.kind != "update":
                 raise ParameterInvalid(f"Column '{name}': only UpdateRow can {op} a column.")
@@ -419,11 +443,11 @@ class TablestoreBackend:
             if op == "increment" and value_type(cell.value) != "INTEGER":
                 raise ParameterInvalid(f"The increment of column '{name}' must be an INTEGER.")
 
-    def _validate_primary_key(self, table: Table, primary_key: PrimaryKey, *,
-                              allow_auto_increment: bool = False, allow_infinite: bool = False) -> None:
+    def _validate_primary_key(
+        self, table: Table, primary_key: PrimaryKey, *, allow_auto_increment: bool = False, allow_infinite: bool = False
+    ) -> None:
         if len(primary_key) != len(table.schema):
-            raise ParameterInvalid(f"Validate PK size fail. Input: {len(primary_key)}, "
-                                   f"Meta: {len(table.schema)}.")
+            raise ParameterInvalid(f"Validate PK size fail. Input: {len(primary_key)}, Meta: {len(table.schema)}.")
         for (name, value), column in zip(primary_key, table.schema, strict=True):
             if name != column.name:
                 raise ParameterInvalid(f"Validate PK name fail. Input: {name}, Meta: {column.name}.")
@@ -441,16 +465,19 @@ class TablestoreBackend:
                 meta = _WIRE_TYPE_NAMES[column.type]
                 raise ParameterInvalid(f"Validate PK type fail. Input: {sent}, Meta: {meta}.")
             if column.type != "INTEGER" and _value_size(value) > MAX_PK_VALUE_BYTES:
-                raise ParameterInvalid(f"The length of primary key column '{name}' exceeds the limit: "
-                                       f"{MAX_PK_VALUE_BYTES}.")
+                raise ParameterInvalid(
+                    f"The length of primary key column '{name}' exceeds the limit: {MAX_PK_VALUE_BYTES}."
+                )
 
     def _apply(self, table: Table, change: RowChange, key: tuple | None = None) -> WriteResult:
         """Apply one validated change; `key` is its primary key's `Table.key_of`, if already known
         (never for an auto-increment key, whose value is drawn here)."""
         now_ms = self._now_ms()
         if key is None:
-            primary_key = [(name, self._next_auto_increment(table) if value is PK_AUTO_INCR else value)
-                           for name, value in change.primary_key]
+            primary_key = [
+                (name, self._next_auto_increment(table) if value is PK_AUTO_INCR else value)
+                for name, value in change.primary_key
+            ]
             key = table.key_of(primary_key)
         else:
             primary_key = list(change.primary_key)
@@ -470,8 +497,10 @@ class TablestoreBackend:
             stored = {}
             for cell in change.cells:  # _stored() and _timestamp(), inlined: this runs for every cell written
                 value, timestamp = cell.value, cell.timestamp
-                stored[cell.name] = (bytearray(value) if isinstance(value, bytes) else value,
-                                     now_ms if timestamp is None else timestamp)
+                stored[cell.name] = (
+                    bytearray(value) if isinstance(value, bytes) else value,
+                    now_ms if timestamp is None else timestamp,
+                )
             table.put(StoredRow(primary_key, stored), key)
         else:
             updated = dict(columns)
@@ -481,8 +510,7 @@ class TablestoreBackend:
                 table.put(StoredRow(primary_key, updated), key)
         self.mutations += 1
         read_cu = 0 if condition == _NO_CONDITION else 1
-        return WriteResult(read_cu, _capacity_units(change.size),
-                           primary_key if change.return_primary_key else None)
+        return WriteResult(read_cu, _capacity_units(change.size), primary_key if change.return_primary_key else None)
 
     def _next_auto_increment(self, table: Table) -> int:
         # Strictly increasing and not contiguous, like the service; time-based so it survives restarts.
@@ -502,8 +530,9 @@ class TablestoreBackend:
 
     # ---- reads ----------------------------------------------------------------------------------
 
-    def get_row(self, table_name: str, primary_key: PrimaryKey,
-                options: ReadOptions | None = None) -> tuple[RowView | None, int]:
+    def get_row(
+        self, table_name: str, primary_key: PrimaryKey, options: ReadOptions | None = None
+    ) -> tuple[RowView | None, int]:
         """GetRow: (row or None, read capacity units)."""
         options = options or ReadOptions()
         with self.lock:
@@ -528,15 +557,21 @@ class TablestoreBackend:
                     self._validate_primary_key(table, primary_key)
                     key = table.key_of(primary_key)
                     if key in seen:
-                        raise ParameterInvalid(f"Duplicated primary key (row #{index} in table "
-                                               f"'{table_name}').")
+                        raise ParameterInvalid(f"Duplicated primary key (row #{index} in table '{table_name}').")
                     seen.add(key)
                 rows = [self._read(table, table.key_of(pk), options, now_ms) for pk in primary_keys]
                 results.append([(row, _capacity_units(row.size() if row else 0)) for row in rows])
             return results
 
-    def get_range(self, table_name: str, forward: bool, start: PrimaryKey, end: PrimaryKey,
-                  limit: int | None = None, options: ReadOptions | None = None) -> RangeResult:
+    def get_range(
+        self,
+        table_name: str,
+        forward: bool,
+        start: PrimaryKey,
+        end: PrimaryKey,
+        limit: int | None = None,
+        options: ReadOptions | None = None,
+    ) -> RangeResult:
         """GetRange over [start, end) forward or (end, start] backward, paged by limit, 5,000 rows or 4 MB."""
         options = options or ReadOptions()
         with self.lock:
@@ -550,8 +585,9 @@ class TablestoreBackend:
             if (forward and start_key > end_key) or (not forward and start_key < end_key):
                 direction = "FORWARD" if forward else "BACKWARD"
                 relation = "less" if forward else "greater"
-                raise ParameterInvalid(f"The start primary key must be {relation} than the end primary key "
-                                       f"in {direction} direction.")
+                raise ParameterInvalid(
+                    f"The start primary key must be {relation} than the end primary key in {direction} direction."
+                )
             max_rows = min(limit or MAX_RANGE_ROWS, MAX_RANGE_ROWS)
             rows: list[RowView] = []
             size, now_ms = 0, self._now_ms()
@@ -572,8 +608,11 @@ class TablestoreBackend:
             return None
         wanted = set(options.columns_to_get)
         pk_names = {column.name for column in table.schema}
-        columns = [(name, _returned(value), timestamp) for name, (value, timestamp) in row.columns.items()
-                   if (not wanted or name in wanted) and _in_time_range(timestamp, options.time_range)]
+        columns = [
+            (name, _returned(value), timestamp)
+            for name, (value, timestamp) in row.columns.items()
+            if (not wanted or name in wanted) and _in_time_range(timestamp, options.time_range)
+        ]
         projected = bool(wanted) or options.time_range is not None
         if projected and not columns and not (wanted & pk_names):
             return None  # the service returns no row when none of the requested columns exist

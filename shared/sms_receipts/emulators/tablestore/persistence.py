@@ -55,8 +55,9 @@ def _encode_table(table: Table) -> dict:
         "rows": [
             {
                 "pk": [[name, _encode_value(value)] for name, value in row.primary_key],
-                "columns": [[name, _encode_value(value), timestamp]
-                            for name, (value, timestamp) in row.columns.items()],
+                "columns": [
+                    [name, _encode_value(value), timestamp] for name, (value, timestamp) in row.columns.items()
+                ],
             }
             for row in table.rows.values()
         ],
@@ -74,10 +75,12 @@ def _decode_table(name: str, data: dict) -> Table:
     )
     table.auto_increment_last = data["auto_increment_last"]
     for row in data["rows"]:
-        table.put(StoredRow(
-            [(column, _decode_value(value)) for column, value in row["pk"]],
-            {column: (_decode_value(value), timestamp) for column, value, timestamp in row["columns"]},
-        ))
+        table.put(
+            StoredRow(
+                [(column, _decode_value(value)) for column, value in row["pk"]],
+                {column: (_decode_value(value), timestamp) for column, value, timestamp in row["columns"]},
+            )
+        )
     return table
 
 
@@ -110,8 +113,10 @@ class SnapshotStore:
         with backend.lock:
             if backend.mutations == self._saved_mutations:
                 return False
-            data = {"format": FORMAT_VERSION,
-                    "tables": {name: _encode_table(table) for name, table in backend.tables.items()}}
+            data = {
+                "format": FORMAT_VERSION,
+                "tables": {name: _encode_table(table) for name, table in backend.tables.items()},
+            }
             self._write_atomically(json.dumps(data, separators=(",", ":")))
             self._saved_mutations = backend.mutations
             return True

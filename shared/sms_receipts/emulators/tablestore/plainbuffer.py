@@ -35,55 +35,11 @@ from __future__ import annotations
 
 import struct
 
-from tablestore.plainbuffer.plain_buffer_crc8 import CRC8_TABLE
-
+# The CRC-8 and its tables are the writer's: one implementation on both sides of the wire.
+from ...storage.plainbuffer import _T, _T2, _WORDS, crc8
 from .models import Cell
 
 __all__ = ["crc8", "read_put_row"]
-
-_T = bytes(CRC8_TABLE)  # crc' = _T[crc ^ byte]
-_T2 = b"".join(  # _T2[crc ^ (b0 | b1 << 8)] = _T[_T[crc ^ b0] ^ b1]; row b1 is _T[_T[b0] ^ b1] for every b0
-    (int.from_bytes(_T, "little") ^ int.from_bytes(bytes((b1,)) * 256, "little")).to_bytes(256, "little").translate(_T)
-    for b1 in range(256)
-)
-_WORDS = tuple(struct.Struct(f"<{k}H").unpack_from for k in range(16))
-_FOLD_MIN_BYTES = 32
-_FOLD_STEPS = tuple((127 << k, (1 << (127 << k)) - 1) for k in range(9))
-_FOLD_CHUNK_BYTES = 127 * 64
-
-
-def crc8(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
-    """The SDK's CRC-8 (`PlainBufferCrc8.crc_bytes`) of `data`, continuing from `crc`."""
-    n = len(data)
-    table2 = _T2
-    if n < _FOLD_MIN_BYTES:
-        if n & 1:
-            crc = _T[crc ^ data[0]]
-            for word in _WORDS[n >> 1](data, 1):
-                crc = table2[crc ^ word]
-            return crc
-        for word in _WORDS[n >> 1](data):
-            crc = table2[crc ^ word]
-        return crc
-    if n <= _FOLD_CHUNK_BYTES:
-        value = int.from_bytes(data, "big") ^ (crc << (8 * n - 8))
-    else:  # fold slices aligned on the end; the leftmost one is partial and takes the running crc
-        first = n % _FOLD_CHUNK_BYTES or _FOLD_CHUNK_BYTES
-        value = int.from_bytes(data[:first], "big") ^ (crc << (8 * first - 8))
-        for start in range(first, n, _FOLD_CHUNK_BYTES):
-            value ^= int.from_bytes(data[start : start + _FOLD_CHUNK_BYTES], "big")
-    bits = value.bit_length()
-    if bits > 127:
-        k = ((bits + 253) // 254 - 1).bit_length()  # smallest k with 254 * 2^k >= bits
-        while k >= 0:
-            size, mask = _FOLD_STEPS[k]
-            value = (value & mask) ^ (value >> size)
-            k -= 1
-    crc = 0
-    for word in _WORDS[8](value.to_bytes(16, "big")):
-        crc = table2[crc ^ word]
-    return crc
-
 
 _HEADER = b"\x75\x00\x00\x00\x01"  # i32 0x75, TAG_ROW_PK
 _TAG_ROW_DATA, _TAG_CELL, _TAG_CELL_NAME, _TAG_CELL_VALUE = 0x02, 0x03, 0x04, 0x05

@@ -45,24 +45,24 @@ from .models import (
 from .plainbuffer import read_put_row
 
 _PK_SENTINELS = {const.VT_INF_MIN: INF_MIN, const.VT_INF_MAX: INF_MAX, const.VT_AUTO_INCREMENT: PK_AUTO_INCR}
-_CELL_OPS = {const.DELETE_ONE_VERSION: "delete", const.DELETE_ALL_VERSION: "delete_all",
-             const.INCREMENT: "increment"}
-_PK_TYPE_NAMES = {pb2.INTEGER: "INTEGER", pb2.STRING: "STRING", pb2.BINARY: "BINARY",
-                  pb2.PK_BOOLEAN: "BOOLEAN"}
+_CELL_OPS = {const.DELETE_ONE_VERSION: "delete", const.DELETE_ALL_VERSION: "delete_all", const.INCREMENT: "increment"}
+_PK_TYPE_NAMES = {pb2.INTEGER: "INTEGER", pb2.STRING: "STRING", pb2.BINARY: "BINARY", pb2.PK_BOOLEAN: "BOOLEAN"}
 _PK_TYPE_ENUMS = {"INTEGER": pb2.INTEGER, "STRING": pb2.STRING, "BINARY": pb2.BINARY}
 _WRITE_KINDS = {pb2.PUT: "put", pb2.UPDATE: "update", pb2.DELETE: "delete"}
 # Enum names by value, as `Name()` gives them (prefix cut): looked up for every row's condition.
 _EXPECTATIONS = {value: pb2.RowExistenceExpectation.Name(value) for value in pb2.RowExistenceExpectation.values()}
-_COMPARATORS = {value: filter_pb2.ComparatorType.Name(value)[len("CT_"):]
-                for value in filter_pb2.ComparatorType.values()}
-_OPERATORS = {value: filter_pb2.LogicalOperator.Name(value)[len("LO_"):]
-              for value in filter_pb2.LogicalOperator.values()}
+_COMPARATORS = {
+    value: filter_pb2.ComparatorType.Name(value)[len("CT_") :] for value in filter_pb2.ComparatorType.values()
+}
+_OPERATORS = {
+    value: filter_pb2.LogicalOperator.Name(value)[len("LO_") :] for value in filter_pb2.LogicalOperator.values()
+}
 
 
 def _enum_name(names: dict[int, str], enum: Any, value: int, prefix: str = "") -> str:
     """`enum.Name(value)` without `prefix`, from `names`; for an unknown value `Name()` raises ValueError."""
     name = names.get(value)
-    return name if name is not None else enum.Name(value)[len(prefix):]
+    return name if name is not None else enum.Name(value)[len(prefix) :]
 
 
 class RowChangeReader(PlainBufferCodedInputStream):
@@ -196,7 +196,7 @@ def _decode_variant(data: bytes):
             return data[1] != 0
         if value_type in (const.VT_STRING, const.VT_BLOB):
             (size,) = struct.unpack_from("<i", data, 1)
-            raw = data[5:5 + size]
+            raw = data[5 : 5 + size]
             if len(raw) != size:
                 raise ValueError("value shorter than its length")
             return raw.decode("utf-8") if value_type == const.VT_STRING else bytearray(raw)
@@ -223,8 +223,10 @@ def _decode_column_check(data: bytes) -> ColumnCheck | CompositeCheck | None:
 
 
 def _decode_condition(message: pb2.Condition) -> Condition:
-    return Condition(_enum_name(_EXPECTATIONS, pb2.RowExistenceExpectation, message.row_existence),
-                     _decode_column_check(message.column_condition))
+    return Condition(
+        _enum_name(_EXPECTATIONS, pb2.RowExistenceExpectation, message.row_existence),
+        _decode_column_check(message.column_condition),
+    )
 
 
 def _wants_primary_key(message: Message) -> bool:
@@ -256,8 +258,9 @@ def _read_options(message: Message) -> ReadOptions:
 
 def _row_change(kind: str, row_bytes: bytes, condition: pb2.Condition, message: Message) -> RowChange:
     primary_key, cells = _read_row(row_bytes)
-    return RowChange(kind, primary_key, cells, _decode_condition(condition), _wants_primary_key(message),
-                     len(row_bytes))
+    return RowChange(
+        kind, primary_key, cells, _decode_condition(condition), _wants_primary_key(message), len(row_bytes)
+    )
 
 
 def encode_row(row: RowView) -> bytes:
@@ -293,26 +296,28 @@ class TablestoreResponses:
     def create_table(self, body: bytes) -> Message:
         request = _parse(pb2.CreateTableRequest, body)
         if request.index_metas or request.partitions:
-            raise UnsupportedOperation("Secondary indexes and pre-split partitions are "
-                                       "not supported by the emulator.")
+            raise UnsupportedOperation("Secondary indexes and pre-split partitions are not supported by the emulator.")
         meta, options = request.table_meta, request.table_options
         schema = []
         for column in meta.primary_key:
             auto_increment = column.HasField("option") and column.option == pb2.AUTO_INCREMENT
-            schema.append(PrimaryKeyColumn(column.name, _PK_TYPE_NAMES.get(column.type, str(column.type)),
-                                           auto_increment))
+            schema.append(
+                PrimaryKeyColumn(column.name, _PK_TYPE_NAMES.get(column.type, str(column.type)), auto_increment)
+            )
         settings = TableSettings(
             time_to_live=options.time_to_live if options.HasField("time_to_live") else -1,
             max_versions=options.max_versions if options.HasField("max_versions") else 1,
-            max_time_deviation=(options.deviation_cell_version_in_sec
-                                if options.HasField("deviation_cell_version_in_sec") else 86400),
+            max_time_deviation=(
+                options.deviation_cell_version_in_sec if options.HasField("deviation_cell_version_in_sec") else 86400
+            ),
             allow_update=options.allow_update if options.HasField("allow_update") else True,
         )
         capacity = request.reserved_throughput.capacity_unit
         if not (capacity.HasField("read") and capacity.HasField("write")):
             raise ParameterInvalid("Both read and write capacity unit are required to create table.")
-        defined = [(column.name, pb2.DefinedColumnType.Name(column.type)[len("DCT_"):])
-                   for column in meta.defined_column]
+        defined = [
+            (column.name, pb2.DefinedColumnType.Name(column.type)[len("DCT_") :]) for column in meta.defined_column
+        ]
         self.backend.create_table(meta.table_name, schema, defined, settings, (capacity.read, capacity.write))
         return pb2.CreateTableResponse()
 
@@ -349,26 +354,28 @@ class TablestoreResponses:
     def get_row(self, body: bytes) -> Message:
         request = _parse(pb2.GetRowRequest, body)
         _reject_unsupported_fields(request, "transaction_id", "token")
-        row, read_cu = self.backend.get_row(request.table_name, _read_primary_key(request.primary_key),
-                                            _read_options(request))
+        row, read_cu = self.backend.get_row(
+            request.table_name, _read_primary_key(request.primary_key), _read_options(request)
+        )
         reply = pb2.GetRowResponse(row=encode_row(row) if row else b"")
         _set_consumed(reply, read=read_cu)
         return reply
 
     def put_row(self, body: bytes) -> Message:
         request = _parse(pb2.PutRowRequest, body)
-        return self._write(request, _row_change("put", request.row, request.condition, request),
-                           pb2.PutRowResponse())
+        return self._write(request, _row_change("put", request.row, request.condition, request), pb2.PutRowResponse())
 
     def update_row(self, body: bytes) -> Message:
         request = _parse(pb2.UpdateRowRequest, body)
-        return self._write(request, _row_change("update", request.row_change, request.condition, request),
-                           pb2.UpdateRowResponse())
+        return self._write(
+            request, _row_change("update", request.row_change, request.condition, request), pb2.UpdateRowResponse()
+        )
 
     def delete_row(self, body: bytes) -> Message:
         request = _parse(pb2.DeleteRowRequest, body)
-        return self._write(request, _row_change("delete", request.primary_key, request.condition, request),
-                           pb2.DeleteRowResponse())
+        return self._write(
+            request, _row_change("delete", request.primary_key, request.condition, request), pb2.DeleteRowResponse()
+        )
 
     def _write(self, request: Message, change: RowChange, reply: Message) -> Message:
         _reject_unsupported_fields(request, "transaction_id")
@@ -385,8 +392,7 @@ class TablestoreResponses:
         items = []
         for table in request.tables:
             _reject_unsupported_fields(table, "token")
-            items.append((table.table_name, [_read_primary_key(pk) for pk in table.primary_key],
-                          _read_options(table)))
+            items.append((table.table_name, [_read_primary_key(pk) for pk in table.primary_key], _read_options(table)))
         reply = pb2.BatchGetRowResponse()
         for (table_name, _, _), results in zip(items, self.backend.batch_get(items), strict=True):
             table_reply = reply.tables.add(table_name=table_name)
@@ -398,9 +404,13 @@ class TablestoreResponses:
     def batch_write_row(self, body: bytes) -> Message:
         request = _parse(pb2.BatchWriteRowRequest, body)
         _reject_unsupported_fields(request, "transaction_id")
-        items = [(table.table_name, [_row_change(_WRITE_KINDS[row.type], row.row_change, row.condition, row)
-                                     for row in table.rows])
-                 for table in request.tables]
+        items = [
+            (
+                table.table_name,
+                [_row_change(_WRITE_KINDS[row.type], row.row_change, row.condition, row) for row in table.rows],
+            )
+            for table in request.tables
+        ]
         reply = pb2.BatchWriteRowResponse()
         for (table_name, _), results in zip(items, self.backend.batch_write(items), strict=True):
             table_reply = reply.tables.add(table_name=table_name)
@@ -426,7 +436,8 @@ class TablestoreResponses:
             request.limit if request.HasField("limit") else None,
             _read_options(request),
         )
-        reply = pb2.GetRangeResponse(rows=encode_rows(result.rows),
-                                     next_start_primary_key=encode_primary_key(result.next_start_primary_key))
+        reply = pb2.GetRangeResponse(
+            rows=encode_rows(result.rows), next_start_primary_key=encode_primary_key(result.next_start_primary_key)
+        )
         _set_consumed(reply, read=result.read_cu)
         return reply

@@ -77,8 +77,13 @@ def _hmac_b64(key: str | bytes, text: str, digest: Any) -> str:
 
 
 def _ots_headers_string(headers: dict[str, str]) -> str:
-    return "\n".join(sorted(f"{name}:{value.strip()}" for name, value in headers.items()
-                            if name.startswith("x-ots-") and name not in _SIGNATURE_HEADERS))
+    return "\n".join(
+        sorted(
+            f"{name}:{value.strip()}"
+            for name, value in headers.items()
+            if name.startswith("x-ots-") and name not in _SIGNATURE_HEADERS
+        )
+    )
 
 
 def v4_signing_key(secret: str, sign_date: str, region: str) -> bytes:
@@ -160,10 +165,18 @@ def _shutdown(connection: socket.socket) -> None:
 class TablestoreEmulator:
     """A local Tablestore instance on loopback HTTP; `start()`/`stop()` or use it as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, data_dir: str | os.PathLike | None = None,
-                 instance_name: str = DEFAULT_INSTANCE_NAME, access_key_id: str = DEFAULT_ACCESS_KEY_ID,
-                 access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET, faults: FaultConfig | None = None,
-                 verify_signatures: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        data_dir: str | os.PathLike | None = None,
+        instance_name: str = DEFAULT_INSTANCE_NAME,
+        access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+        access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
+        faults: FaultConfig | None = None,
+        verify_signatures: bool = True,
+    ):
         self.host = host
         self.instance_name = instance_name  # any instance name a client sends is accepted
         self.access_key_id = access_key_id
@@ -189,8 +202,12 @@ class TablestoreEmulator:
             raise RuntimeError("the Tablestore emulator is already running")
         self._stopping.clear()
         self._server = _EmulatorHTTPServer((self.host, self._requested_port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"tablestore-emulator:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"tablestore-emulator:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -230,13 +247,16 @@ class TablestoreEmulator:
         return f"http://{host}:{self.port}"
 
     def connection_info(self) -> dict[str, str]:
-        return {"endpoint": self.endpoint, "instance_name": self.instance_name,
-                "access_key_id": self.access_key_id, "access_key_secret": self.access_key_secret}
+        return {
+            "endpoint": self.endpoint,
+            "instance_name": self.instance_name,
+            "access_key_id": self.access_key_id,
+            "access_key_secret": self.access_key_secret,
+        }
 
     def client(self, **kwargs: Any) -> OTSClient:
         """An `OTSClient` for this emulator; keyword arguments go to `OTSClient` (retry_policy, region...)."""
-        return OTSClient(self.endpoint, self.access_key_id, self.access_key_secret, self.instance_name,
-                         **kwargs)
+        return OTSClient(self.endpoint, self.access_key_id, self.access_key_secret, self.instance_name, **kwargs)
 
     # ---- bookkeeping ----------------------------------------------------------------------------
 
@@ -307,8 +327,9 @@ class TablestoreEmulator:
             for name in ("x-ots-signdate", "x-ots-signregion"):
                 if name not in headers:
                     raise MissingHeader(name)
-            signing_key: str | bytes = v4_signing_key(self.access_key_secret, headers["x-ots-signdate"],
-                                                      headers["x-ots-signregion"])
+            signing_key: str | bytes = v4_signing_key(
+                self.access_key_secret, headers["x-ots-signdate"], headers["x-ots-signregion"]
+            )
         elif "x-ots-signature" in headers:
             signing_key = self.access_key_secret
         else:
@@ -336,8 +357,9 @@ class TablestoreEmulator:
             raise AuthFailed("Signature mismatch.")
         return signing_key
 
-    def _reply(self, handler: _RequestHandler, api: str, reply: TablestoreError | bytes,
-               signing_key: str | bytes | None) -> None:
+    def _reply(
+        self, handler: _RequestHandler, api: str, reply: TablestoreError | bytes, signing_key: str | bytes | None
+    ) -> None:
         if isinstance(reply, TablestoreError):
             status = reply.http_status
             payload = pb2.Error(code=reply.code, message=reply.message).SerializeToString()
@@ -367,17 +389,26 @@ class TablestoreEmulator:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a standalone emulator: first stdout line is the connection JSON; SIGINT/SIGTERM stop it."""
-    parser = argparse.ArgumentParser(prog="sms-receipts emulator tablestore",
-                                     description="Local Tablestore (OTS) emulator for the tablestore SDK.")
+    parser = argparse.ArgumentParser(
+        prog="sms-receipts emulator tablestore", description="Local Tablestore (OTS) emulator for the tablestore SDK."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument("--data-dir", help="persist tables and rows here (default: memory only)")
-    parser.add_argument("--fault-rate", type=float, default=0.0,
-                        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost",
+    )
     parser.add_argument("--seed", type=int, help="seed for the fault draws")
     parser.add_argument("--slow-delay", type=float, default=1.0, help="seconds a slow response waits")
-    parser.add_argument("--lost-response-hang", type=float, default=0.0,
-                        help="seconds to hang before dropping an applied request's response")
+    parser.add_argument(
+        "--lost-response-hang",
+        type=float,
+        default=0.0,
+        help="seconds to hang before dropping an applied request's response",
+    )
     parser.add_argument("--instance-name", default=DEFAULT_INSTANCE_NAME)
     parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID)
     parser.add_argument("--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET)
@@ -385,16 +416,22 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error("--fault-rate must be between 0 and 1")
 
-    faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay,
-                         lost_response_hang=args.lost_response_hang)
+    faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay, lost_response_hang=args.lost_response_hang)
     faults.set(**vars(FaultRates.spread(args.fault_rate)))
     stop_requested = threading.Event()
-    previous_handlers = {sig: signal.signal(sig, lambda *_: stop_requested.set())
-                         for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_handlers = {
+        sig: signal.signal(sig, lambda *_: stop_requested.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        emulator = TablestoreEmulator(args.host, args.port, data_dir=args.data_dir,
-                                      instance_name=args.instance_name, access_key_id=args.access_key_id,
-                                      access_key_secret=args.access_key_secret, faults=faults)
+        emulator = TablestoreEmulator(
+            args.host,
+            args.port,
+            data_dir=args.data_dir,
+            instance_name=args.instance_name,
+            access_key_id=args.access_key_id,
+            access_key_secret=args.access_key_secret,
+            faults=faults,
+        )
         with emulator:
             gc.freeze()  # the SDK and any loaded snapshot live as long as the process: spare them full GC passes
             print(json.dumps(emulator.connection_info()), flush=True)
