@@ -32,9 +32,11 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+DEFAULT_ACCESS_KEY_ID = "LTAI-local-emulator"  # every emulator's own AccessKey unless told otherwise
+DEFAULT_ACCESS_KEY_SECRET = "local-emulator-secret"
 DEFAULT_TOKEN_KEY = "sms-receipts-local-sts-key"
 TEMPORARY_KEY_PREFIX = "STS."
 TOKEN_PREFIX = "CAIS"  # real Alibaba Cloud STS tokens start with these four characters
@@ -173,6 +175,27 @@ class CredentialStore:
         if credential.expired(self.clock()):
             raise ExpiredSecurityToken(access_key_id, credential.expires_at or 0.0)
         return credential
+
+    def resolve_request(
+        self,
+        access_key_id: str,
+        security_token: str,
+        *,
+        verify_signatures: bool,
+        errors: Mapping[type[CredentialError], Callable[[], Exception]],
+    ) -> Credential:
+        """`resolve()` for a request, raising the service's error that `errors` maps each refusal to.
+
+        Without signature checks an unknown AccessKey passes, with an empty secret; a bad token never does.
+        """
+        try:
+            return self.resolve(access_key_id, security_token)
+        except UnknownAccessKey:
+            if not verify_signatures:
+                return Credential(access_key_id, "")
+            raise errors[UnknownAccessKey]() from None
+        except CredentialError as error:
+            raise errors[type(error)]() from None
 
     def _forget_expired_minted(self, now: float) -> None:
         """Drop minted credentials expired for a minute: their tokens still decode (as expired)."""

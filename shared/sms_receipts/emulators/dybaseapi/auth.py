@@ -51,6 +51,11 @@ from .exceptions import (
 ACS3 = "ACS3-HMAC-SHA256"
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
 _REQUIRED_SIGNED_HEADERS = ("host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
+_CREDENTIAL_ERRORS = {
+    UnknownAccessKey: InvalidAccessKeyIdNotFound,
+    InvalidSecurityToken: InvalidSecurityTokenMalformed,
+    ExpiredSecurityToken: InvalidSecurityTokenExpired,
+}
 
 
 def percent(text: str) -> str:
@@ -88,16 +93,9 @@ def _check_timestamp(value: str) -> None:
 def _resolve(
     credentials: CredentialStore, access_key_id: str, security_token: str, verify_signatures: bool
 ) -> Credential:
-    try:
-        return credentials.resolve(access_key_id, security_token)
-    except UnknownAccessKey:
-        if not verify_signatures:
-            return Credential(access_key_id, "")
-        raise InvalidAccessKeyIdNotFound() from None
-    except InvalidSecurityToken:
-        raise InvalidSecurityTokenMalformed() from None
-    except ExpiredSecurityToken:
-        raise InvalidSecurityTokenExpired() from None
+    return credentials.resolve_request(
+        access_key_id, security_token, verify_signatures=verify_signatures, errors=_CREDENTIAL_ERRORS
+    )
 
 
 def acs3_canonical_request(

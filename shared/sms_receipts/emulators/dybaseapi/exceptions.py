@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import EmulatorError
+
 PERMISSION = "dybaseapi:QueryTokenForMnsQueue"
 
 
-class DybaseapiError(Exception):
+class DybaseapiError(EmulatorError):
     """An error reply: `code`, `http_status` and `message` are what the client sees."""
 
     code = "InternalError"
@@ -26,9 +28,8 @@ class DybaseapiError(Exception):
     default_message = "The request processing has failed due to some unknown error, exception or failure."
 
     def __init__(self, message: str | None = None, **extra: Any):
-        self.message = message or self.default_message
         self.extra = extra  # more top-level JSON fields (AccessDeniedDetail)
-        super().__init__(f"{self.code} ({self.http_status}): {self.message}")
+        super().__init__(message)
 
 
 class MissingParameter(DybaseapiError):

@@ -28,7 +28,6 @@ SIGTERM. Its tokens are minted with `--token-key`, which a standalone MNS emulat
 
 from __future__ import annotations
 
-import argparse
 import logging
 import uuid
 from collections.abc import Iterable
@@ -36,9 +35,10 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote
 
-from ..credentials import DEFAULT_TOKEN_KEY, CredentialStore
-from ..faults import FaultConfig, FaultRates
-from ..mns.loopback import LoopbackHandler, LoopbackService, serve_until_signalled
+from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_TOKEN_KEY, CredentialStore
+from ..faults import FaultConfig
+from ..loopback import LoopbackHandler, LoopbackService
+from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
 from .auth import NonceCache, authenticate
 from .exceptions import DybaseapiError, IncompleteSignature, InternalError, ServiceUnavailable
 from .models import (
@@ -52,13 +52,6 @@ from .responses import DybaseapiResponses, RpcRequest, encode, error_document, r
 from .urls import action_of, resolve
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_ACCESS_KEY_ID = "LTAI-local-emulator"
-DEFAULT_ACCESS_KEY_SECRET = "local-emulator-secret"
-GATEWAY_TIMEOUT_PAGE = (
-    b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
-    b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n"
-)
 
 
 class DybaseapiEmulator(LoopbackService):
@@ -185,7 +178,7 @@ class DybaseapiEmulator(LoopbackService):
                 self.drop(handler)
                 return
             if fault == "timeout":
-                self.send(handler, 504, {"Content-Type": "text/html"}, GATEWAY_TIMEOUT_PAGE)
+                self.send_gateway_timeout(handler)
                 return
             if fault == "server_busy":
                 raise ServiceUnavailable()
@@ -218,12 +211,10 @@ class DybaseapiEmulator(LoopbackService):
 
 def main(argv: list[str] | None = None) -> int:
     """Run a standalone emulator: first stdout line is the connection JSON; SIGINT/SIGTERM stop it."""
-    parser = argparse.ArgumentParser(
-        prog="sms-receipts emulator dybaseapi",
-        description="Local dybaseapi (QueryTokenForMnsQueue) emulator for alibabacloud-dybaseapi20170525.",
+    parser = standalone_parser(
+        DybaseapiEmulator.service_name,
+        "Local dybaseapi (QueryTokenForMnsQueue) emulator for alibabacloud-dybaseapi20170525.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument(
         "--account-id",
         default=DEFAULT_ALIYUN_ACCOUNT_ID,
@@ -238,45 +229,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-lifetime", type=float, default=DEFAULT_TOKEN_LIFETIME, help="seconds a token lives")
     parser.add_argument("--deny", action="store_true", help="refuse every caller with 403 Forbidden.RAM")
     parser.add_argument(
-        "--fault-rate",
-        type=float,
-        default=0.0,
-        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost",
-    )
-    parser.add_argument("--seed", type=int, help="seed for the fault draws")
-    parser.add_argument("--slow-delay", type=float, default=1.0, help="seconds a slow response waits")
-    parser.add_argument(
-        "--lost-response-hang",
-        type=float,
-        default=0.0,
-        help="seconds to hang before dropping an applied request's response",
-    )
-    parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID)
-    parser.add_argument("--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET)
-    parser.add_argument(
         "--token-key",
         default=DEFAULT_TOKEN_KEY,
         help="key that mints the STS tokens (the MNS emulator checks them with the same default)",
     )
-    args = parser.parse_args(argv)
-    if not 0.0 <= args.fault_rate <= 1.0:
-        parser.error("--fault-rate must be between 0 and 1")
+    args = parse_standalone_args(parser, argv)
     if args.token_lifetime <= 0:
         parser.error("--token-lifetime must be positive")
 
-    faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay, lost_response_hang=args.lost_response_hang)
-    faults.set(**vars(FaultRates.spread(args.fault_rate)))
-    emulator = DybaseapiEmulator(
-        args.host,
-        args.port,
-        credentials=CredentialStore(token_key=args.token_key),
-        access_key_id=args.access_key_id,
-        access_key_secret=args.access_key_secret,
-        account_id=args.account_id,
-        message_types=args.message_type or DEFAULT_MESSAGE_TYPES,
-        token_lifetime=args.token_lifetime,
-        faults=faults,
-    )
-    if args.deny:
-        emulator.deny()
-    return serve_until_signalled(emulator, emulator.connection_info)
+    def build() -> DybaseapiEmulator:
+        emulator = DybaseapiEmulator(
+            args.host,
+            args.port,
+            credentials=CredentialStore(token_key=args.token_key),
+            access_key_id=args.access_key_id,
+            access_key_secret=args.access_key_secret,
+            account_id=args.account_id,
+            message_types=args.message_type or DEFAULT_MESSAGE_TYPES,
+            token_lifetime=args.token_lifetime,
+            faults=fault_config(args),
+        )
+        if args.deny:
+            emulator.deny()
+        return emulator
+
+    return serve_until_signalled(build)

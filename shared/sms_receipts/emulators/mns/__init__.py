@@ -2,9 +2,10 @@
 
 Laid out like moto: `models` (queues, messages, visibility and receipt handles), `responses` (XML in
 and out), `urls` (API routing), `exceptions` (MNS's error codes), `auth` (signature, credentials and
-RAM-style denials), `persistence` (JSON snapshots under a data directory), `loopback` (the threaded
-HTTP server and lifecycle, shared with the dybaseapi emulator) and `server` (`MnsEmulator`, `main`).
-Faults come from `sms_receipts.emulators.faults`, credentials from `sms_receipts.emulators.credentials`.
+RAM-style denials), `persistence` (JSON snapshots under a data directory) and `server` (`MnsEmulator`,
+`main`). Shared with the other emulators: the HTTP server and lifecycle (`sms_receipts.emulators.loopback`),
+faults (`.faults`), credentials (`.credentials`), snapshots (`.snapshot`) and the standalone plumbing
+(`.standalone`).
 
     from sms_receipts.emulators.mns import MnsEmulator
 

@@ -56,6 +56,11 @@ from .exceptions import (
 from .exceptions import InvalidSecurityToken as InvalidSecurityTokenError
 
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
+_CREDENTIAL_ERRORS = {
+    UnknownAccessKey: InvalidAccessKeyId,
+    InvalidSecurityToken: InvalidSecurityTokenError,
+    ExpiredSecurityToken: SecurityTokenExpired,
+}
 
 
 def string_to_sign(method: str, headers: dict[str, str], target: str) -> str:
@@ -113,16 +118,9 @@ def authenticate(
         raise TimeExpired()
     if "content-md5" in headers and not _content_md5_ok(headers["content-md5"], body):
         raise InvalidDigest()
-    try:
-        credential = credentials.resolve(access_key_id, headers.get("security-token", ""))
-    except UnknownAccessKey:
-        if not verify_signatures:
-            return Credential(access_key_id, "")
-        raise InvalidAccessKeyId() from None
-    except InvalidSecurityToken:
-        raise InvalidSecurityTokenError() from None
-    except ExpiredSecurityToken:
-        raise SecurityTokenExpired() from None
+    credential = credentials.resolve_request(
+        access_key_id, headers.get("security-token", ""), verify_signatures=verify_signatures, errors=_CREDENTIAL_ERRORS
+    )
     if verify_signatures:
         expected = signature(credential.access_key_secret, string_to_sign(method, headers, target))
         if not same_text(expected, sent_signature):

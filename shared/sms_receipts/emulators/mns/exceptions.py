@@ -19,17 +19,15 @@ Choices where the documentation is silent (also listed in the package docstring)
 
 from __future__ import annotations
 
+from ..exceptions import EmulatorError
 
-class MnsError(Exception):
+
+class MnsError(EmulatorError):
     """A service error: `code` and `http_status` are what the client sees."""
 
     code = "InternalError"
     http_status = 500
     default_message = "Interal error."  # sic: the documented text
-
-    def __init__(self, message: str | None = None):
-        self.message = message or self.default_message
-        super().__init__(f"{self.code} ({self.http_status}): {self.message}")
 
 
 def out_of_range(element: str, low: int, high: int, unit: str = "") -> InvalidArgument:

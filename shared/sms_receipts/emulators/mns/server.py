@@ -25,7 +25,6 @@ SIGINT or SIGTERM.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import logging
 import os
@@ -36,11 +35,18 @@ from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 
-from ..credentials import DEFAULT_TOKEN_KEY, Credential, CredentialStore
-from ..faults import FaultConfig, FaultRates
+from ..credentials import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    DEFAULT_TOKEN_KEY,
+    Credential,
+    CredentialStore,
+)
+from ..faults import FaultConfig
+from ..loopback import LoopbackHandler, LoopbackService
+from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
 from .auth import Denial, authenticate, authorize
 from .exceptions import InternalError, InvalidArgument, MnsError
-from .loopback import LoopbackHandler, LoopbackService, serve_until_signalled
 from .models import MessageView, MnsBackend, OutgoingMessage, QueueAttributes
 from .persistence import SnapshotStore
 from .responses import MnsReply, MnsRequest, MnsResponses, error_document
@@ -48,15 +54,9 @@ from .urls import UNSUPPORTED, Route, resolve, route, split_target
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ACCESS_KEY_ID = "LTAI-local-emulator"
-DEFAULT_ACCESS_KEY_SECRET = "local-emulator-secret"
 DEFAULT_ACCOUNT_ID = "1943695596114318"  # the Alibaba-owned MNS account that holds the Alicom queues
 DEFAULT_REGION = "cn-hangzhou"
 MNS_VERSION = "2015-06-06"
-GATEWAY_TIMEOUT_PAGE = (
-    b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
-    b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n"
-)
 
 
 class MnsEmulator(LoopbackService):
@@ -208,7 +208,7 @@ class MnsEmulator(LoopbackService):
                 self.drop(handler)
                 return
             if fault == "timeout":
-                self.send(handler, 504, {"Content-Type": "text/html"}, GATEWAY_TIMEOUT_PAGE)
+                self.send_gateway_timeout(handler)
                 return
             if fault == "server_busy":
                 raise InternalError()
@@ -253,32 +253,15 @@ class MnsEmulator(LoopbackService):
 
 def main(argv: list[str] | None = None) -> int:
     """Run a standalone emulator: first stdout line is the connection JSON; SIGINT/SIGTERM stop it."""
-    parser = argparse.ArgumentParser(
-        prog="sms-receipts emulator mns", description="Local MNS (Simple Message Queue) emulator for aliyun-mns-sdk."
+    parser = standalone_parser(
+        MnsEmulator.service_name,
+        "Local MNS (Simple Message Queue) emulator for aliyun-mns-sdk.",
+        data_dir_help="persist queues and messages here (default: memory only)",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--data-dir", help="persist queues and messages here (default: memory only)")
     parser.add_argument(
         "--queue", action="append", default=[], metavar="NAME", help="create this queue unless it exists (repeatable)"
     )
     parser.add_argument("--visibility-timeout", type=int, default=30, help="VisibilityTimeout of --queue queues")
-    parser.add_argument(
-        "--fault-rate",
-        type=float,
-        default=0.0,
-        help="combined fault rate, spread equally over busy, timeout, slow, drop and lost",
-    )
-    parser.add_argument("--seed", type=int, help="seed for the fault draws")
-    parser.add_argument("--slow-delay", type=float, default=1.0, help="seconds a slow response waits")
-    parser.add_argument(
-        "--lost-response-hang",
-        type=float,
-        default=0.0,
-        help="seconds to hang before dropping an applied request's response",
-    )
-    parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID)
-    parser.add_argument("--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET)
     parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument(
@@ -286,28 +269,27 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_TOKEN_KEY,
         help="key that checks STS tokens minted by the dybaseapi emulator (same default there)",
     )
-    args = parser.parse_args(argv)
-    if not 0.0 <= args.fault_rate <= 1.0:
-        parser.error("--fault-rate must be between 0 and 1")
+    args = parse_standalone_args(parser, argv)
 
-    faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay, lost_response_hang=args.lost_response_hang)
-    faults.set(**vars(FaultRates.spread(args.fault_rate)))
-    emulator = MnsEmulator(
-        args.host,
-        args.port,
-        data_dir=args.data_dir,
-        credentials=CredentialStore(token_key=args.token_key),
-        access_key_id=args.access_key_id,
-        access_key_secret=args.access_key_secret,
-        account_id=args.account_id,
-        region=args.region,
-        faults=faults,
-    )
-    for name in args.queue:
-        if name in emulator.backend.queues:
-            continue  # kept from the data dir, with its own attributes
-        try:
-            emulator.create_queue(name, visibility_timeout=args.visibility_timeout)
-        except MnsError as error:
-            parser.error(f"--queue {name}: {error.code}: {error.message}")
-    return serve_until_signalled(emulator, emulator.connection_info)
+    def build() -> MnsEmulator:
+        emulator = MnsEmulator(
+            args.host,
+            args.port,
+            data_dir=args.data_dir,
+            credentials=CredentialStore(token_key=args.token_key),
+            access_key_id=args.access_key_id,
+            access_key_secret=args.access_key_secret,
+            account_id=args.account_id,
+            region=args.region,
+            faults=fault_config(args),
+        )
+        for name in args.queue:
+            if name in emulator.backend.queues:
+                continue  # kept from the data dir, with its own attributes
+            try:
+                emulator.create_queue(name, visibility_timeout=args.visibility_timeout)
+            except MnsError as error:
+                parser.error(f"--queue {name}: {error.code}: {error.message}")
+        return emulator
+
+    return serve_until_signalled(build)

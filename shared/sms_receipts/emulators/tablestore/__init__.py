@@ -2,7 +2,8 @@
 
 Laid out like moto: `models` (in-memory state and rules), `responses` (protobuf/PlainBuffer in and
 out), `urls` (API routing), `exceptions` (the service's error codes), `faults` (fault injection),
-`persistence` (JSON snapshots under a data directory) and `server` (the threaded HTTP server).
+`persistence` (JSON snapshots under a data directory) and `server` (`TablestoreEmulator`, `main`, on
+the emulators' shared loopback HTTP server in `sms_receipts.emulators.loopback`).
 
     from sms_receipts.emulators.tablestore import TablestoreEmulator
     from tablestore import NoRetryPolicy

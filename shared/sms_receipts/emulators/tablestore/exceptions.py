@@ -7,17 +7,15 @@ responses); every error travels as a protobuf `Error{code, message}` body, which
 
 from __future__ import annotations
 
+from ..exceptions import EmulatorError
 
-class TablestoreError(Exception):
+
+class TablestoreError(EmulatorError):
     """A service error: `code` and `http_status` are what the client sees."""
 
     code = "OTSInternalServerError"
     http_status = 500
     default_message = "Internal server error."
-
-    def __init__(self, message: str | None = None):
-        self.message = message or self.default_message
-        super().__init__(f"{self.code} ({self.http_status}): {self.message}")
 
 
 class ConditionCheckFail(TablestoreError):

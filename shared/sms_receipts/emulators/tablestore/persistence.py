@@ -2,19 +2,15 @@
 
 The file is `<data_dir>/tablestore.json`. Values are tagged so every type round-trips exactly:
 ["i", 5], ["f", 1.5], ["t", true], ["s", "text"], ["b", "<base64>"] (BINARY comes back as `bytearray`).
-A write goes to a temporary file in the same directory, is fsynced, then replaces the snapshot, so a
-crash leaves either the old or the new state, never a torn file.
+Loading and the atomic rewrite are `sms_receipts.emulators.snapshot`'s.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
+from ..snapshot import JsonSnapshotStore
 from .models import PrimaryKeyColumn, StoredRow, Table, TableSettings, TablestoreBackend
 
 SNAPSHOT_NAME = "tablestore.json"
@@ -84,51 +80,11 @@ def _decode_table(name: str, data: dict) -> Table:
     return table
 
 
-class SnapshotStore:
-    """Loads a backend from `data_dir` and saves it whenever its mutation counter has moved."""
+class SnapshotStore(JsonSnapshotStore[TablestoreBackend]):
+    file_name, service_title, format_version = SNAPSHOT_NAME, "Tablestore", FORMAT_VERSION
 
-    def __init__(self, data_dir: str | os.PathLike):
-        self.directory = Path(data_dir)
-        self.path = self.directory / SNAPSHOT_NAME
-        self._saved_mutations: int | None = None
+    def encode(self, backend: TablestoreBackend) -> dict[str, Any]:
+        return {"tables": {name: _encode_table(table) for name, table in backend.tables.items()}}
 
-    def load(self, backend: TablestoreBackend) -> None:
-        """Fill an empty backend from the snapshot, if there is one."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            return
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT_VERSION:
-                raise ValueError(f"unsupported snapshot format {data.get('format')!r}")
-            tables = {name: _decode_table(name, table) for name, table in data["tables"].items()}
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise RuntimeError(f"cannot load Tablestore emulator snapshot {self.path}: {error}") from error
-        with backend.lock:
-            backend.tables = tables
-            self._saved_mutations = backend.mutations
-
-    def save_if_changed(self, backend: TablestoreBackend) -> bool:
-        # Serialise and write under the backend lock so snapshots land in mutation order.
-        with backend.lock:
-            if backend.mutations == self._saved_mutations:
-                return False
-            data = {
-                "format": FORMAT_VERSION,
-                "tables": {name: _encode_table(table) for name, table in backend.tables.items()},
-            }
-            self._write_atomically(json.dumps(data, separators=(",", ":")))
-            self._saved_mutations = backend.mutations
-            return True
-
-    def _write_atomically(self, text: str) -> None:
-        descriptor, temporary = tempfile.mkstemp(prefix=SNAPSHOT_NAME, suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+    def decode(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"tables": {name: _decode_table(name, table) for name, table in data["tables"].items()}}

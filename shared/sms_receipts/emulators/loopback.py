@@ -1,32 +1,33 @@
-"""The threaded loopback HTTP server under the MNS and dybaseapi emulators, and their common lifecycle.
+"""The threaded loopback HTTP server under every emulator, and their common lifecycle.
 
 `LoopbackService` gives an emulator `start()`/`stop()`, the context-manager protocol, port 0 (a free
-port, known after `start()`), a per-API request counter, and `serve_until_signalled()` for standalone
+port, known after `start()`), a per-API request counter and `connection_info()` for standalone
 `main()`s. A subclass implements `handle(handler)` for every HTTP method and reads/writes through
 `read_body()`, `send()` and `drop()`.
 
-`stop()` returns once the socket is closed and every handler thread has ended: keep-alive connections
-are shut down, and `_stopping` (an Event) is set first so long polls, slow and lost-response waits end
-at once. Nothing is left running.
+Connections are HTTP/1.1 keep-alive with TCP_NODELAY. `stop()` returns once the socket is closed and
+every handler thread has ended: keep-alive connections are shut down, and `_stopping` (an Event) is set
+first so long polls, slow and lost-response waits end at once. Nothing is left running.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import signal
 import socket
 import socketserver
 import threading
 from collections import Counter
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+GATEWAY_TIMEOUT_PAGE = (
+    b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
+    b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n"
+)
 _Service = TypeVar("_Service", bound="LoopbackService")
 
 
@@ -102,6 +103,7 @@ class LoopbackService:
     """Lifecycle, port, counters and HTTP plumbing shared by the loopback emulators."""
 
     service_name = "emulator"
+    max_body_bytes = MAX_BODY_BYTES
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host = host
@@ -172,6 +174,10 @@ class LoopbackService:
     def endpoint(self) -> str:
         return f"http://{self.address}"
 
+    def connection_info(self) -> dict[str, Any]:
+        """What a client needs to connect; a standalone `main()` prints it as its first line."""
+        return {"endpoint": self.endpoint}
+
     # ---- bookkeeping ----------------------------------------------------------------------------
 
     @property
@@ -193,13 +199,18 @@ class LoopbackService:
     def handle(self, handler: LoopbackHandler) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def content_length(handler: LoopbackHandler) -> int:
+        """The request's Content-Length (0 when absent, -1 when not a number)."""
+        try:
+            return int(handler.headers.get("Content-Length") or 0)
+        except ValueError:
+            return -1
+
     def read_body(self, handler: LoopbackHandler) -> bytes | None:
         """The request body, or None when Content-Length is unusable (the connection then closes)."""
-        try:
-            length = int(handler.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
+        length = self.content_length(handler)
+        if not 0 <= length <= self.max_body_bytes:
             handler.close_connection = True  # the body is not read, so the connection cannot be reused
             return None
         return handler.rfile.read(length)
@@ -227,19 +238,6 @@ class LoopbackService:
         except OSError:
             handler.close_connection = True  # the client gave up (for example after its own timeout)
 
-
-def serve_until_signalled(service: LoopbackService, describe: Callable[[], dict[str, Any]]) -> int:
-    """Run `service` until SIGINT or SIGTERM; the first stdout line is `describe()` as JSON. Returns 0."""
-    stop_requested = threading.Event()
-    previous_handlers = {
-        sig: signal.signal(sig, lambda *_: stop_requested.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        with service:
-            print(json.dumps(describe(), ensure_ascii=False), flush=True)
-            while not stop_requested.wait(0.5):
-                pass
-    finally:
-        for sig, previous in previous_handlers.items():
-            signal.signal(sig, previous)
-    return 0
+    def send_gateway_timeout(self, handler: LoopbackHandler) -> None:
+        """The HTML 504 a front-end gateway answers when the service behind it times out."""
+        self.send(handler, 504, {"Content-Type": "text/html"}, GATEWAY_TIMEOUT_PAGE)
