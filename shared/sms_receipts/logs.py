@@ -26,13 +26,6 @@ def mask_phone_numbers(text: str) -> str:
     return _PHONE_LIKE.sub(_mask, text)
 
 
-def mask_phone(phone: str | None) -> str:
-    """One number, keeping its last 4 digits."""
-    if not phone:
-        return ""
-    return "*" * max(0, len(phone) - 4) + phone[-4:]
-
-
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
     line = json.dumps({"event": event, **fields}, ensure_ascii=False, default=str, separators=(",", ":"))
     logger.log(level, mask_phone_numbers(line))
