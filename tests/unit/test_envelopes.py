@@ -25,7 +25,7 @@ from sms_receipts.parsing import (
     parse_http_event,
 )
 from sms_receipts.parsing import envelopes as envelopes_module
-from sms_receipts.parsing.identity import IDENTIFY, identify
+from sms_receipts.parsing.identity import identify, texts_of
 from sms_receipts.parsing.items import Delivery
 from sms_receipts.testing import events
 
@@ -866,6 +866,6 @@ def test_items_made_in_bulk_equal_items_made_one_at_a_time():
     records = [item.record for item in result.items]
     delivery = Delivery(pushed, Via.HTTP, "M1")
     one_at_a_time = [ParsedItem(r, *identify(r), delivery, position) for position, r in enumerate(records)]
-    assert ParsedItem.for_records(records, IDENTIFY[type(records[0])], delivery) == one_at_a_time
+    assert ParsedItem.for_records(records, texts_of(type(records[0])), delivery) == one_at_a_time
     shared = [(i.batch, i.via, i.message_id, i.raw) for i in one_at_a_time]
     assert shared == [(pushed, Via.HTTP, "M1", receipt) for receipt in pushed]

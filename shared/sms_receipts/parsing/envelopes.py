@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from .identity import IDENTIFY, identify
+from .identity import identify, texts_of
 from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Via, compact_json
 from .models import MODELS, TIME_ERROR_TYPE
 from .times import ReceiptTimeError, unreadable_time
@@ -90,7 +90,7 @@ def parse_items(value: Any, declared: MessageType | None, via: Via, message_id: 
         try:
             with _collector_paused():
                 records = _LIST_ADAPTERS[message_type].validate_python(objects)
-                items = ParsedItem.for_records(records, IDENTIFY[MODELS[message_type]], delivery)
+                items = ParsedItem.for_records(records, texts_of(MODELS[message_type]), delivery)
         except (ValidationError, ReceiptTimeError):
             pass  # an item is invalid, of another type, or dated a day that does not exist: one by one
         else:

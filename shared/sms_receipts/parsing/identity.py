@@ -31,8 +31,8 @@ delivery path omits (international `TaskId` over MNS, `sign_name` in new SmsUp) 
 
 The entity key is `<MessageType>:<part>|<part>...`, with `|` and `\\` inside a part escaped by `\\`.
 
-Both keys are made for every item of every push, so each type has one function (`IDENTIFY`) that
-spells its identity fields in one f-string, hashes them and spells its entity in another.
+Both keys are made for every item of every push, so each type has one function (`_TEXTS`) that
+spells its identity fields in one f-string and its entity in another; `keys_from_texts` hashes them.
 `_ENTITY_PARTS` lists the entity parts once more, for `entity_parts` and for the rare part that
 needs escaping; a property test checks that the two agree.
 """
@@ -78,7 +78,7 @@ def _int_text(value: int | None) -> str:
 
 
 # Copying a fresh hasher skips parsing `digest_size=16` once per receipt, a fifth of the hashing time.
-_new_hasher = blake2b(digest_size=16).copy
+new_hasher = blake2b(digest_size=16).copy
 
 
 def escape_entity_part(part: str) -> str:
@@ -86,9 +86,9 @@ def escape_entity_part(part: str) -> str:
 
 
 # One function per type, on the hot path of every push: the identity fields (see the table above; text
-# as "" when absent or empty, times as epoch ms) in one f-string, hashed, and the entity in another. Every
-# entity part is also an identity field, so a part that needs escaping shows in the identity text; only
-# then is the entity spelt out again, escaped, by `entity_key`.
+# as "" when absent or empty, times as epoch ms) in one f-string, and the entity in another. The caller
+# hashes the first; every entity part is also an identity field, so a part that needs escaping shows in
+# the identity text, and only then is the entity spelt out again, escaped, by `entity_key`.
 
 
 def _sms_report(r: SmsReport) -> tuple[str, str]:
@@ -98,32 +98,20 @@ def _sms_report(r: SmsReport) -> tuple[str, str]:
         f"\x1f{_ms[r.send_time]}\x1f{_ms[r.report_time]}"
     )
     entity = f"SmsReport:{biz_id}|{phone}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
 def _sms_up(r: SmsUp) -> tuple[str, str]:
     phone, dest_code, sequence_id, send_ms = r.phone_number, r.dest_code or "", r.sequence_id or "", _ms[r.send_time]
     identity = f"SmsUp\x1f{phone}\x1f{dest_code}\x1f{sequence_id}\x1f{send_ms}\x1f{r.content}"
     entity = f"SmsUp:{phone}|{dest_code}|{sequence_id or send_ms}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
 def _sign_sms_report(r: SignSmsReport) -> tuple[str, str]:
     identity = f"SignSmsReport\x1f{r.sign_name}\x1f{r.order_id or ''}\x1f{r.sign_status}\x1f{_ms[r.create_date]}"
     entity = f"SignSmsReport:{r.sign_name}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
 def _template_sms_report(r: TemplateSmsReport) -> tuple[str, str]:
@@ -131,21 +119,13 @@ def _template_sms_report(r: TemplateSmsReport) -> tuple[str, str]:
         f"TemplateSmsReport\x1f{r.template_code}\x1f{r.order_id or ''}\x1f{r.template_status}\x1f{_ms[r.create_date]}"
     )
     entity = f"TemplateSmsReport:{r.template_code}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
 def _mns_card_vender(r: MnsCardVender) -> tuple[str, str]:
     identity = f"MnsCardVender\x1f{r.outId}\x1f{r.mobile}\x1f{_int_text(r.render_status)}\x1f{r.desc or ''}"
     entity = f"MnsCardVender:{r.outId}|{r.mobile}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
 def _mns_card_template(r: MnsCardTemplate) -> tuple[str, str]:
@@ -153,11 +133,7 @@ def _mns_card_template(r: MnsCardTemplate) -> tuple[str, str]:
     vendors = sorted(f"{op.vendorCode}={_int_text(op.state)}={op.desc or ''}" for op in r.tmpOps)
     identity = _SEPARATOR.join(("MnsCardTemplate", r.template_code, str(r.approval_status), r.desc or "", *vendors))
     entity = f"MnsCardTemplate:{r.template_code}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
 def _globe_sms_report(r: GlobeSmsReport) -> tuple[str, str]:
@@ -166,11 +142,7 @@ def _globe_sms_report(r: GlobeSmsReport) -> tuple[str, str]:
         f"\x1f{_ms[r.send_date]}\x1f{_ms[r.receive_date]}"
     )
     entity = f"GlobeSmsReport:{r.message_id}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
 def _intl_sms_report(r: IntlSmsReport) -> tuple[str, str]:
@@ -179,15 +151,11 @@ def _intl_sms_report(r: IntlSmsReport) -> tuple[str, str]:
         f"\x1f{_ms[r.send_date]}\x1f{_ms[r.receive_date]}"
     )
     entity = f"IntlSmsReport:{r.message_id}"
-    hasher = _new_hasher()
-    hasher.update(identity.encode())
-    if "|" in identity or "\\" in identity:
-        entity = entity_key(r)
-    return hasher.hexdigest(), entity
+    return identity, entity
 
 
-# (idempotency key, entity key) of a record, by model. ReceiptTimeError for a date that does not exist.
-IDENTIFY: dict[type[Receipt], Callable[..., tuple[str, str]]] = {
+# (identity text, entity key unescaped) of a record, by model. ReceiptTimeError for a date that does not exist.
+_TEXTS: dict[type[Receipt], Callable[..., tuple[str, str]]] = {
     SmsReport: _sms_report,
     SmsUp: _sms_up,
     SignSmsReport: _sign_sms_report,
@@ -197,6 +165,22 @@ IDENTIFY: dict[type[Receipt], Callable[..., tuple[str, str]]] = {
     GlobeSmsReport: _globe_sms_report,
     IntlSmsReport: _intl_sms_report,
 }
+
+
+def texts_of(model: type[Receipt]) -> Callable[..., tuple[str, str]]:
+    """The function giving (identity text, unescaped entity key) of a record of `model`."""
+    return _TEXTS[model]
+
+
+def keys_from_texts(record: Receipt, identity: str, entity: str) -> tuple[str, str]:
+    """(idempotency key, entity key) from a record's texts: the identity hashed, the entity escaped
+    when a part needs it. The fast path (`ParsedItem.for_records`) does the same inline."""
+    hasher = new_hasher()
+    hasher.update(identity.encode())
+    if "|" in identity or "\\" in identity:
+        entity = entity_key(record)
+    return hasher.hexdigest(), entity
+
 
 _ENTITY_PARTS: dict[type[Receipt], Callable[..., tuple[str, ...]]] = {
     SmsReport: lambda r: (r.biz_id, r.phone_number),
@@ -214,7 +198,7 @@ def identify(record: Receipt) -> tuple[str, str]:
     """(idempotency key, entity key) of a record. ReceiptTimeError, naming the field, for a time text
     of the right shape whose date does not exist (`2021-02-30 10:00:00`)."""
     try:
-        return IDENTIFY[type(record)](record)
+        return keys_from_texts(record, *_TEXTS[type(record)](record))
     except ReceiptTimeError:
         for name in record.time_fields:
             record.moment(name)  # raises, naming the field
