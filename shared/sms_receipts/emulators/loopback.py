@@ -21,6 +21,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
+from .faults import FaultConfig
+
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -99,11 +101,15 @@ def _shutdown(connection: socket.socket) -> None:
         connection.shutdown(socket.SHUT_RDWR)
 
 
+ANSWERED = "answered"  # begin_fault: the request has had its (faulty) answer
+
+
 class LoopbackService:
     """Lifecycle, port, counters and HTTP plumbing shared by the loopback emulators."""
 
     service_name = "emulator"
     max_body_bytes = MAX_BODY_BYTES
+    faults: FaultConfig  # each service sets its own
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host = host
@@ -241,3 +247,34 @@ class LoopbackService:
     def send_gateway_timeout(self, handler: LoopbackHandler) -> None:
         """The HTML 504 a front-end gateway answers when the service behind it times out."""
         self.send(handler, 504, {"Content-Type": "text/html"}, GATEWAY_TIMEOUT_PAGE)
+
+    def begin_fault(
+        self, handler: LoopbackHandler, api: str, busy: type[Exception], timeout: type[Exception] | None = None
+    ) -> str | None:
+        """Draw this request's fault and act out what comes before handling it: `drop` closes the
+        connection and `timeout` raises `timeout` or, when the service has no such error, answers a
+        gateway's 504 page (both return ANSWERED: the caller stops); `server_busy` raises `busy`;
+        `slow` waits. Returns the fault, for `end_fault` after handling."""
+        fault = self.faults.draw(api)
+        if fault == "drop":
+            self.drop(handler)
+            return ANSWERED
+        if fault == "timeout":
+            if timeout is not None:
+                raise timeout()
+            self.send_gateway_timeout(handler)
+            return ANSWERED
+        if fault == "server_busy":
+            raise busy()
+        if fault == "slow":
+            self.wait(self.faults.slow_delay)
+        return fault
+
+    def end_fault(self, handler: LoopbackHandler, fault: str | None) -> bool:
+        """Act out a `lost_response` once the request was applied: hang, then close without a reply.
+        True when the reply must not be sent."""
+        if fault != "lost_response":
+            return False
+        self.wait(self.faults.lost_response_hang)
+        self.drop(handler)
+        return True

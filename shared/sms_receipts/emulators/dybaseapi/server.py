@@ -37,7 +37,7 @@ from urllib.parse import unquote
 
 from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_TOKEN_KEY, CredentialStore
 from ..faults import FaultConfig
-from ..loopback import LoopbackHandler, LoopbackService
+from ..loopback import ANSWERED, LoopbackHandler, LoopbackService
 from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
 from .auth import NonceCache, authenticate
 from .exceptions import DybaseapiError, IncompleteSignature, InternalError, ServiceUnavailable
@@ -173,26 +173,16 @@ class DybaseapiEmulator(LoopbackService):
                 verify_signatures=self.verify_signatures,
             )
             request = RpcRequest(action, version, handler.command, path, query, params, headers, body)
-            fault = self.faults.draw(action)
-            if fault == "drop":
-                self.drop(handler)
+            fault = self.begin_fault(handler, action, busy=ServiceUnavailable)
+            if fault == ANSWERED:
                 return
-            if fault == "timeout":
-                self.send_gateway_timeout(handler)
-                return
-            if fault == "server_busy":
-                raise ServiceUnavailable()
-            if fault == "slow":
-                self.wait(self.faults.slow_delay)
             reply: dict[str, Any] | DybaseapiError = respond(request, caller, request_id)
         except DybaseapiError as error:
             reply = error
         except Exception as error:
             logger.exception("dybaseapi emulator failed on %s", action)
             reply = InternalError(f"{type(error).__name__}: {error}")
-        if fault == "lost_response":
-            self.wait(self.faults.lost_response_hang)
-            self.drop(handler)
+        if self.end_fault(handler, fault):
             return
         self._reply(handler, reply, request_id)
 

@@ -43,7 +43,7 @@ from ..credentials import (
     CredentialStore,
 )
 from ..faults import FaultConfig
-from ..loopback import LoopbackHandler, LoopbackService
+from ..loopback import ANSWERED, LoopbackHandler, LoopbackService
 from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
 from .auth import Denial, authenticate, authorize
 from .exceptions import InternalError, InvalidArgument, MnsError
@@ -203,17 +203,9 @@ class MnsEmulator(LoopbackService):
             )
             respond = resolve(self._responses, request, method, path)  # before authentication, unsigned
             self._check_access(routed, method, target, headers, body)
-            fault = self.faults.draw(routed.api)
-            if fault == "drop":
-                self.drop(handler)
+            fault = self.begin_fault(handler, routed.api, busy=InternalError)
+            if fault == ANSWERED:
                 return
-            if fault == "timeout":
-                self.send_gateway_timeout(handler)
-                return
-            if fault == "server_busy":
-                raise InternalError()
-            if fault == "slow":
-                self.wait(self.faults.slow_delay)
             reply: MnsReply | MnsError = respond(request)
         except MnsError as error:
             reply = error
@@ -221,9 +213,7 @@ class MnsEmulator(LoopbackService):
             logger.exception("MNS emulator failed on %s", routed.api)
             reply = InternalError(f"{type(error).__name__}: {error}")
         self._save()  # before replying: an acknowledged change is durable (failed receives may expire messages)
-        if fault == "lost_response":
-            self.wait(self.faults.lost_response_hang)
-            self.drop(handler)
+        if self.end_fault(handler, fault):
             return
         self._reply(handler, reply, request_id)
 

@@ -32,7 +32,7 @@ import tablestore.protobuf.table_store_pb2 as pb2
 from tablestore import OTSClient
 
 from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
-from ..loopback import LoopbackHandler, LoopbackService
+from ..loopback import ANSWERED, LoopbackHandler, LoopbackService
 from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
 from .exceptions import (
     AuthFailed,
@@ -147,16 +147,9 @@ class TablestoreEmulator(LoopbackService):
         try:
             handle = resolve(self._responses, api)  # before authentication, as the service does: unsigned
             signing_key = self._authenticate(api, headers, body)
-            fault = self.faults.draw(api)
-            if fault == "drop":
-                self.drop(handler)
+            fault = self.begin_fault(handler, api, busy=ServerBusy, timeout=OperationTimeout)
+            if fault == ANSWERED:
                 return
-            if fault == "server_busy":
-                raise ServerBusy()
-            if fault == "timeout":
-                raise OperationTimeout()
-            if fault == "slow":
-                self.wait(self.faults.slow_delay)
             reply: TablestoreError | bytes = handle(body).SerializeToString()
             if self._store is not None:
                 self._store.save_if_changed(self.backend)  # before replying: an acknowledged write is durable
@@ -165,9 +158,7 @@ class TablestoreEmulator(LoopbackService):
         except Exception as error:
             logger.exception("Tablestore emulator failed on %s", api)
             reply = InternalServerError(f"{type(error).__name__}: {error}")
-        if fault == "lost_response":
-            self.wait(self.faults.lost_response_hang)
-            self.drop(handler)
+        if self.end_fault(handler, fault):
             return
         self._reply(handler, api, reply, signing_key)
 
