@@ -191,19 +191,18 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     puller = AlicomPuller(settings, TokenSource(settings, credentials_from(env)), store)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("sms_receipts.tablestore_sdk").setLevel(logging.CRITICAL)
-    stopped = False
-    while not stopped:
+    round_seconds = float(os.environ.get("SMS_RECEIPTS_PULL_SECONDS", 30))  # one pass over the queues, at most
+    while True:
         try:
-            reports = puller.pull(budget_seconds=float(os.environ.get("SMS_RECEIPTS_PULL_SECONDS", 30)))
+            reports = puller.pull(budget_seconds=round_seconds)
         except KeyboardInterrupt:
             return EXIT_OK
-        if args.once:
-            drained = all(r.status == "empty" for r in reports)
-            failed = any(r.outcomes["failed"] or r.status not in ("empty", "budget spent") for r in reports)
-            stopped = drained or failed
-            if stopped:
-                return EXIT_REJECTED if failed else EXIT_OK
-    return EXIT_OK
+        if not args.once:
+            continue
+        if any(r.outcomes["failed"] or r.status not in ("empty", "budget spent") for r in reports):
+            return EXIT_REJECTED
+        if all(r.status == "empty" for r in reports):
+            return EXIT_OK
 
 
 def _cmd_mns_send(args: argparse.Namespace) -> int:
