@@ -23,7 +23,13 @@ from mns.account import Account
 from mns.mns_exception import MNSServerException
 
 from sms_receipts.emulators.credentials import CredentialStore
-from sms_receipts.emulators.dybaseapi import DybaseapiEmulator, beijing_time
+from sms_receipts.emulators.dybaseapi import (
+    PERMISSION,
+    RESOURCE,
+    DybaseapiEmulator,
+    beijing_time,
+    decode_diagnostic_message,
+)
 from sms_receipts.emulators.dybaseapi.auth import v1_signature
 from sms_receipts.emulators.mns import MnsEmulator
 
@@ -171,13 +177,47 @@ def test_denied_mode_is_forbidden_ram(dybaseapi):
     assert query(dybaseapi.client()).body.code == "OK"
     error = client_error(query, dybaseapi.client(), "SmsUp", None)
     assert (error.status_code, error.code) == (403, "Forbidden.RAM")
-    assert "dybaseapi:QueryTokenForMnsQueue" in error.message
-    assert error.access_denied_detail["AuthAction"] == "dybaseapi:QueryTokenForMnsQueue"
+    # A RAM code the SMS docs list (dysms, cloudcomm, dybase, sms), not the endpoint name dybaseapi.
+    assert PERMISSION == "dysms:QueryTokenForMnsQueue" and RESOURCE == "*"
+    assert "dysms:QueryTokenForMnsQueue on resource *" in error.message and "acs:" not in error.message
+    detail = error.access_denied_detail
+    assert detail["AuthAction"] == "dysms:QueryTokenForMnsQueue"
+    assert (detail["AuthPrincipalType"], detail["AuthPrincipalOwnerId"], detail["AuthPrincipalDisplayName"]) == (
+        "SubUser",
+        dybaseapi.account_id,
+        dybaseapi.access_key_id,
+    )
+    assert (detail["NoPermissionType"], detail["PolicyType"]) == ("ImplicitDeny", "AccountLevelIdentityBasedPolicy")
+    decoded = decode_diagnostic_message(detail["EncodedDiagnosticMessage"])
+    assert (decoded["AuthAction"], decoded["AuthResource"]) == ("dysms:QueryTokenForMnsQueue", "*")
     dybaseapi.clear_denials()
     dybaseapi.deny(access_key_id=dybaseapi.access_key_id)
     assert client_error(query, dybaseapi.client()).code == "Forbidden.RAM"
     dybaseapi.clear_denials()
     assert query(dybaseapi.client(), "SmsUp", None).body.code == "OK"
+
+
+def test_a_denial_has_the_rpc_error_shape_with_or_without_detail(dybaseapi):
+    dybaseapi.deny()
+    status, body = raw_v1(dybaseapi)
+    assert status == 403
+    assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend", "AccessDeniedDetail"}
+    assert set(body["AccessDeniedDetail"]) == {
+        "AuthAction",
+        "AuthPrincipalType",
+        "AuthPrincipalOwnerId",
+        "AuthPrincipalDisplayName",
+        "PolicyType",
+        "NoPermissionType",
+        "EncodedDiagnosticMessage",
+    }
+    dybaseapi.clear_denials()
+    dybaseapi.deny(access_denied_detail=False)  # an older-style denial: the gateway's text, naming no action
+    status, body = raw_v1(dybaseapi)
+    assert (status, body["Code"]) == (403, "Forbidden.RAM") and "AccessDeniedDetail" not in body
+    assert "QueryTokenForMnsQueue" not in body["Message"]
+    error = client_error(query, dybaseapi.client())
+    assert error.code == "Forbidden.RAM" and error.access_denied_detail is None
 
 
 def test_unknown_actions_fail_loudly(dybaseapi):

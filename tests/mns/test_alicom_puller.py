@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sms_receipts.mns.alicom import parse_expire_time
+from sms_receipts.mns.alicom import AlicomSettings, denied_auth_action, parse_expire_time
 from sms_receipts.parsing import MessageType
 from sms_receipts.storage import DEAD_LETTER, LEDGER
 from sms_receipts.storage.config import get_store_handle
@@ -175,15 +176,150 @@ def test_a_missing_queue_is_reported_clearly(alicom, caplog):
     assert '"status":"queue missing"' in caplog.records[-1].getMessage()
 
 
-def test_denied_permissions_name_what_is_missing(alicom):
-    dybaseapi, mns = alicom
+def denial_auth_action(dybaseapi) -> str:
+    """The AuthAction the dybaseapi emulator reports when it refuses the puller's key."""
+    from alibabacloud_dybaseapi20170525.models import QueryTokenForMnsQueueRequest
+    from alibabacloud_tea_openapi.exceptions import ClientException
+
+    with pytest.raises(ClientException) as caught:
+        dybaseapi.client().query_token_for_mns_queue(QueryTokenForMnsQueueRequest(message_type="SmsReport"))
+    return caught.value.access_denied_detail["AuthAction"]
+
+
+def test_a_denied_token_names_the_auth_action_of_the_denial(alicom, caplog):
+    """Newer RAM denials carry AccessDeniedDetail.AuthAction: the report names exactly that, on Resource "*"."""
+    dybaseapi, _ = alicom
     dybaseapi.deny()
+    action = denial_auth_action(dybaseapi)
+    with caplog.at_level("INFO", logger="sms_receipts.alicom"):
+        (report_,) = make_puller(alicom).pull(budget_seconds=5)
+    assert report_.status == "access denied"
+    assert f'role {action} on Resource "*"' in report_.error
+    others = {"dysms:QueryTokenForMnsQueue", "dybase:QueryTokenForMnsQueue", "dybaseapi:QueryTokenForMnsQueue"}
+    assert not any(other in report_.error for other in others - {action})
+    assert "acs:" not in report_.error  # a service-level permission: no ARN
+    line = json.loads(caplog.records[-1].getMessage())
+    assert line["event"] == "alicom_pull" and line["status"] == "access denied"
+    assert f'{action} on Resource "*"' in line["error"]
+
+
+def test_a_denial_without_detail_names_both_candidates(alicom):
+    dybaseapi, _ = alicom
+    dybaseapi.deny(access_denied_detail=False)
     (report_,) = make_puller(alicom).pull(budget_seconds=5)
-    assert report_.status == "error" and "dybaseapi:QueryTokenForMnsQueue" in report_.error
-    dybaseapi.clear_denials()
+    assert report_.status == "access denied"
+    assert 'dysms:QueryTokenForMnsQueue and dybase:QueryTokenForMnsQueue on Resource "*"' in report_.error
+    assert "dybaseapi:" not in report_.error
+
+
+def test_the_auth_action_is_read_wherever_the_tea_sdk_keeps_it():
+    """tea-openapi 0.4 sets `access_denied_detail`; Tea's TeaException keeps `accessDeniedDetail` and the body."""
+    from Tea.exceptions import TeaException
+
+    detail = {"AuthAction": "dybase:QueryTokenForMnsQueue", "NoPermissionType": "ImplicitDeny"}
+    assert denied_auth_action(TeaException({"code": "Forbidden.RAM", "accessDeniedDetail": detail})) == (
+        "dybase:QueryTokenForMnsQueue"
+    )
+    body = {"Code": "Forbidden.RAM", "AccessDeniedDetail": json.dumps(detail)}  # some APIs send it as a string
+    assert denied_auth_action(TeaException({"code": "Forbidden.RAM", "data": body})) == "dybase:QueryTokenForMnsQueue"
+    assert denied_auth_action(TeaException({"code": "Forbidden.RAM", "data": {"Code": "Forbidden.RAM"}})) is None
+
+
+def test_a_queue_the_token_may_not_read_is_access_denied(alicom):
+    _, mns = alicom
     mns.deny(queue=QUEUE)
     (report_,) = make_puller(alicom).pull(budget_seconds=5)
     assert report_.status == "access denied" and "AccessDeniedByRamPolicy" in report_.error
+    assert "SMS_RECEIPTS_ALICOM_ACCOUNT_ID" in report_.error
+    assert 'dysms:QueryTokenForMnsQueue and dybase:QueryTokenForMnsQueue on Resource "*"' in report_.error
+    assert "dybaseapi:" not in report_.error
+
+
+# ---- the per-batch bound inside the visibility timeout ---------------------------------------------
+# The Alicom queues' visibility timeout is about 30 s and the default bound 20 s; these tests scale both
+# down (visibility 3 or 4 s, bound 2 s) and slow the Tablestore emulator's BatchWriteRow.
+
+
+def test_batch_seconds_setting():
+    env = {"SMS_RECEIPTS_ALICOM_ACCOUNT_ID": ACCOUNT_ID}
+    assert AlicomSettings.from_env(env).batch_seconds == 20.0
+    assert AlicomSettings.from_env({**env, "SMS_RECEIPTS_ALICOM_BATCH_SECONDS": "8.5"}).batch_seconds == 8.5
+    assert AlicomSettings.from_env({**env, "SMS_RECEIPTS_ALICOM_BATCH_SECONDS": "90"}).batch_seconds == 25.0
+    assert AlicomSettings.from_env({**env, "SMS_RECEIPTS_ALICOM_BATCH_SECONDS": "0"}).batch_seconds == 1.0
+
+
+class RedeliveryWatch:
+    """Samples the queue while the puller works: a dequeued message visible again would be redelivered."""
+
+    def __init__(self, mns, queue: str = QUEUE):
+        self._mns, self._queue = mns, queue
+        self._stop = threading.Event()
+        self.seen: set[str] = set()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            now_ms = time.time() * 1000
+            for view in self._mns.backend.message_views(self._queue):
+                if view.dequeue_count >= 1 and view.next_visible_time <= now_ms:
+                    self.seen.add(view.message_id)
+
+    def __enter__(self) -> RedeliveryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def test_a_slow_store_within_the_bound_is_not_redelivered(alicom, emulator):
+    _, mns = alicom
+    mns.backend.set_queue_attributes(QUEUE, visibility_timeout=3)
+    enqueue(mns, 80)  # five batches of 16: the whole pull lasts longer than one visibility timeout
+    emulator.faults.slow_delay = 0.5
+    emulator.faults.set(api="BatchWriteRow", slow=1.0)
+    with RedeliveryWatch(mns) as watch:
+        (report_,) = make_puller(alicom, batch_seconds=2.0).pull(budget_seconds=60)
+    assert watch.seen == set()
+    assert report_.status == "empty"
+    assert (report_.received, report_.deleted) == (80, 80)
+    assert (report_.outcomes["stored"], report_.outcomes["duplicate"], report_.outcomes["failed"]) == (80, 0, 0)
+    ledger = ledger_rows()
+    assert len(ledger) == 80 and len({row["idempotency_key"] for row in ledger}) == 80
+    assert queue_depth(mns) == 0
+
+
+def test_a_store_slower_than_the_bound_is_cut_and_its_messages_come_back(alicom, emulator):
+    _, mns = alicom
+    # Visibility 4 s (bound/visibility 1/2 rather than 20/30: more room on a loaded machine for the empty
+    # receive that follows the cut batch to end before the messages come back).
+    mns.backend.set_queue_attributes(QUEUE, visibility_timeout=4)
+    enqueue(mns, 10)
+    emulator.faults.slow_delay = 5.0  # longer than the bound (2 s) and the visibility timeout (4 s)
+    emulator.faults.set(api="BatchWriteRow", slow=1.0)
+    puller = make_puller(alicom, batch_seconds=2.0)
+    with RedeliveryWatch(mns) as watch:
+        started = time.monotonic()
+        (first,) = puller.pull(budget_seconds=8)  # the invocation's deadline is not what cuts the batch
+        elapsed = time.monotonic() - started
+    assert watch.seen == set()  # not redelivered while the batch was being handled
+    assert elapsed < 4.0  # the store stopped at the bound, not when the slow write answered
+    assert first.status == "empty"  # the next receive found nothing: the batch was still hidden
+    assert (first.received, first.deleted, first.outcomes["failed"]) == (10, 0, 10)
+    views = mns.backend.message_views(QUEUE)
+    assert len(views) == 10 and {view.dequeue_count for view in views} == {1}  # not deleted, still hidden
+    emulator.faults.clear()
+
+    time.sleep(max(0.0, max(view.next_visible_time for view in views) / 1000 - time.time()) + 0.2)
+    (second,) = puller.pull(budget_seconds=20)
+    assert (second.received, second.deleted, second.outcomes["failed"]) == (10, 10, 0)
+    # The slow write may have landed before the second store (duplicate) or after it (stored): once either way.
+    assert second.outcomes["stored"] + second.outcomes["duplicate"] == 10
+    assert queue_depth(mns) == 0
+    time.sleep(max(0.0, started + 5.5 - time.monotonic()))  # let the slow write finish, wherever it lands
+    ledger = ledger_rows()
+    assert len(ledger) == 10 and len({row["idempotency_key"] for row in ledger}) == 10
 
 
 def test_an_empty_queue_is_logged_as_empty(alicom, caplog):

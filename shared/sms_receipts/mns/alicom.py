@@ -7,6 +7,10 @@ from `QueryTokenForMnsQueue` (dybaseapi). For each configured message type the p
 - receives batches of 16 with long polling until the invocation's time budget is nearly spent;
 - stores each batch, then batch-deletes exactly the messages whose receipts are stored (or
   duplicate, stale, dead-lettered), leaving the rest to be redelivered after the visibility timeout;
+- gives each batch's store and delete at most `batch_seconds` from its receipt (and never more than
+  the invocation has left), well inside the Alicom queues' visibility timeout of about 30 s, so a
+  batch is not delivered again while it is still being handled; what the store has not confirmed by
+  then is not deleted and comes back;
 - dead-letters and deletes poison messages (dequeued at least `poison_dequeue_count` times).
 
 Configuration:
@@ -21,10 +25,21 @@ Configuration:
 - `SMS_RECEIPTS_ALICOM_WAIT_SECONDS`: long-polling wait per receive, 1..30; default 3.
 - `SMS_RECEIPTS_ALICOM_POISON_DEQUEUE_COUNT`: dequeue count at which a message is dead-lettered;
   default 10.
+- `SMS_RECEIPTS_ALICOM_BATCH_SECONDS`: the most one batch's store and delete may take from its
+  receipt, 1..25; default 20 (`ALICOM_VISIBILITY_TIMEOUT` says why).
+
+Permissions: the role needs QueryTokenForMnsQueue on Resource "*". The SMS service's RAM codes are
+dysms, cloudcomm, dybase and sms, with SERVICE-level granularity only
+(https://alibabacloud.com/help/en/sms/developer-reference/api-dysmsapi-2018-05-01-ram;
+https://help.aliyun.com/knowledge_detail/101339.html: "此产品不支持对具体资源授权,需授予全部资源权限");
+`dybaseapi` is the endpoint, not a RAM code. No public page names the action itself, so a denial's
+report names the `AuthAction` of its `AccessDeniedDetail` when the service sends one, and otherwise
+both documented candidates (`TOKEN_ACTION_CANDIDATES`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -48,17 +63,69 @@ ENV_DYBASEAPI_ENDPOINT = "SMS_RECEIPTS_DYBASEAPI_ENDPOINT"
 ENV_DYBASEAPI_PROTOCOL = "SMS_RECEIPTS_DYBASEAPI_PROTOCOL"
 ENV_WAIT_SECONDS = "SMS_RECEIPTS_ALICOM_WAIT_SECONDS"
 ENV_POISON = "SMS_RECEIPTS_ALICOM_POISON_DEQUEUE_COUNT"
+ENV_BATCH_SECONDS = "SMS_RECEIPTS_ALICOM_BATCH_SECONDS"
 ALICOM_ENV_VARS = (ENV_TYPES, ENV_ACCOUNT_ID, ENV_MNS_ENDPOINT, ENV_DYBASEAPI_ENDPOINT, ENV_DYBASEAPI_PROTOCOL,
-                   ENV_WAIT_SECONDS, ENV_POISON)  # fmt: skip
+                   ENV_WAIT_SECONDS, ENV_POISON, ENV_BATCH_SECONDS)  # fmt: skip
 
 DEFAULT_MNS_ENDPOINT = "https://1943695596114318.mns.cn-hangzhou.aliyuncs.com"
 DEFAULT_DYBASEAPI_ENDPOINT = "dybaseapi.aliyuncs.com"
 REFRESH_MARGIN = timedelta(minutes=2)
 BATCH_SIZE = 16  # the most BatchReceiveMessage returns
+# The Alicom queues' VisibilityTimeout, not documented but observed: NextVisibleTime - FirstDequeueTime
+# = 30 s in both real message captures of spring-cloud-alibaba `sms-example/readme-zh.md` (2019). A batch
+# not deleted within it is delivered again, to this puller's next receive or to an overlapping run.
+ALICOM_VISIBILITY_TIMEOUT = 30.0
+# Per-batch bound on store + delete, counted from the receive's return: 10 s short of the visibility
+# timeout, for the delete itself, clock skew and the unknown exactness of "about 30 s".
+DEFAULT_BATCH_SECONDS = 20.0
+MAX_BATCH_SECONDS = ALICOM_VISIBILITY_TIMEOUT - 5.0
+# Of a batch's bound, the part kept for BatchDeleteMessage after the store (at most 2 s, a quarter of it).
+DELETE_RESERVE_SECONDS = 2.0
+
+# The RAM actions a role may need for QueryTokenForMnsQueue, on Resource "*" (see the module docstring:
+# `dysms` and `dybase` are the SMS service's documented RAM codes; which one the API checks is unverified).
+TOKEN_ACTION_CANDIDATES = ("dysms:QueryTokenForMnsQueue", "dybase:QueryTokenForMnsQueue")
 
 
 class AlicomError(RuntimeError):
     """Pulling cannot go on; the message says what to fix."""
+
+
+class AlicomAccessDenied(AlicomError):
+    """RAM refused QueryTokenForMnsQueue; the message names the permission to grant."""
+
+
+def denied_auth_action(exc: BaseException) -> str | None:
+    """The `AuthAction` of a denial's `AccessDeniedDetail`, if the service sent one.
+
+    Alibaba's newer RAM denials add a top-level `AccessDeniedDetail` object to the error body
+    (AuthAction, AuthPrincipalType, NoPermissionType, PolicyType, EncodedDiagnosticMessage, ...).
+    alibabacloud_tea_openapi 0.4 passes it as `ClientException.access_denied_detail`
+    (`Client.get_access_denied_detail`); darabonba/Tea's `TeaException` keep it as `accessDeniedDetail`;
+    the raw body is `.data`. All three are looked at.
+    """
+    data = getattr(exc, "data", None)
+    for detail in (getattr(exc, "access_denied_detail", None), getattr(exc, "accessDeniedDetail", None),
+                   data.get("AccessDeniedDetail") if isinstance(data, dict) else None):  # fmt: skip
+        if isinstance(detail, str):  # some services send it JSON-encoded
+            try:
+                detail = json.loads(detail)
+            except ValueError:
+                continue
+        if isinstance(detail, Mapping):
+            action = detail.get("AuthAction") or detail.get("authAction")
+            if isinstance(action, str) and action.strip():
+                return action.strip()
+    return None
+
+
+def token_permission(auth_action: str | None = None) -> str:
+    """What to grant the role for QueryTokenForMnsQueue: the denial's AuthAction, else both candidates."""
+    if auth_action:
+        return f'{auth_action} on Resource "*" (the AuthAction of the denial)'
+    first, second = TOKEN_ACTION_CANDIDATES
+    return (f'{first} and {second} on Resource "*" (the service sent no AccessDeniedDetail naming the action; '
+            "grant both, or read the action in the RAM console)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,6 +137,7 @@ class AlicomSettings:
     dybaseapi_protocol: str = "https"
     wait_seconds: int = 3
     poison_dequeue_count: int = 10
+    batch_seconds: float = DEFAULT_BATCH_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, context: Any = None) -> AlicomSettings:
@@ -87,6 +155,7 @@ class AlicomSettings:
             dybaseapi_protocol=env.get(ENV_DYBASEAPI_PROTOCOL) or "https",
             wait_seconds=max(1, min(30, int(env.get(ENV_WAIT_SECONDS) or 3))),
             poison_dequeue_count=int(env.get(ENV_POISON) or 10),
+            batch_seconds=max(1.0, min(MAX_BATCH_SECONDS, float(env.get(ENV_BATCH_SECONDS) or DEFAULT_BATCH_SECONDS))),
         )
 
     def queue_name(self, message_type: MessageType) -> str:
@@ -122,6 +191,7 @@ class TokenSource:
         self._client = None
         self._lock = threading.Lock()
         self.fetches = 0
+        self.denied_action: str | None = None  # the AuthAction of the last denial that named one
 
     def update_credentials(self, credentials: tuple[str, str, str | None]) -> None:
         if credentials != self._credentials:
@@ -166,10 +236,12 @@ class TokenSource:
             )
         except TeaException as exc:
             code = str(exc.code or "")
-            if "Forbidden" in code or "NoPermission" in code or "AccessDenied" in code:
-                raise AlicomError(
-                    f"QueryTokenForMnsQueue for {type_name} was denied ({code}): the function's role lacks "
-                    "the RAM permission dybaseapi:QueryTokenForMnsQueue"
+            action = denied_auth_action(exc)
+            if action or "Forbidden" in code or "NoPermission" in code or "AccessDenied" in code:
+                self.denied_action = action or self.denied_action
+                raise AlicomAccessDenied(
+                    f"QueryTokenForMnsQueue for {type_name} was denied ({code}): grant the function's role "
+                    f"{token_permission(action)}; {exc.message}"
                 ) from None
             raise AlicomError(f"QueryTokenForMnsQueue for {type_name} failed: {code} {exc.message}") from None
         except Exception as exc:  # network errors of the Tea runtime have no common base
@@ -231,6 +303,8 @@ class AlicomPuller:
             report = QueueReport(message_type.value, self.settings.queue_name(message_type))
             try:
                 self._drain(message_type, deadline, report)
+            except AlicomAccessDenied as exc:
+                report.status, report.error = "access denied", str(exc)
             except AlicomError as exc:
                 report.status, report.error = "error", str(exc)
             reports.append(report)
@@ -271,16 +345,29 @@ class AlicomPuller:
                 if code in _DENIED:
                     report.status = "access denied"
                     report.error = (f"{code} on {report.queue}: the token from QueryTokenForMnsQueue may not read "
-                                    f"this queue (check the account id and that the role has "
-                                    f"dybaseapi:QueryTokenForMnsQueue): {exc.message}")  # fmt: skip
+                                    f"this queue (check {ENV_ACCOUNT_ID} is the account that enabled MNS mode, "
+                                    f"and grant the function's role "
+                                    f"{token_permission(self.tokens.denied_action)}): {exc.message}")  # fmt: skip
                     return
                 report.status, report.error = "error", f"{code}: {getattr(exc, 'message', exc)}"
                 return
             retried_token = False
-            self._store_and_delete(message_type, messages, deadline, report)
+            self._store_and_delete(message_type, messages, self._store_deadline(deadline), report)
 
-    def _store_and_delete(self, message_type: MessageType, messages: list, deadline: float,
+    def _store_deadline(self, deadline: float) -> float:
+        """When a just-received batch's store must stop: its bound less the delete's reserve, counted
+        from now (the messages' visibility timeout started when MNS handed them out), and never past the
+        invocation's deadline (the FC adapter keeps time after that for the last delete)."""
+        batch_seconds = self.settings.batch_seconds
+        reserve = min(DELETE_RESERVE_SECONDS, batch_seconds / 4)
+        return min(deadline, self._clock() + batch_seconds - reserve)
+
+    def _store_and_delete(self, message_type: MessageType, messages: list, store_deadline: float,
                           report: QueueReport) -> None:  # fmt: skip
+        """Store a batch by `store_deadline`, then delete the messages whose receipts are settled.
+
+        Rows the store has not confirmed by then are FAILED: their messages are not deleted and come
+        back after the visibility timeout, to be stored (idempotently) by a later receive."""
         report.received += len(messages)
         items, rejected, owners_items, owners_rejected = [], [], [], []
         for index, message in enumerate(messages):
@@ -299,7 +386,7 @@ class AlicomPuller:
             owners_items.extend([index] * len(decoded.items))
             rejected.extend(decoded.rejected)
             owners_rejected.extend([index] * len(decoded.rejected))
-        result = self.store.store(items, rejected, deadline=max(deadline, self._clock() + 1.0))
+        result = self.store.store(items, rejected, deadline=store_deadline)
         failed = set()
         for owner, outcome in zip(owners_items + owners_rejected, result.outcomes, strict=True):
             report.outcomes[outcome.outcome.value] += 1

@@ -16,8 +16,9 @@ in another process, the same token key) accepts them for the token's queue until
 
 Error codes (see `exceptions`): SignatureDoesNotMatch 400, IncompleteSignature 400,
 InvalidAccessKeyId.NotFound 404, InvalidTimeStamp.Expired 400, SignatureNonceUsed 400, Forbidden.RAM 403
-(naming dybaseapi:QueryTokenForMnsQueue), MissingMessageType 400, InvalidApi.NotFound 404; an unknown
-MessageType or a wrong QueueName is HTTP 200 with Code `isv.INVALID_PARAMETERS`.
+(its `AccessDeniedDetail.AuthAction` is `PERMISSION`, `dysms:QueryTokenForMnsQueue` on resource `*`, an
+assumption: see `exceptions`; `deny(access_denied_detail=False)` sends none), MissingMessageType 400,
+InvalidApi.NotFound 404; an unknown MessageType or a wrong QueueName is HTTP 200 with Code `isv.INVALID_PARAMETERS`.
 
 Standalone: `main(argv)` (also `python -m sms_receipts.emulators.dybaseapi`) serves until SIGINT or
 SIGTERM after printing the connection JSON as its first line.
@@ -25,7 +26,7 @@ SIGTERM after printing the connection JSON as its first line.
 
 from ..credentials import CredentialStore
 from ..faults import FAULT_KINDS, FaultConfig, FaultRates
-from .exceptions import PERMISSION, DybaseapiError
+from .exceptions import PERMISSION, RESOURCE, DybaseapiError, decode_diagnostic_message
 from .models import (
     BEIJING,
     DEFAULT_ALIYUN_ACCOUNT_ID,
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
     "FAULT_KINDS",
     "PERMISSION",
+    "RESOURCE",
     "CredentialStore",
     "DybaseapiBackend",
     "DybaseapiEmulator",
@@ -56,5 +58,6 @@ __all__ = [
     "IssuedToken",
     "alicom_queue_name",
     "beijing_time",
+    "decode_diagnostic_message",
     "main",
 ]

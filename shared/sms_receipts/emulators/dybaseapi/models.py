@@ -3,7 +3,10 @@
 - A message type `T` of Aliyun account `A` has the queue `Alicom-Queue-A-T` (research §9.1). A request
   must name a configured `MessageType`; a `QueueName`, when sent, must be that type's queue. Either
   mistake is a business error (HTTP 200, Code `isv.INVALID_PARAMETERS`).
-- A caller a denial matches gets 403 `Forbidden.RAM` naming `dybaseapi:QueryTokenForMnsQueue`.
+- A caller a denial matches gets 403 `Forbidden.RAM` whose `AccessDeniedDetail.AuthAction` is
+  `dysms:QueryTokenForMnsQueue` on resource `*` (`exceptions.PERMISSION`: an assumption, the SMS service's
+  RAM codes being dysms, cloudcomm, dybase, sms with SERVICE-level granularity only), or, for a denial made
+  with `access_denied_detail=False`, the bare gateway error without the detail.
 - Each token is minted by the shared `CredentialStore` for `token_lifetime` seconds and scoped to the
   type's queue, so the MNS emulator accepts it for that queue until it expires. `CreateTime` and
   `ExpireTime` are `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8) whatever the host's TZ, as the Java
@@ -61,6 +64,7 @@ class TokenDenial:
 
     access_key_id: str | None = None
     message_type: str | None = None
+    access_denied_detail: bool = True  # send the AccessDeniedDetail object of newer RAM denials
 
     def matches(self, access_key_id: str, message_type: str | None) -> bool:
         return (self.access_key_id is None or self.access_key_id == access_key_id) and (
@@ -97,8 +101,10 @@ class DybaseapiBackend:
         with self.lock:
             return {message_type: self.queue_name(message_type) for message_type in self.message_types}
 
-    def deny(self, access_key_id: str | None = None, message_type: str | None = None) -> TokenDenial:
-        denial = TokenDenial(access_key_id, message_type)
+    def deny(
+        self, access_key_id: str | None = None, message_type: str | None = None, *, access_denied_detail: bool = True
+    ) -> TokenDenial:
+        denial = TokenDenial(access_key_id, message_type, access_denied_detail)
         with self.lock:
             self.denials.append(denial)
         return denial
@@ -109,12 +115,11 @@ class DybaseapiBackend:
 
     def query_token(self, caller: Credential, message_type: str | None, queue_name: str | None = None) -> IssuedToken:
         with self.lock:
-            denied = any(denial.matches(caller.access_key_id, message_type) for denial in self.denials)
+            denial = next((d for d in self.denials if d.matches(caller.access_key_id, message_type)), None)
             known = list(self.message_types)
             lifetime = self.token_lifetime
-        if denied:
-            resource = f"acs:dybaseapi:*:{self.account_id}:*"
-            raise ForbiddenRam.for_caller(caller.access_key_id, resource)
+        if denial is not None:
+            raise ForbiddenRam.for_caller(caller, self.account_id, detail=denial.access_denied_detail)
         if not message_type:
             raise MissingParameter("MessageType")
         if message_type not in known:

@@ -108,9 +108,14 @@ class DybaseapiEmulator(LoopbackService):
     def queue_names(self) -> dict[str, str]:
         return self.backend.queue_names()
 
-    def deny(self, access_key_id: str | None = None, message_type: str | None = None) -> TokenDenial:
-        """Refuse matching callers with 403 Forbidden.RAM until `clear_denials()`."""
-        return self.backend.deny(access_key_id, message_type)
+    def deny(
+        self, access_key_id: str | None = None, message_type: str | None = None, *, access_denied_detail: bool = True
+    ) -> TokenDenial:
+        """Refuse matching callers with 403 Forbidden.RAM until `clear_denials()`.
+
+        The denial carries `AccessDeniedDetail` (AuthAction `dysms:QueryTokenForMnsQueue`) unless
+        `access_denied_detail=False`, which sends the bare gateway error of older RAM denials."""
+        return self.backend.deny(access_key_id, message_type, access_denied_detail=access_denied_detail)
 
     def clear_denials(self) -> None:
         self.backend.clear_denials()
@@ -219,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-lifetime", type=float, default=DEFAULT_TOKEN_LIFETIME, help="seconds a token lives")
     parser.add_argument("--deny", action="store_true", help="refuse every caller with 403 Forbidden.RAM")
     parser.add_argument(
+        "--deny-without-detail",
+        action="store_true",
+        help="with --deny: leave out the AccessDeniedDetail (AuthAction) of the denial",
+    )
+    parser.add_argument(
         "--token-key",
         default=DEFAULT_TOKEN_KEY,
         help="key that mints the STS tokens (the MNS emulator checks them with the same default)",
@@ -240,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             faults=fault_config(args),
         )
         if args.deny:
-            emulator.deny()
+            emulator.deny(access_denied_detail=not args.deny_without_detail)
         return emulator
 
     return serve_until_signalled(build)
