@@ -236,3 +236,79 @@ def test_entity_keys_of_parts_that_differ_only_in_separators_differ():
         return entity_key(SmsReport.model_validate({"biz_id": biz_id, "phone_number": phone, "success": True}))
 
     assert len({ek("a|b", "c"), ek("a", "b|c"), ek("a\\", "b|c"), ek("a\\|b", "c")}) == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# The legacy international SmsReport, and receipts without phone_number
+# ---------------------------------------------------------------------------------------------
+
+
+def legacy(item: dict):
+    from sms_receipts.parsing.models import model_for
+
+    return model_for(MessageType.INTL_SMS_REPORT, item).model_validate(item)
+
+
+def test_legacy_intl_report_keys_do_not_depend_on_spelling_or_descriptive_fields():
+    slashed = load_json("http/intl_sms_report_legacy_2019.json")[0]
+    dashed = load_json("http/intl_sms_report_legacy_2020.json")[0]  # "3" as text, yyyy-MM-dd dates
+    described = {**slashed, "ExternalId": "other", "ErrorMessage": "x", "SmsQuantity": 3, "Extra": 1}
+    keys = {identify(legacy(item)) for item in (slashed, dashed, described)}
+    assert keys == {(idempotency_key(legacy(slashed)), "IntlSmsReport:108012345678^0|85212345678")}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"SendStatus": 2}, {"ErrorCode": "UNDELIV"}, {"ReceiveDate": "6/1/2017 10:00:06"},
+     {"SendDate": "6/1/2017 10:00:01"}, {"PhoneNumber": "85212345677"}, {"BizId": "108012345678^1"}],
+)  # fmt: skip
+def test_a_different_legacy_intl_report_has_a_different_idempotency_key(change):
+    base = load_json("http/intl_sms_report_legacy_2019.json")[0]
+    assert idempotency_key(legacy(base)) != idempotency_key(legacy({**base, **change}))
+
+
+def test_legacy_and_current_intl_reports_never_share_keys():
+    current = MODELS[MessageType.INTL_SMS_REPORT].model_validate({"MessageId": "1|2", "Status": "1"})
+    old = legacy({"BizId": "1", "PhoneNumber": "2", "SendStatus": 3})
+    assert (entity_key(current), entity_key(old)) == (r"IntlSmsReport:1\|2", "IntlSmsReport:1|2")
+    assert idempotency_key(current) != idempotency_key(old)
+    escaped = legacy({"BizId": "a|b", "PhoneNumber": "c\\", "SendStatus": 3})
+    assert identify(escaped) == (idempotency_key(escaped), r"IntlSmsReport:a\|b|c\\")
+    assert entity_parts(escaped) == ("a|b", "c\\")
+
+
+def test_receipts_without_phone_number_have_an_empty_entity_part():
+    missing, null, empty = load_json("http/sms_report_without_phone_number.json")
+    assert {identify(record(item)) for item in (missing, null, empty)} == {
+        (key(missing), "SmsReport:706715193751989145^0|")
+    }
+    assert entity_parts(record(missing)) == ("706715193751989145^0", "")
+    assert key(missing) != key({**missing, "phone_number": "13800138000"})
+    reply = record(load_json("http/sms_up_without_phone_number.json")[0])
+    assert identify(reply) == (idempotency_key(reply), "SmsUp:|2493559|568585703")
+    assert legacy({"BizId": "1", "SendStatus": 1}).type_name == "IntlSmsReport"
+    assert entity_key(legacy({"BizId": "1", "SendStatus": 1})) == "IntlSmsReport:1|"
+
+
+def _markdown_table(text: str, header: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index(header)
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_the_readme_identity_table_is_the_modules():
+    from pathlib import Path
+
+    from sms_receipts.parsing import identity
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Identity") : readme.index("## Storing receipts in Tablestore")]
+    header = "| type | identity fields |"
+    documented = _markdown_table(section, header)
+    assert documented == _markdown_table(identity.__doc__, header)
+    assert any(row.startswith("| IntlSmsReport, legacy schema |") for row in documented)

@@ -214,7 +214,7 @@ def spelled(draw, message_type: MessageType, receipt: dict) -> dict:
                 wire[key] = None if absent == "null" else ""
             continue
         if key == "order_id" and draw(st.booleans()):
-            key = "orderId"  # the HTTP spelling
+            key = "orderId"  # the HTTP docs' spelling (real pushes use order_id)
         if key == "TaskId" and draw(st.booleans()):
             continue  # the international MNS receipt has no TaskId
         if key == "tmpOps":

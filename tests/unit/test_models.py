@@ -172,7 +172,6 @@ def test_sms_report_success_as_text_is_accepted_leniently():
     [
         ({"biz_id": None}, "biz_id"),
         ({"biz_id": ""}, "biz_id"),
-        ({"phone_number": ""}, "phone_number"),
         ({"success": "perhaps"}, "success"),
         ({"success": None}, "success"),
         ({"sms_size": "two"}, "sms_size"),
@@ -191,7 +190,7 @@ def test_sms_report_invalid_fields_are_named(change, field):
 def test_sms_report_missing_required_fields_are_named():
     with pytest.raises(ValidationError) as caught:
         SmsReport.model_validate({"err_msg": "用户接收成功"})
-    assert error_locations(caught) == {"biz_id", "phone_number", "success"}
+    assert error_locations(caught) == {"biz_id", "success"}  # phone_number is optional (ask/217930)
 
 
 def test_sms_report_unreadable_time_names_the_field_and_the_text():
@@ -588,3 +587,87 @@ def test_empty_texts_stay_on_the_record_and_read_as_absent():
     assert (empty.err_code, empty.out_id, empty.send_time, empty.sent_at) == ("", "", "", None)
     assert record_dict(empty) == record_dict(absent)
     assert (idempotency_key(empty), entity_key(empty)) == (idempotency_key(absent), entity_key(absent))
+
+
+# ---------------------------------------------------------------------------------------------
+# The legacy international SmsReport (BizId / SendStatus), doc-detail/73871 and doc-detail/162962
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("position", "status", "normalised", "final"),
+    [(0, 3, "delivered", True), (1, 2, "failed", True), (2, 1, "pending", False)],
+)
+def test_legacy_intl_sms_report_statuses(position, status, normalised, final):
+    from sms_receipts.parsing import LegacyIntlSmsReport
+
+    r = LegacyIntlSmsReport.model_validate(load_json("http/intl_sms_report_legacy_2019.json")[position])
+    assert (r.send_status, r.delivery_status, r.is_final) == (status, normalised, final)
+    assert r.message_type is MessageType.INTL_SMS_REPORT and r.type_name == "IntlSmsReport"
+    assert LegacyIntlSmsReport.model_validate({"BizId": "1", "SendStatus": 7}).delivery_status == "unknown"
+
+
+def test_legacy_intl_sms_report_fields_and_both_date_spellings():
+    from sms_receipts.parsing import LegacyIntlSmsReport
+
+    slashed = LegacyIntlSmsReport.model_validate(load_json("http/intl_sms_report_legacy_2019.json")[0])
+    dashed = LegacyIntlSmsReport.model_validate(load_json("http/intl_sms_report_legacy_2020.json")[0])
+    assert (slashed.send_date, dashed.send_date) == ("6/1/2017 10:00:00", "2017-06-01 10:00:00")
+    # no offset on the wire: China Standard Time, as for the China site's GlobeSmsReport
+    assert slashed.sent_at == dashed.sent_at == china(2017, 6, 1, 10, 0, 0)
+    assert slashed.received_at == dashed.received_at == china(2017, 6, 1, 10, 0, 5)
+    assert (dashed.send_status, dashed.sms_quantity) == (3, 1)  # "3" and "1" as text are numbers too
+    assert record_dict(slashed) == {
+        "biz_id": "108012345678^0", "send_status": 3, "phone_number": "85212345678", "external_id": "order-1",
+        "send_date": "2017-06-01T10:00:00+08:00", "receive_date": "2017-06-01T10:00:05+08:00",
+        "error_code": "DELIVERED", "error_message": "DELIVERED", "sms_quantity": 1,
+        "delivery_status": "delivered", "is_final": True,
+    }  # fmt: skip
+    assert LegacyIntlSmsReport.time_fields == ("send_date", "receive_date")
+
+
+def test_the_month_first_date_is_the_legacy_reports_alone():
+    from sms_receipts.parsing import LegacyIntlSmsReport
+
+    with pytest.raises(ValidationError) as caught:
+        SmsReport.model_validate({"biz_id": "1", "success": True, "send_time": "6/1/2017 10:00:00"})
+    assert error_locations(caught) == {"send_time"}
+    with pytest.raises(ValidationError):
+        IntlSmsReport.model_validate({"MessageId": "1", "Status": "1", "SendDate": "6/1/2017 10:00:00"})
+    r = LegacyIntlSmsReport.model_validate({"BizId": "1", "SendStatus": 3, "SendDate": "12/31/2017 9:05:00"})
+    assert r.sent_at == china(2017, 12, 31, 9, 5, 0)
+    no_such_day = LegacyIntlSmsReport.model_validate({"BizId": "1", "SendStatus": 3, "SendDate": "2/30/2017 10:00:00"})
+    with pytest.raises(ReceiptTimeError, match="SendDate: unreadable time '2/30/2017 10:00:00'"):
+        no_such_day.moment("send_date")
+
+
+@pytest.mark.parametrize(
+    ("item", "fields"),
+    [({"BizId": "1"}, {"SendStatus"}), ({"SendStatus": 1}, {"BizId"}), ({"BizId": "", "SendStatus": "x"},
+                                                                         {"BizId", "SendStatus"})],
+)  # fmt: skip
+def test_legacy_intl_sms_report_required_fields_are_named(item, fields):
+    from sms_receipts.parsing import LegacyIntlSmsReport
+
+    with pytest.raises(ValidationError) as caught:
+        LegacyIntlSmsReport.model_validate(item)
+    assert error_locations(caught) == fields
+
+
+# ---------------------------------------------------------------------------------------------
+# phone_number is optional (older official table, https://developer.aliyun.com/ask/217930)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sms_report_without_phone_number_missing_null_or_empty_is_one_record():
+    missing, null, empty = (SmsReport.model_validate(i) for i in load_json("http/sms_report_without_phone_number.json"))
+    assert (missing.phone_number, null.phone_number, empty.phone_number) == (None, None, "")
+    assert record_dict(missing) == record_dict(null) == record_dict(empty)
+    assert record_dict(empty)["phone_number"] is None
+    assert missing.delivery_status == "delivered" and missing.is_final
+
+
+def test_sms_up_without_phone_number():
+    r = SmsUp.model_validate(load_json("http/sms_up_without_phone_number.json")[0])
+    assert (r.phone_number, r.sequence_id, r.dest_code) == (None, "568585703", "2493559")
+    assert SmsUp.model_validate({"phone_number": "", "content": "x", "sequence_id": 1}).phone_number == ""

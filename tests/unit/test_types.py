@@ -154,3 +154,19 @@ def test_declared_sms_report_covers_both_domestic_and_international_schemas():
     assert resolve_message_type(T.SMS_UP, domestic) is T.SMS_UP
     assert resolve_message_type(None, domestic) is T.SMS_REPORT
     assert resolve_message_type(None, {"foo": 1}) is None
+
+
+def test_the_legacy_international_schema_is_an_intl_sms_report_by_its_fields():
+    from sms_receipts.parsing import LegacyIntlSmsReport
+    from sms_receipts.parsing.models import model_for
+
+    for item in load_json("http/intl_sms_report_legacy_2019.json") + load_json("http/intl_sms_report_legacy_2020.json"):
+        assert detect_message_type(item) is T.INTL_SMS_REPORT
+        for declared in (T.SMS_REPORT, T.INTL_SMS_REPORT, None):
+            assert resolve_message_type(declared, item) is T.INTL_SMS_REPORT
+        assert model_for(T.INTL_SMS_REPORT, item) is LegacyIntlSmsReport
+    assert resolve_message_type(T.SMS_REPORT, {"BizId": "1"}) is T.INTL_SMS_REPORT
+    assert model_for(T.INTL_SMS_REPORT, {"MessageId": "1", "BizId": "1"}) is not LegacyIntlSmsReport
+    # a domestic report without phone_number is still domestic
+    assert detect_message_type({"biz_id": "1", "success": True}) is T.SMS_REPORT
+    assert resolve_message_type(T.SMS_REPORT, {"biz_id": "1", "success": True}) is T.SMS_REPORT

@@ -24,6 +24,7 @@ from .models import (
     MODELS,
     GlobeSmsReport,
     IntlSmsReport,
+    LegacyIntlSmsReport,
     MnsCardTemplate,
     MnsCardVender,
     Receipt,
@@ -45,8 +46,8 @@ from .types import (
 
 __all__ = [
     "CHINA_TZ", "DECODERS", "MODELS", "BodyError", "DecodeResult", "Delivery", "EventError", "GlobeSmsReport",
-    "HttpRequest", "IntlSmsReport", "MessageType", "MnsCardTemplate", "MnsCardVender", "ParsedItem",
-    "Receipt", "RejectedItem", "SignSmsReport", "SmsReport", "SmsUp", "TemplateSmsReport",
+    "HttpRequest", "IntlSmsReport", "LegacyIntlSmsReport", "MessageType", "MnsCardTemplate", "MnsCardVender",
+    "ParsedItem", "Receipt", "RejectedItem", "SignSmsReport", "SmsReport", "SmsUp", "TemplateSmsReport",
     "UnknownMessageType", "Via", "decode_alicom_message", "decode_eventbridge_event", "decode_http_body",
     "decode_http_event", "decode_message_body", "decode_topic_event", "detect_message_type",
     "entity_key", "entity_parts", "idempotency_key", "message_type_from_name", "message_type_from_path",

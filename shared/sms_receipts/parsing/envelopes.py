@@ -31,7 +31,7 @@ from pydantic_core import from_json
 
 from .identity import identify, texts_of
 from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Via, compact_json
-from .models import MODELS, TIME_ERROR_TYPE
+from .models import ALL_MODELS, TIME_ERROR_TYPE, model_for
 from .times import ReceiptTimeError, unreadable_time
 from .types import (
     MessageType,
@@ -41,7 +41,7 @@ from .types import (
     resolve_message_type,
 )
 
-_LIST_ADAPTERS = {message_type: TypeAdapter(list[model]) for message_type, model in MODELS.items()}
+_LIST_ADAPTERS = {model: TypeAdapter(list[model]) for model in ALL_MODELS}
 
 
 class BodyError(ValueError):
@@ -58,7 +58,10 @@ def _describe_validation_error(error: ValidationError) -> str:
     for detail in error.errors(include_url=False):
         location = ".".join(str(p) for p in detail["loc"])
         # A time's own message shows no value; the reason a person reads should.
-        message = unreadable_time(detail["input"]) if detail["type"] == TIME_ERROR_TYPE else detail["msg"]
+        if detail["type"] == TIME_ERROR_TYPE:
+            message = unreadable_time(detail["input"], detail.get("ctx", {}).get("formats"))
+        else:
+            message = detail["msg"]
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts)
 
@@ -86,11 +89,11 @@ def parse_items(value: Any, declared: MessageType | None, via: Via, message_id: 
     if declared is not None and objects and isinstance(objects[0], dict):
         # Fast path for the normal case, a push of one type: the whole array in one call into pydantic-core,
         # then one Python call per item, for both keys.
-        message_type = resolve_message_type(declared, objects[0])
+        model = model_for(resolve_message_type(declared, objects[0]), objects[0])
         try:
             with _collector_paused():
-                records = _LIST_ADAPTERS[message_type].validate_python(objects)
-                items = ParsedItem.for_records(records, texts_of(MODELS[message_type]), delivery)
+                records = _LIST_ADAPTERS[model].validate_python(objects)
+                items = ParsedItem.for_records(records, texts_of(model), delivery)
         except (ValidationError, ReceiptTimeError):
             pass  # an item is invalid, of another type, or dated a day that does not exist: one by one
         else:
@@ -114,12 +117,13 @@ def _parse_one_by_one(objects: list[Any], declared: MessageType | None, delivery
             )
             result.rejected.append(_rejected_item(reason, obj, via, None, message_id, position))
             continue
+        model = model_for(message_type, obj)
         try:
-            record = MODELS[message_type].model_validate(obj)
+            record = model.model_validate(obj)
             key, entity = identify(record)  # reads every time: ReceiptTimeError, naming the field
         except (ValidationError, ReceiptTimeError) as exc:
             problem = _describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            reason = f"{message_type.value} item {position}: {problem}"
+            reason = f"{model.schema_name} item {position}: {problem}"
             result.rejected.append(_rejected_item(reason, obj, via, message_type, message_id, position))
             continue
         result.items.append(ParsedItem(record, key, entity, delivery, position))

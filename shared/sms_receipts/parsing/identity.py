@@ -5,7 +5,7 @@ different report. It is a 128-bit BLAKE2b hex digest over the message type and t
 *identity fields*, each normalised first: ids as text (so `123` and `"123"` agree), times as epoch
 milliseconds (so `2017-01-01 00:00:00`, `20170101000000` and an ISO text with `+08:00` agree),
 booleans as `1`/`0`, and missing, null and empty all as absent. Only the identity fields count, so
-JSON formatting, key order, key spelling (`orderId`/`order_id`), unknown extra fields and fields one
+JSON formatting, key order, key spelling (`order_id`, or the HTTP docs' `orderId`), unknown extra fields and fields one
 delivery path omits (international `TaskId` over MNS, `sign_name` in new SmsUp) never change it.
 
 | type | identity fields |
@@ -15,21 +15,28 @@ delivery path omits (international `TaskId` over MNS, `sign_name` in new SmsUp) 
 | SignSmsReport | sign_name, order_id, sign_status, create_date |
 | TemplateSmsReport | template_code, order_id, template_status, create_date |
 | MnsCardVender | outId, mobile, render_status, desc |
-| MnsCardTemplate | template_code, approval_status, desc, every tmpOps (vendorCode, state, desc) |
+| MnsCardTemplate | template_code, approval_status, desc, each vendor's (vendorCode, state, desc) |
 | GlobeSmsReport, IntlSmsReport | message_id, to, status, error_code, send_date, receive_date |
+| IntlSmsReport, legacy schema | BizId, PhoneNumber, SendStatus, ErrorCode, SendDate, ReceiveDate |
 
 **Entity key** — what the receipt is about; later reports about the same thing share it.
 
 | type | entity |
 |---|---|
-| SmsReport | biz_id + phone_number (one biz_id covers a whole batch send) |
+| SmsReport | biz_id + phone_number (one biz_id covers a whole batch send), an empty part without a number |
 | SmsUp | phone_number + dest_code + sequence_id; send_time instead when sequence_id is absent |
 | SignSmsReport | sign_name |
 | TemplateSmsReport, MnsCardTemplate | template_code |
 | MnsCardVender | outId + mobile |
 | GlobeSmsReport, IntlSmsReport | message_id |
+| IntlSmsReport, legacy schema | BizId + PhoneNumber, as for the domestic report it mirrors |
 
 The entity key is `<MessageType>:<part>|<part>...`, with `|` and `\\` inside a part escaped by `\\`.
+An absent part is empty: `phone_number` is optional in SmsReport and SmsUp (the older official table,
+https://developer.aliyun.com/ask/217930), so a report without it is `SmsReport:<biz_id>|` (and
+`IntlSmsReport:<BizId>|` likewise), a reply `SmsUp:|<dest_code>|<sequence_id>`. A legacy
+international entity always has a `|` between its parts, which a current `message_id` (`|` escaped)
+never has, so the two schemas never share an entity.
 
 Both keys are made for every item of every push, so each type has one function (`_TEXTS`) that
 spells its identity fields in one f-string and its entity in another; `keys_from_texts` hashes them.
@@ -45,6 +52,7 @@ from hashlib import blake2b
 from .models import (
     GlobeSmsReport,
     IntlSmsReport,
+    LegacyIntlSmsReport,
     MnsCardTemplate,
     MnsCardVender,
     Receipt,
@@ -92,7 +100,7 @@ def escape_entity_part(part: str) -> str:
 
 
 def _sms_report(r: SmsReport) -> tuple[str, str]:
-    biz_id, phone = r.biz_id, r.phone_number
+    biz_id, phone = r.biz_id, r.phone_number or ""
     identity = (
         f"SmsReport\x1f{biz_id}\x1f{phone}\x1f{'1' if r.success else '0'}\x1f{r.err_code or ''}"
         f"\x1f{_ms[r.send_time]}\x1f{_ms[r.report_time]}"
@@ -102,7 +110,8 @@ def _sms_report(r: SmsReport) -> tuple[str, str]:
 
 
 def _sms_up(r: SmsUp) -> tuple[str, str]:
-    phone, dest_code, sequence_id, send_ms = r.phone_number, r.dest_code or "", r.sequence_id or "", _ms[r.send_time]
+    phone, dest_code, sequence_id = r.phone_number or "", r.dest_code or "", r.sequence_id or ""
+    send_ms = _ms[r.send_time]
     identity = f"SmsUp\x1f{phone}\x1f{dest_code}\x1f{sequence_id}\x1f{send_ms}\x1f{r.content}"
     entity = f"SmsUp:{phone}|{dest_code}|{sequence_id or send_ms}"
     return identity, entity
@@ -154,6 +163,17 @@ def _intl_sms_report(r: IntlSmsReport) -> tuple[str, str]:
     return identity, entity
 
 
+def _legacy_intl_sms_report(r: LegacyIntlSmsReport) -> tuple[str, str]:
+    # A type name of its own in the identity text, so that no current-schema report hashes the same.
+    biz_id, phone = r.biz_id, r.phone_number or ""
+    identity = (
+        f"IntlSmsReport.legacy\x1f{biz_id}\x1f{phone}\x1f{r.send_status}\x1f{r.error_code or ''}"
+        f"\x1f{_ms[r.send_date]}\x1f{_ms[r.receive_date]}"
+    )
+    entity = f"IntlSmsReport:{biz_id}|{phone}"
+    return identity, entity
+
+
 # (identity text, entity key unescaped) of a record, by model. ReceiptTimeError for a date that does not exist.
 _TEXTS: dict[type[Receipt], Callable[..., tuple[str, str]]] = {
     SmsReport: _sms_report,
@@ -164,6 +184,7 @@ _TEXTS: dict[type[Receipt], Callable[..., tuple[str, str]]] = {
     MnsCardTemplate: _mns_card_template,
     GlobeSmsReport: _globe_sms_report,
     IntlSmsReport: _intl_sms_report,
+    LegacyIntlSmsReport: _legacy_intl_sms_report,
 }
 
 
@@ -183,14 +204,15 @@ def keys_from_texts(record: Receipt, identity: str, entity: str) -> tuple[str, s
 
 
 _ENTITY_PARTS: dict[type[Receipt], Callable[..., tuple[str, ...]]] = {
-    SmsReport: lambda r: (r.biz_id, r.phone_number),
-    SmsUp: lambda r: (r.phone_number, r.dest_code or "", r.sequence_id or _ms[r.send_time]),
+    SmsReport: lambda r: (r.biz_id, r.phone_number or ""),
+    SmsUp: lambda r: (r.phone_number or "", r.dest_code or "", r.sequence_id or _ms[r.send_time]),
     SignSmsReport: lambda r: (r.sign_name,),
     TemplateSmsReport: lambda r: (r.template_code,),
     MnsCardVender: lambda r: (r.outId, r.mobile),
     MnsCardTemplate: lambda r: (r.template_code,),
     GlobeSmsReport: lambda r: (r.message_id,),
     IntlSmsReport: lambda r: (r.message_id,),
+    LegacyIntlSmsReport: lambda r: (r.biz_id, r.phone_number or ""),
 }
 
 

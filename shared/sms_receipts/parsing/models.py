@@ -3,7 +3,9 @@
 What the models normalise (see ../../research notes in the README for the sources):
 - ids (`biz_id`, `out_id`, `err_code`, `message_id`, `outId`, `sequence_id`, ...) stay opaque strings;
   a JSON number is turned into its digits, never through a float;
-- `orderId` (HTTP) and `order_id` (MNS) both fill `order_id`;
+- `order_id` and `orderId` both fill `order_id`: real HTTP pushes and MNS messages spell it `order_id`
+  (two captured HTTP TemplateSmsReport pushes, and a Go receiver binding `json:"order_id"`; see the
+  contract audit); the HTTP docs' examples (D-120998, D-120999) spell it `orderId`;
 - counts and codes given as number or text (`sms_size`, `render_status`) become integers, and `""` None;
 - a time field keeps the receipt's own text, checked against the documented spellings
   (`times.TIME_PATTERN`); `moment(name)` and properties such as `reported_at` give it as an aware
@@ -12,8 +14,13 @@ What the models normalise (see ../../research notes in the README for the source
 - a missing or null optional field is None; an empty one is None too, except that an optional text
   field (times included) keeps its `""`, which `record_dict`, the identity and `moment` read as absent;
 - unknown fields are kept on the record (`model_extra`) and in its dump, never dropped.
-Delivery reports expose one normalised `delivery_status` (delivered / failed / expired, or unknown
-for a code no document lists) and `is_final`.
+Delivery reports expose one normalised `delivery_status` (delivered / failed / expired; pending for
+the legacy international "1 Submitted"; unknown for a code no document lists) and `is_final`.
+
+`phone_number` is optional in SmsReport and SmsUp: the current docs mark it required and every real
+capture has it, but the older official tables mark it 可选 (a copy of the official "短信消息API---Python"
+page, https://developer.aliyun.com/ask/217930; for SmsReport only success, biz_id and send_time are
+必须). A receipt the docs allow is stored, never dead-lettered; see `identity` for how it is keyed.
 
 Why times stay text: validation runs in pydantic-core, and a Python hook per receipt (to make the
 datetimes, or to drop `""`) cost as much as the validation itself. So a delivery report is checked in
@@ -32,10 +39,17 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import CoreSchema, core_schema, to_jsonable_python
 
-from .times import TIME_FORMATS, TIME_PATTERN, ReceiptTimeError, parse_receipt_time
+from .times import (
+    LEGACY_INTL_TIME_FORMATS,
+    LEGACY_INTL_TIME_PATTERN,
+    TIME_FORMATS,
+    TIME_PATTERN,
+    ReceiptTimeError,
+    parse_receipt_time,
+)
 from .types import MessageType
 
-DeliveryStatus = Literal["delivered", "failed", "expired", "unknown"]
+DeliveryStatus = Literal["delivered", "failed", "expired", "pending", "unknown"]
 
 TIME_ERROR_TYPE = "receipt_time"  # the validation error type of a time text of the wrong shape
 
@@ -43,15 +57,25 @@ TIME_ERROR_TYPE = "receipt_time"  # the validation error type of a time text of 
 class _TimeText:
     """A receipt time as its text: a string of one of the documented shapes, or "", checked in pydantic-core."""
 
+    def __init__(self, pattern: str = TIME_PATTERN, formats: str = TIME_FORMATS) -> None:
+        self.pattern, self.formats = pattern, formats
+
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
         return core_schema.custom_error_schema(
-            core_schema.str_schema(pattern=TIME_PATTERN, strict=True),  # strict: a number is no time
+            core_schema.str_schema(pattern=self.pattern, strict=True),  # strict: a number is no time
             custom_error_type=TIME_ERROR_TYPE,
-            custom_error_message=f"unreadable time: expected {TIME_FORMATS}",
+            custom_error_message=f"unreadable time: expected {self.formats}",
+            custom_error_context={"formats": self.formats},  # for a reason that names the value too
         )
 
 
 ReceiptTime = Annotated[str, _TimeText()]
+# The legacy international report's dates: `6/1/2017 10:00:00` (M/d/yyyy) besides the usual spellings.
+LegacyIntlTime = Annotated[str, _TimeText(LEGACY_INTL_TIME_PATTERN, LEGACY_INTL_TIME_FORMATS)]
+
+
+def _is_time(annotation: Any) -> bool:
+    return any(isinstance(meta, _TimeText) for arg in get_args(annotation) for meta in getattr(arg, "__metadata__", ()))
 
 
 def _none(_blank: str) -> None:
@@ -103,6 +127,7 @@ class Receipt(BaseModel):
     )
     message_type: ClassVar[MessageType]
     type_name: ClassVar[str]  # message_type.value, read per item on hot paths (enum .value is slow)
+    schema_name: ClassVar[str] = ""  # how a rejection names the schema; type_name unless a type has two
     # Derived from the fields when a model class is made: the fields holding a ReceiptTime, and the
     # optional fields, where a "" kept on the record means absent.
     time_fields: ClassVar[tuple[str, ...]] = ()
@@ -112,8 +137,9 @@ class Receipt(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.type_name = cls.message_type.value
+        cls.schema_name = cls.__dict__.get("schema_name") or cls.type_name
         fields = cls.model_fields.items()
-        cls.time_fields = tuple(name for name, info in fields if ReceiptTime in get_args(info.annotation))
+        cls.time_fields = tuple(name for name, info in fields if _is_time(info.annotation))
         cls._optional_fields = tuple(name for name, info in fields if not info.is_required())
 
     def moment(self, name: str) -> datetime | None:
@@ -128,12 +154,13 @@ class Receipt(BaseModel):
 
 
 class SmsReport(Receipt):
-    """Domestic delivery report (SendSms / SendBatchSms)."""
+    """Domestic delivery report (SendSms / SendBatchSms). `phone_number` is optional: the older official
+    table marks it 可选 (https://developer.aliyun.com/ask/217930); missing, null and "" are all absent."""
 
     message_type: ClassVar[MessageType] = MessageType.SMS_REPORT
 
     biz_id: str = Field(min_length=1)
-    phone_number: str = Field(min_length=1)
+    phone_number: str | None = None
     success: bool
     send_time: ReceiptTime | None = None
     report_time: ReceiptTime | None = None
@@ -168,11 +195,12 @@ _EXPIRED_CODES = frozenset({"EXPIRED", "EXPIRD"})
 
 
 class SmsUp(Receipt):
-    """A user's reply (uplink)."""
+    """A user's reply (uplink). `phone_number` is optional: the older official table marks it 可选
+    (https://developer.aliyun.com/ask/217930); missing, null and "" are all absent."""
 
     message_type: ClassVar[MessageType] = MessageType.SMS_UP
 
-    phone_number: str = Field(min_length=1)
+    phone_number: str | None = None
     content: str
     send_time: ReceiptTime | None = None
     dest_code: str | None = None
@@ -329,7 +357,52 @@ class IntlSmsReport(Receipt):
 
 _INTL_STATUS: dict[str, DeliveryStatus] = {"1": "delivered", "2": "failed", "6": "expired"}
 
-DELIVERY_REPORTS = (SmsReport, GlobeSmsReport, IntlSmsReport)
+
+class LegacyIntlSmsReport(Receipt):
+    """The legacy international site `SmsReport`, PascalCase with BizId and SendStatus, pushed to the same
+    `/SmsReport` callback as the `MessageId` schema and told from it by its fields (`model_for`).
+
+    Sources: https://www.alibabacloud.com/help/doc-detail/73871.htm ("SMS Delivery Report API", intl
+    site, 2019; dates `6/1/2017 10:00:00`) and the English revision of
+    https://www.alibabacloud.com/help/doc-detail/162962.htm (dates `2020-05-01 10:00:00`). Fields:
+    PhoneNumber, SendStatus (Number: 1 Submitted, 2 Failed, 3 Delivered), BizId, ExternalId (the caller's
+    id), SendDate, ReceiveDate, ErrorCode, ErrorMessage, SmsQuantity (Number). Its dates have no offset
+    and are read as China Standard Time (see `times`). Its message type stays `IntlSmsReport`."""
+
+    message_type: ClassVar[MessageType] = MessageType.INTL_SMS_REPORT
+    schema_name: ClassVar[str] = "IntlSmsReport (legacy BizId/SendStatus schema)"
+
+    biz_id: str = Field(alias="BizId", min_length=1)
+    send_status: int = Field(alias="SendStatus")
+    phone_number: str | None = Field(None, alias="PhoneNumber")
+    external_id: str | None = Field(None, alias="ExternalId")
+    send_date: LegacyIntlTime | None = Field(None, alias="SendDate")
+    receive_date: LegacyIntlTime | None = Field(None, alias="ReceiveDate")
+    error_code: str | None = Field(None, alias="ErrorCode")
+    error_message: str | None = Field(None, alias="ErrorMessage")
+    sms_quantity: OptionalInt = Field(None, alias="SmsQuantity")
+
+    @property
+    def sent_at(self) -> datetime | None:
+        return self.moment("send_date")
+
+    @property
+    def received_at(self) -> datetime | None:
+        return self.moment("receive_date")
+
+    @property
+    def delivery_status(self) -> DeliveryStatus:
+        return _LEGACY_INTL_STATUS.get(self.send_status, "unknown")
+
+    @property
+    def is_final(self) -> bool:
+        return self.delivery_status in ("delivered", "failed")
+
+
+# SendStatus of doc-detail/73871: 1 Submitted (waiting for the carrier's receipt), 2 Failed, 3 Delivered.
+_LEGACY_INTL_STATUS: dict[int, DeliveryStatus] = {1: "pending", 2: "failed", 3: "delivered"}
+
+DELIVERY_REPORTS = (SmsReport, GlobeSmsReport, IntlSmsReport, LegacyIntlSmsReport)
 
 MODELS: dict[MessageType, type[Receipt]] = {
     model.message_type: model
@@ -338,6 +411,18 @@ MODELS: dict[MessageType, type[Receipt]] = {
         GlobeSmsReport, IntlSmsReport,
     )
 }  # fmt: skip
+# Every model, the legacy international schema included (it shares IntlSmsReport's message type).
+ALL_MODELS: tuple[type[Receipt], ...] = (*MODELS.values(), LegacyIntlSmsReport)
+
+
+def model_for(message_type: MessageType, item: dict) -> type[Receipt]:
+    """The model to validate an item of `message_type` as: the type's own, except that an international
+    SmsReport without `MessageId` but with `BizId` or `SendStatus` is in the legacy schema
+    (doc-detail/73871)."""
+    legacy = "MessageId" not in item and ("BizId" in item or "SendStatus" in item)
+    if legacy and message_type is MessageType.INTL_SMS_REPORT:
+        return LegacyIntlSmsReport
+    return MODELS[message_type]
 
 
 def record_dict(record: Receipt) -> dict[str, Any]:

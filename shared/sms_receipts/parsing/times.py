@@ -2,7 +2,12 @@
 
 Domestic receipts carry `yyyy-MM-dd HH:mm:ss` (older SmsUp: `yyyyMMddHHmmss`) with no offset; they
 are China Standard Time. International ones carry RFC 1123 dates with an offset
-(`Thu, 25 Nov 2021 10:27:00 +0800`). Every parsed time is aware.
+(`Thu, 25 Nov 2021 10:27:00 +0800`). The legacy international SmsReport (the BizId / SendStatus
+schema, https://www.alibabacloud.com/help/doc-detail/73871.htm) spelt its dates `M/d/yyyy HH:mm:ss`
+(`6/1/2017 10:00:00`), month first as in that English page, or `yyyy-MM-dd HH:mm:ss` (the 2020
+revision of doc-detail/162962); they carry no offset and are read as China Standard Time too, as the
+China site's GlobeSmsReport dates are. Only that model accepts the `M/d/yyyy` spelling
+(`LEGACY_INTL_TIME_PATTERN`). Every parsed time is aware.
 
 `TIME_PATTERN` is the shape the models check in pydantic-core; `parse_receipt_time` reads the moment
 and also catches what a pattern cannot, a date with the right shape that does not exist (`2021-02-30`).
@@ -35,13 +40,20 @@ TIME_PATTERN = (
     r")?$"
 )
 
+LEGACY_INTL_TIME_FORMATS = "'M/d/yyyy HH:mm:ss', " + TIME_FORMATS
+# The legacy international report's `6/1/2017 10:00:00` (M/d/yyyy, one or two digits for the month,
+# the day and the hour), besides every spelling of TIME_PATTERN.
+LEGACY_INTL_TIME_PATTERN = r"^(?:[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}:[0-9]{2}$|" + TIME_PATTERN[1:] + ")"
+
 
 class ReceiptTimeError(ValueError):
     pass
 
 
-def unreadable_time(text: object) -> str:
-    return f"unreadable time {text!r}: expected {TIME_FORMATS}"
+def unreadable_time(text: object, formats: str | None = None) -> str:
+    if formats is None:  # only the legacy international model lets a `/` spelling through to be read
+        formats = LEGACY_INTL_TIME_FORMATS if isinstance(text, str) and "/" in text else TIME_FORMATS
+    return f"unreadable time {text!r}: expected {formats}"
 
 
 def parse_receipt_time(value: object) -> datetime | None:
@@ -70,6 +82,11 @@ def _parse_text(text: str) -> datetime:
                 int(text[0:4]), int(text[4:6]), int(text[6:8]),
                 int(text[8:10]), int(text[10:12]), int(text[12:14]), tzinfo=CHINA_TZ,
             )  # fmt: skip
+        if "/" in text:  # M/d/yyyy H:mm:ss, the legacy international report (doc-detail/73871)
+            day, clock = text.split(" ")
+            month, mday, year = day.split("/")
+            hour, minute, second = clock.split(":")
+            return datetime(int(year), int(month), int(mday), int(hour), int(minute), int(second), tzinfo=CHINA_TZ)
         if "," in text or text[:1].isalpha():
             parsed = parsedate_to_datetime(text)
             if parsed.tzinfo is None and text.endswith("-0000"):

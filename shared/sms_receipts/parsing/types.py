@@ -3,7 +3,9 @@
 The SMS service names each receipt stream by a `MessageType` (the console setting, the suffix of the
 `Alicom-Queue-<uid>-<MessageType>` queue, the `MessageType` passed to QueryTokenForMnsQueue). The
 international site reuses the name `SmsReport` for a different, PascalCase schema; it is kept apart
-here as `IntlSmsReport` and chosen by the shape of the item.
+here as `IntlSmsReport` and chosen by the shape of the item. That type has two schemas: the current
+one (`MessageId`, `Status`) and the legacy one (`BizId`, `PhoneNumber`, `SendStatus`,
+https://www.alibabacloud.com/help/doc-detail/73871.htm); `models.model_for` picks the model.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def detect_message_type(item: dict) -> MessageType | None:
         return MessageType.SMS_REPORT
     if "MessageId" in item or ("To" in item and "Status" in item):
         return MessageType.INTL_SMS_REPORT
+    if "SendStatus" in item or ("BizId" in item and "PhoneNumber" in item):  # legacy intl (doc-detail/73871)
+        return MessageType.INTL_SMS_REPORT
     if "sign_status" in item:
         return MessageType.SIGN_SMS_REPORT
     if "template_status" in item:
@@ -107,4 +111,6 @@ def resolve_message_type(declared: MessageType | None, item: dict) -> MessageTyp
             return MessageType.INTL_SMS_REPORT
         if "biz_id" in item or "phone_number" in item:
             return MessageType.SMS_REPORT
+        if "BizId" in item or "SendStatus" in item:  # the legacy international schema (doc-detail/73871)
+            return MessageType.INTL_SMS_REPORT
     return declared

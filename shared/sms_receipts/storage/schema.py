@@ -12,10 +12,13 @@
 - `dead_letter` (dead_letter_id): items and bodies that could not be parsed: raw bytes and reason.
 
 A state row holds the status columns of its winning receipt; the full record is in the ledger under
-`winner` (rows stay small: on python3.10 the SDK encodes every byte in pure Python). `version` (the
-winning receipt's own event time in ms × 16 + its status rank) and `winner` (its idempotency key,
-the tie-break) decide which receipt holds the row, so it never depends on arrival order; `order_key`
-holds the pair as one text that sorts the same way, for a one-column write condition.
+`winner` (rows stay small: on python3.10 the SDK encodes every byte in pure Python). `version` (a
+signed 64-bit integer built from the winning receipt's own fields: its event time in ms × 16 + its
+status rank, or for an audit with a numeric `order_id` 2**62 + ticket × 16 + rank; see `rules`) and
+`winner` (its idempotency key, the tie-break) decide which receipt holds the row, so it never depends
+on arrival order; `order_key` holds the pair as one text that sorts the same way, for a one-column
+write condition. A SmsReport without `phone_number` keeps its state in `receipt_state` under its
+entity key, so that no primary key holds an empty string.
 """
 
 from __future__ import annotations
