@@ -14,7 +14,8 @@ from sms_receipts.emulators.tablestore import TablestoreEmulator
 from sms_receipts.mns.alicom import AlicomPuller, AlicomSettings, TokenSource
 from sms_receipts.parsing import MessageType, decode_alicom_message
 from sms_receipts.storage import ReceiptStore
-from sms_receipts.storage.tablestore import TablestoreBackend, make_client
+from sms_receipts.storage.plainbuffer import install_fast_put_row_serializer
+from sms_receipts.storage.tablestore import TablestoreBackend, make_client, quiet_sdk_logs
 
 from .samples import sms_report_push
 
@@ -24,6 +25,8 @@ ACCOUNT = "1234567890123456"
 
 def _store(tablestore: TablestoreEmulator) -> ReceiptStore:
     info = tablestore.connection_info()
+    quiet_sdk_logs()  # as the composition root (StoreHandle) does for the functions
+    install_fast_put_row_serializer()
     client = make_client(info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"])
     backend = TablestoreBackend(client, f"p{uuid.uuid4().hex[:8]}_")
     backend.create_missing_tables()

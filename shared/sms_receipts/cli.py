@@ -182,6 +182,7 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     from .local.endpoints import alicom_env, storage_env
     from .mns.alicom import ENV_TYPES, AlicomPuller, AlicomSettings, TokenSource
     from .storage.config import StorageConfig, StoreHandle, credentials_from
+    from .storage.tablestore import quiet_sdk_logs
 
     env = alicom_env(args.data_dir, storage_env(args.data_dir))
     if args.type:
@@ -190,7 +191,7 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     store = StoreHandle(StorageConfig.from_env(env)).store
     puller = AlicomPuller(settings, TokenSource(settings, credentials_from(env)), store)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("sms_receipts.tablestore_sdk").setLevel(logging.CRITICAL)
+    quiet_sdk_logs()
     round_seconds = float(os.environ.get("SMS_RECEIPTS_PULL_SECONDS", 30))  # one pass over the queues, at most
     while True:
         try:

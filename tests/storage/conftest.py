@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from sms_receipts.storage import ReceiptStore
+from sms_receipts.storage.plainbuffer import install_fast_put_row_serializer
 from sms_receipts.storage.tablestore import TablestoreBackend, make_client
 
 
@@ -14,6 +15,7 @@ from sms_receipts.storage.tablestore import TablestoreBackend, make_client
 def backend(emulator):
     """A backend on fresh tables (a unique prefix per test), faults cleared."""
     emulator.faults.clear()
+    install_fast_put_row_serializer()  # what the composition root (StoreHandle) ships with
     info = emulator.connection_info()
     client = make_client(
         info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"],

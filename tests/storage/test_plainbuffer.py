@@ -31,18 +31,23 @@ from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
 from tablestore.plainbuffer.plain_buffer_crc8 import PlainBufferCrc8
 
 from sms_receipts.parsing import MessageType, decode_http_body
-from sms_receipts.storage import plainbuffer
+from sms_receipts.storage import StorageConfig, StoreHandle, plainbuffer
 from sms_receipts.storage.plan import plan_writes
 from sms_receipts.storage.tablestore import _condition, make_client
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+def use_the_sdks_own_serializers() -> None:
+    PlainBufferBuilder.serialize_for_put_row = staticmethod(plainbuffer.sdk_serialize_for_put_row)
+    PlainBufferBuilder.serialize_column_value = staticmethod(plainbuffer.sdk_serialize_column_value)
+
+
 @pytest.fixture
 def sdk_builder():
     """The SDK's own serializers on the class for the test, whatever was installed before."""
     saved = dict(PlainBufferBuilder.__dict__)
-    plainbuffer.uninstall_fast_put_row_serializer()
+    use_the_sdks_own_serializers()
     yield
     for name in ("serialize_for_put_row", "serialize_column_value"):
         setattr(PlainBufferBuilder, name, saved[name])
@@ -335,16 +340,19 @@ def test_conditions_and_single_puts_encode_the_same(sdk_builder):
     assert both() == with_sdk
 
 
-def test_make_client_installs_it(sdk_builder):
+def test_the_store_handle_installs_it_and_make_client_does_not(sdk_builder):
+    # The composition root installs it (tests/storage/test_sdk_seam.py); a bare client changes no SDK state.
     make_client("http://127.0.0.1:1", "instance", "id", "secret")
+    assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.sdk_serialize_for_put_row
+    StoreHandle(StorageConfig("http://127.0.0.1:1", "instance", access_key_id="id", access_key_secret="secret"))
     assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.serialize_for_put_row
-    make_client("http://127.0.0.1:1", "instance", "id", "secret")  # again: still installed once
-    assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.serialize_for_put_row
+    StoreHandle(StorageConfig("http://127.0.0.1:1", "instance", access_key_id="id", access_key_secret="secret"))
+    assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.serialize_for_put_row  # still installed once
 
 
 def test_uninstalling_gives_the_sdk_its_own_back(sdk_builder):
     plainbuffer.install_fast_put_row_serializer()
-    plainbuffer.uninstall_fast_put_row_serializer()
+    use_the_sdks_own_serializers()
     assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.sdk_serialize_for_put_row
     assert PlainBufferBuilder.serialize_column_value is plainbuffer.sdk_serialize_column_value
 

@@ -152,8 +152,8 @@ class Receiver:
             return _reply(500, "storage unavailable, push again")
         status = 200 if result.confirmed else 500
         level = logging.INFO if status == 200 else logging.WARNING
-        log_event(log, "push", level, **fields, **result.counts, status=status,
-                  errors=result.errors[:3] or None, latency_ms=_ms_since(started))  # fmt: skip
+        log_event(log, "push", level, **fields, **result.counts, status=status, errors=result.errors[:3] or None,
+                  serializer_fallbacks=result.serializer_fallbacks, latency_ms=_ms_since(started))  # fmt: skip
         if status == 200:
             return HttpReply(200, dict(ACCEPTED))
         return _reply(500, "storage did not confirm every receipt in time, push again")

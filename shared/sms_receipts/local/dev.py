@@ -195,8 +195,10 @@ class DevStack:
 
 
 def run(port: int, data_dir: str, token: str | None, fault_rate: float) -> int:
+    from ..storage.tablestore import quiet_sdk_logs
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the function's log lines, as on FC
-    logging.getLogger("sms_receipts.tablestore_sdk").setLevel(logging.CRITICAL)
+    quiet_sdk_logs()
     stack = DevStack(port=port, data_dir=data_dir, token=token, fault_rate=fault_rate).start()
     stack.start_puller()
     url = stack.callback_url()

@@ -107,6 +107,7 @@ def handle_mns_event(event: bytes, context: Any, settings: MnsTriggerSettings,
         "message_types": sorted({item.message_type.value for item in parsed.items}),
         "messages": len({i.message_id for i in parsed.items} | {r.message_id for r in parsed.rejected}),
         **result.counts,
+        "serializer_fallbacks": result.serializer_fallbacks,
         "latency_ms": round((time.monotonic() - started) * 1000, 1),
     }
     if not result.confirmed:

@@ -5,6 +5,8 @@ each item's outcome; `tablestore` is the thin SDK adapter behind the `backend` i
 defines the tables once; `config` reads the environment and keeps one client per warm instance.
 """
 
+import logging
+
 from .backend import BackendError, RowResult, StorageBackend
 from .config import ConfigurationError, StorageConfig, StoreHandle, get_store_handle
 from .outcomes import ItemOutcome, Outcome, StoreResult
@@ -16,3 +18,23 @@ __all__ = [
     "ConfigurationError", "ItemOutcome", "Outcome", "ReceiptStore", "RowResult", "StorageBackend",
     "StorageConfig", "StoreHandle", "StoreResult", "TableSchema", "get_store_handle",
 ]  # fmt: skip
+
+
+class _NativeCodecNotice(logging.Filter):
+    """Demotes to DEBUG the SDK's import-time notices that its native C++ codec is not available.
+
+    It does not load on python3.10 (SDK 6.4.8's extension fails to import there), so the WARNING logged
+    on import says nothing a user or FC's log can act on; with no handler, Python prints it to stderr.
+    Set here, before any storage module imports the SDK; the level of the SDK's request logging is the
+    caller's (`tablestore.quiet_sdk_logs`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Native ") and message.endswith("using Python implementation"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+for _name in ("tablestore.encoder", "tablestore.decoder"):  # the SDK modules that log them
+    logging.getLogger(_name).addFilter(_NativeCodecNotice())
+del _name

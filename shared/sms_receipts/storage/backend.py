@@ -38,3 +38,7 @@ class StorageBackend(ABC):
         self, table: str, keys: list[PrimaryKey], columns: list[str], timeout: float
     ) -> list[dict[str, Any] | None]:
         """Read rows by primary key; None for a missing row. Raises BackendError."""
+
+    def serializer_fallbacks(self) -> int:
+        """Rows this process has so far encoded the slow way (a backend with a fast path counts them)."""
+        return 0

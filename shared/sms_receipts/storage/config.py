@@ -118,12 +118,19 @@ class _RotatingCredentials:
 
 
 class StoreHandle:
-    """The client, backend and store of one configuration, created once per warm instance."""
+    """The client, backend and store of one configuration, created once per warm instance.
+
+    This is the composition root of storage: the one place that sets the SDK up for the process,
+    its clients' log level (`quiet_sdk_logs`) and the fast PlainBuffer serializer (installed only on
+    the SDK release it was verified against; otherwise one warning line says the writes are slower)."""
 
     def __init__(self, config: StorageConfig):
-        from .tablestore import TablestoreBackend, make_client
+        from .plainbuffer import install_fast_put_row_serializer
+        from .tablestore import TablestoreBackend, make_client, quiet_sdk_logs
         from .writer import ReceiptStore
 
+        quiet_sdk_logs()
+        install_fast_put_row_serializer()
         self.config = config
         self.credentials = _RotatingCredentials(config.access_key_id, config.access_key_secret, config.security_token)
         self.client = make_client(

@@ -31,6 +31,8 @@ class StoreResult:
     outcomes: list[ItemOutcome] = field(default_factory=list)
     requests: int = 0  # BatchWriteRow requests sent, retries included
     attempts: int = 1  # rounds of writing (1 = no retry was needed)
+    # Rows encoded by the SDK's slow serializer during the call (0 normally; other threads' included).
+    serializer_fallbacks: int = 0
 
     @property
     def counts(self) -> dict[str, int]:

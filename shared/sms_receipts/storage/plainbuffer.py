@@ -1,9 +1,10 @@
 """Fast PlainBuffer encoding of PutRow rows, byte for byte what the `tablestore` SDK writes.
 
-On CPython 3.10 the SDK's native codec does not load, and its pure-Python PlainBuffer writer spends
-about 25 ms on one 200-row BatchWriteRow: one method call per tag, length and byte, and a Python loop
-per byte for the CRC-8 checksums. `serialize_for_put_row` here produces the same bytes from a few
-`struct` packs and one `b"".join` per row, and computes the checksums with the tricks below.
+On CPython 3.10 the SDK's native codec does not load, and its pure-Python PlainBuffer writer makes
+one method call per tag, length and byte, and runs a Python loop per byte for the CRC-8 checksums,
+slow enough to show in a push's latency (BENCHMARKS.md has the figures). `serialize_for_put_row`
+here produces the same bytes from a few `struct` packs and one `b"".join` per row, and computes the
+checksums with the tricks below.
 
 The format (SDK 6.4.8, `plain_buffer_coded_stream.py`), all integers little-endian:
 
@@ -22,30 +23,44 @@ crc(c, M) = (M(x) + c(x) * x^(8(n-1))) * x^8 mod p, with M(x) the bytes read as 
 - Short inputs: a 65,536-entry table steps two bytes per loop iteration (words from `struct`).
 - Long inputs: x^127 = 1 (mod p), so the big-endian integer of the bytes can be folded onto itself
   in 127 * 2^k-bit halves with C-speed big-integer xors until 127 bits are left, whose CRC is 8 steps
-  of the two-byte table. A 600-byte value costs ~2 us instead of ~20 us.
+  of the two-byte table, so a long value costs a few big-integer operations instead of a loop per byte.
 
-`install_fast_put_row_serializer()` makes the SDK use it (see there for the seam). Inputs outside the
-types handled here go to the SDK's own serializer, which then behaves exactly as without this module.
+`install_fast_put_row_serializer()` makes the SDK use it (see there for the seam); the composition
+root (`storage.config.StoreHandle`) calls it once, and only on the SDK version the bytes were verified
+against. A row the fast path does not write (`_Unsupported`: a type it does not handle, or a value the
+SDK rejects) goes to the SDK's own serializer, which then answers or raises exactly as without this
+module; `fallbacks()` counts those rows, and the push log lines carry the count.
 """
 
 from __future__ import annotations
 
+import logging
 import struct
+import threading
 from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
 from tablestore.plainbuffer.plain_buffer_crc8 import CRC8_TABLE
 
 __all__ = [
+    "VERIFIED_SDK_VERSION",
     "crc8",
+    "fallbacks",
     "install_fast_put_row_serializer",
+    "is_installed",
     "sdk_serialize_column_value",
     "sdk_serialize_for_put_row",
     "serialize_column_value",
     "serialize_for_put_row",
-    "uninstall_fast_put_row_serializer",
 ]
+
+log = logging.getLogger(__name__)
+
+# The `tablestore` release whose PlainBuffer bytes tests/storage/test_plainbuffer.py compares against
+# (requirements.txt pins it). Any other release keeps its own serializer until the tests are rerun on it.
+VERIFIED_SDK_VERSION = "6.4.8"
 
 # ---- CRC-8 ---------------------------------------------------------------------------------------
 
@@ -56,7 +71,7 @@ def _two_byte_table() -> bytes:
     """_T2[crc ^ (b0 | b1 << 8)] = _T[_T[crc ^ b0] ^ b1]: two bytes per lookup.
 
     Row `b1` holds _T[_T[b0] ^ b1] for every b0: _T xored with `b1` in one big-integer operation, then
-    mapped through _T with `bytes.translate`, so building the 64 KB table takes well under 1 ms.
+    mapped through _T with `bytes.translate`: 256 C-speed operations build the 64 KB table at import.
     """
     base = int.from_bytes(_T, "little")
     return b"".join(
@@ -131,8 +146,28 @@ class _Unsupported(Exception):
     """An input the fast path does not write; the SDK's serializer takes it."""
 
 
+class _FallbackCounter:
+    """Rows (and condition values) handed to the SDK's serializer since the process started."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:  # rare (a normal receipt row never falls back): a lock costs nothing here
+            self.value += 1
+
+
+_fallbacks = _FallbackCounter()
+
+
+def fallbacks() -> int:
+    """How many rows and condition values went to the SDK's own serializer in this process so far."""
+    return _fallbacks.value
+
+
 def _name(name: Any) -> tuple[bytes, int]:
-    entry = _names.get(name)
+    entry = _names.get(name) if type(name) is str else None  # (an unhashable name must not raise here)
     if entry is None:
         # The SDK writes len(name) in characters, so only ASCII names are written the same way here.
         if type(name) is not str or not name.isascii():
@@ -168,7 +203,7 @@ def _cell(name: Any, value: Any) -> tuple[bytes, int]:
         return cell
     if kind is int:
         prefix, crc = _name(name)
-        encoded = _pack_integer(9, 0, value)  # struct.error beyond int64: the SDK raises it
+        encoded = _pack_integer(9, 0, value)  # struct.error beyond int64: see _serialize
         return prefix + encoded, crc8(encoded[4:], crc)
     if kind is bool:
         key = (name, value)
@@ -198,7 +233,7 @@ def _primary_key_cell(name: Any, value: Any) -> tuple[bytes, int]:
     raise _Unsupported
 
 
-def _serialize(primary_key: Any, attribute_columns: Any) -> bytearray:
+def _write_row(primary_key: Any, attribute_columns: Any) -> bytearray:
     if type(primary_key) is not list or type(attribute_columns) not in (list, tuple):
         raise _Unsupported
     parts = [_ROW_START]
@@ -222,7 +257,7 @@ def _serialize(primary_key: Any, attribute_columns: Any) -> bytearray:
                 kind = type(value)
                 if kind is int and type(name) is str and (known := names.get(name)) is not None:
                     prefix, crc = known
-                    encoded = _pack_integer(9, 0, value)  # struct.error beyond int64, as in the SDK
+                    encoded = _pack_integer(9, 0, value)  # struct.error beyond int64: see _serialize
                     w0, w1, w2, w3 = words(encoded, 5)
                     crc = table2[table2[table2[table2[table[crc] ^ w0] ^ w1] ^ w2] ^ w3]  # VT_INTEGER is 0
                     append(prefix)
@@ -259,12 +294,28 @@ def _serialize(primary_key: Any, attribute_columns: Any) -> bytearray:
     return bytearray(b"".join(parts))
 
 
+def _serialize(primary_key: Any, attribute_columns: Any) -> bytearray:
+    """The fast path: the row's bytes, or `_Unsupported` for a row it leaves to the SDK.
+
+    A value the SDK rejects (an int or timestamp outside int64, a string UTF-8 cannot encode) makes
+    such a row too: the SDK sizes the whole row (checking every cell's type) before it writes a value,
+    so which error a row raises follows the SDK's order of checks, and only the SDK can raise it.
+    Any other exception is a bug here, and propagates."""
+    try:
+        return _write_row(primary_key, attribute_columns)
+    except (struct.error, UnicodeEncodeError) as rejected:
+        raise _Unsupported from rejected
+
+
 def serialize_for_put_row(primary_key: Any, attribute_columns: Any) -> bytearray:
-    """`PlainBufferBuilder.serialize_for_put_row`, same bytes; other inputs go to the SDK's own."""
+    """`PlainBufferBuilder.serialize_for_put_row`, same bytes; rows the fast path declares
+    unsupported go to the SDK's own (counted in `fallbacks()`)."""
     try:
         return _serialize(primary_key, attribute_columns)
-    except Exception:  # an unsupported type, or anything the SDK rejects (it raises its own error)
-        return sdk_serialize_for_put_row(primary_key, attribute_columns)
+    except _Unsupported:
+        pass
+    _fallbacks.add()
+    return sdk_serialize_for_put_row(primary_key, attribute_columns)
 
 
 serialize_for_put_row.sdk_serialize_for_put_row = sdk_serialize_for_put_row  # type: ignore[attr-defined]
@@ -283,54 +334,61 @@ _pack_variant_double = struct.Struct("<Bd").pack
 def serialize_column_value(value: Any) -> bytearray:
     """`PlainBufferBuilder.serialize_column_value` (a bare value: type byte, then the value), same bytes.
 
-    The encoder calls it for every SingleColumnCondition value: three per state row's condition."""
+    The encoder calls it for every SingleColumnCondition value: a state row's condition has one, its
+    `order_key`. A value the SDK rejects raises the SDK's own error from here (one value, so the same
+    check comes first); types not handled here go to the SDK's own (counted in `fallbacks()`)."""
     kind = type(value)
-    try:
-        if kind is str:
-            raw = value.encode("utf-8")
-            return bytearray(_pack_variant_head(3, len(raw)) + raw)
-        if kind is int:
-            return bytearray(_pack_variant_integer(0, value))
-        if kind is bool:
-            return bytearray(b"\x02\x01" if value else b"\x02\x00")
-        if kind is bytearray or kind is bytes:
-            return bytearray(_pack_variant_head(7 if kind is bytearray else 3, len(value)) + value)
-        if kind is float:
-            return bytearray(_pack_variant_double(1, value))
-    except Exception:  # the SDK raises its own error
-        pass
+    if kind is str:
+        raw = value.encode("utf-8")
+        return bytearray(_pack_variant_head(3, len(raw)) + raw)
+    if kind is int:
+        return bytearray(_pack_variant_integer(0, value))
+    if kind is bool:
+        return bytearray(b"\x02\x01" if value else b"\x02\x00")
+    if kind is bytearray or kind is bytes:
+        return bytearray(_pack_variant_head(7 if kind is bytearray else 3, len(value)) + value)
+    if kind is float:
+        return bytearray(_pack_variant_double(1, value))
+    _fallbacks.add()
     return sdk_serialize_column_value(value)
 
 
 serialize_column_value.sdk_serialize_column_value = sdk_serialize_column_value  # type: ignore[attr-defined]
 
 
+def is_installed() -> bool:
+    """True when the SDK encodes PutRow rows here."""
+    return PlainBufferBuilder.serialize_for_put_row is serialize_for_put_row
+
+
 def install_fast_put_row_serializer() -> bool:
     """Make the SDK encode PutRow rows (and condition values) here; idempotent. True if installed now.
 
-    The seam is the static method `PlainBufferBuilder.serialize_for_put_row`, replaced on the class.
-    It is the one function every PutRow row goes through: `OTSProtoBufferEncoder._make_put_row_item`
-    (BatchWriteRow's PUT items) and `_encode_put_row` (PutRow) both call it by attribute lookup on the
-    class (`encoder.py` star-imports the class, so the lookup sees the replacement). Its contract is
-    small, (primary_key, attribute_columns) -> bytearray, and checkable byte for byte against the
-    original, while everything around it (conditions, protobuf, signing, the native encoder when it
-    loads) stays the SDK's. Replacing `_make_put_row_item` instead would copy condition handling;
-    patching the streams or the CRC class would keep their per-byte call overhead.
+    Only on the SDK release the bytes were verified against (`VERIFIED_SDK_VERSION`). On any other,
+    the SDK keeps its own serializer and one warning line says so: writes stay correct, only slower.
 
-    The same goes for `PlainBufferBuilder.serialize_column_value`, which encodes the value of every
-    SingleColumnCondition (`_make_relation_condition`): every state row carries one, and the SDK's
-    version costs ~2 us each. UpdateRow, DeleteRow and primary keys (GetRow,
-    BatchGetRow, GetRange) use other builder methods and are left alone: the store writes only PutRow
-    items, and its reads send a few short keys each.
+    The seam is the static method `PlainBufferBuilder.serialize_for_put_row`, replaced on the class:
+    every PutRow row goes through it, by attribute lookup on the class (`_make_put_row_item` for
+    BatchWriteRow, `_encode_put_row` for PutRow). Its contract, (primary_key, attribute_columns) ->
+    bytearray, is small and checkable byte for byte, while conditions, protobuf and signing stay the
+    SDK's. `serialize_column_value` (the value of every SingleColumnCondition) is replaced the same way.
+    Other builder methods (UpdateRow, DeleteRow, primary keys for reads) are left alone.
     """
-    if PlainBufferBuilder.serialize_for_put_row is serialize_for_put_row:
+    if is_installed():
+        return False
+    try:
+        installed = metadata.version("tablestore")
+    except metadata.PackageNotFoundError:
+        installed = "unknown"
+    if installed != VERIFIED_SDK_VERSION:
+        log.warning(
+            "tablestore SDK %s is not the verified %s: PutRow rows use the SDK's own, slower PlainBuffer "
+            "serializer (rerun tests/storage/test_plainbuffer.py on %s, then update VERIFIED_SDK_VERSION)",
+            installed,
+            VERIFIED_SDK_VERSION,
+            installed,
+        )
         return False
     PlainBufferBuilder.serialize_for_put_row = staticmethod(serialize_for_put_row)
     PlainBufferBuilder.serialize_column_value = staticmethod(serialize_column_value)
     return True
-
-
-def uninstall_fast_put_row_serializer() -> None:
-    """Give the SDK its own serializers back (for tests)."""
-    PlainBufferBuilder.serialize_for_put_row = staticmethod(sdk_serialize_for_put_row)
-    PlainBufferBuilder.serialize_column_value = staticmethod(sdk_serialize_column_value)

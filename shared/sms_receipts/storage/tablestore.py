@@ -3,12 +3,16 @@
 It holds no rules: conditions, retries and outcomes are decided in `plan` and `writer`. What it adds
 to the SDK: a per-request timeout (the SDK has only one per client, and the HTTP path must stop
 inside its 700 ms budget), and network errors reported as `BackendError("NetworkError")` (the SDK
-lets urllib3's exceptions through).
+lets urllib3's exceptions through). What it leaves to the caller: the SDK's log level
+(`quiet_sdk_logs()`) and the fast PlainBuffer serializer (`plainbuffer.install_fast_put_row_serializer`),
+both set once by the composition root, `storage.config.StoreHandle`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import contextmanager
 from typing import Any
 
 import urllib3
@@ -37,22 +41,48 @@ from tablestore import (
 from tablestore.connection import ConnectionPool
 from tablestore.retry import NoRetryPolicy
 
+from . import plainbuffer
 from .backend import BackendError, PrimaryKey, RowResult, StorageBackend
-from .plainbuffer import install_fast_put_row_serializer
 from .plan import InsertOnce, PlannedRow, SupersedeIfNewer
 from .schema import TABLES, TableSchema
 
-SDK_LOGGER = "sms_receipts.tablestore_sdk"
+SDK_LOGGER = "sms_receipts.tablestore_sdk"  # the clients' logger (`logger_name`), under the package's own
 _NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 
 
-class _PerRequestTimeoutConnection(ConnectionPool):
-    """The SDK's connection pool, with the timeout of the next request settable per call."""
+def quiet_sdk_logs(level: int = logging.CRITICAL) -> None:
+    """Set the level of the SDK clients' logger: the one place it is set (composition root, CLI, dev).
 
-    next_timeout: float | None = None
+    The SDK logs each failed request at ERROR; the store retries those and logs what matters itself.
+    A level also matters for speed: the SDK formats each request's whole protobuf for DEBUG whenever
+    its logger's own level is unset (it tests `logger.level`, not the effective level).
+    """
+    logging.getLogger(SDK_LOGGER).setLevel(level)
+
+
+class _PerRequestTimeoutConnection(ConnectionPool):
+    """The SDK's connection pool, with a timeout per call: `with connection.timeout(seconds):`.
+
+    The timeout is the calling thread's own (a `threading.local`), so threads sharing one client
+    (a threaded WSGI server, the dev gateway) never see each other's. The SDK sends a call's request
+    from the calling thread, inside `send_receive`."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._calls = threading.local()
+
+    @contextmanager
+    def timeout(self, seconds: float | None):
+        """Within the block, this thread's requests time out after `seconds` (None: the client's)."""
+        outer = getattr(self._calls, "timeout", None)
+        self._calls.timeout = seconds
+        try:
+            yield
+        finally:
+            self._calls.timeout = outer
 
     def send_receive(self, url, request_headers, request_body):
-        timeout = self.next_timeout
+        timeout = getattr(self._calls, "timeout", None)
         response = self.pool.urlopen(
             "POST",
             self.host + self.path + url,
@@ -76,10 +106,9 @@ def make_client(
     socket_timeout: float = 10.0,
     credentials_provider: Any = None,
 ) -> OTSClient:
-    """An OTSClient whose own retries are off (the store owns retries) and whose error log is quiet
-    (condition failures are expected, and the store logs what matters)."""
-    logging.getLogger(SDK_LOGGER).setLevel(logging.CRITICAL)
-    install_fast_put_row_serializer()  # the SDK's pure-Python PlainBuffer writer is ~10x slower; same bytes
+    """An OTSClient whose own retries are off (the store owns retries), logging to `SDK_LOGGER`, with
+    a timeout per call. It changes nothing process-wide: a caller that builds one without `StoreHandle`
+    sets the SDK up itself (`quiet_sdk_logs()`, `plainbuffer.install_fast_put_row_serializer()`)."""
     kwargs: dict[str, Any] = {
         "sts_token": security_token or None,
         "socket_timeout": socket_timeout,
@@ -112,11 +141,15 @@ class TablestoreBackend(StorageBackend):
     def table_name(self, table: str) -> str:
         return self.table_prefix + table
 
+    def serializer_fallbacks(self) -> int:
+        return plainbuffer.fallbacks()
+
     def _call(self, timeout: float | None, method, *args):
         connection = self.client.connection
-        if isinstance(connection, _PerRequestTimeoutConnection):
-            connection.next_timeout = timeout
         try:
+            if isinstance(connection, _PerRequestTimeoutConnection):
+                with connection.timeout(timeout):
+                    return method(*args)
             return method(*args)
         except OTSServiceError as exc:
             raise BackendError(exc.get_error_code(), exc.get_error_message(), exc.get_http_status()) from exc
@@ -124,9 +157,6 @@ class TablestoreBackend(StorageBackend):
             raise BackendError("OTSClientError", exc.get_error_message(), exc.get_http_status()) from exc
         except _NETWORK_ERRORS as exc:
             raise BackendError("NetworkError", f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            if isinstance(connection, _PerRequestTimeoutConnection):
-                connection.next_timeout = None
 
     def batch_write(self, rows: list[PlannedRow], timeout: float) -> list[RowResult]:
         by_table: dict[str, list[int]] = {}

@@ -74,9 +74,15 @@ class ReceiptStore:
         received_at = received_at if received_at is not None else int(time.time() * 1000)
         plan = plan_writes(list(items), list(rejected), received_at)
         tracked = {id(row): _Tracked() for row in plan.rows}
+        fallbacks = self.backend.serializer_fallbacks()
         requests, rounds = self._write_until_done(plan, tracked, deadline)
         self._settle_ambiguous(plan, tracked, deadline)
-        return StoreResult(outcomes=self._outcomes(plan, tracked, len(items)), requests=requests, attempts=rounds)
+        return StoreResult(
+            outcomes=self._outcomes(plan, tracked, len(items)),
+            requests=requests,
+            attempts=rounds,
+            serializer_fallbacks=self.backend.serializer_fallbacks() - fallbacks,
+        )
 
     # -- writing -------------------------------------------------------------------------------
 
