@@ -94,7 +94,12 @@ def _print_rows(rows, **extra) -> None:
 
 
 def _cmd_init_tables(args: argparse.Namespace) -> int:
+    from .storage.config import instance_name_warning
+
     handle = _storage(args)
+    warning = instance_name_warning(handle.config.instance_name)
+    if warning:
+        print(f"sms-receipts init-tables: {warning}", file=sys.stderr)
     created = handle.backend.create_missing_tables()
     print(json.dumps({"instance": handle.config.instance_name, "created": created}))
     return EXIT_OK

@@ -25,6 +25,23 @@ DOCUMENTED = {
     "alicom_pull": STORAGE | set(ALICOM_ENV_VARS),
 }
 
+# The fields of FC 3.0's trigger structs that s.yaml and template.yml fill in an EventBridge
+# trigger's eventSinkConfig.deliveryOption and runOptions: aliyun/alibabacloud-java-sdk
+# fc-20230330/src/main/java/com/aliyun/fc20230330/models/DeliveryOption.java and RunOptions.java
+# (struct docs api-fc-2023-03-30-struct-deliveryoption, -runoptions). Anything else is not sent on
+# (FC 2.0's deliveryOption.mode, Kafka's maximumTasks).
+FC3_DELIVERY_OPTION_FIELDS = {"concurrency", "eventSchema"}
+FC3_RUN_OPTIONS_FIELDS = {"batchWindow", "deadLetterQueue", "errorsTolerance", "mode", "retryStrategy"}
+
+# The two documented candidates for the RAM action of QueryTokenForMnsQueue: the SMS service's RAM
+# codes are dysms, cloudcomm, dybase and sms, with SERVICE granularity only (Resource "*"):
+# https://alibabacloud.com/help/en/sms/developer-reference/api-dysmsapi-2018-05-01-ram and
+# https://help.aliyun.com/knowledge_detail/101339.html (README, "Unverified until deployed").
+QUERY_TOKEN_ACTIONS = {"dysms:QueryTokenForMnsQueue", "dybase:QueryTokenForMnsQueue"}
+
+# Tablestore instance names: CreateInstance rejects these words (api-tablestore-2020-12-09-createinstance).
+FORBIDDEN_INSTANCE_WORDS = ("ali", "ay", "ots", "taobao", "admin")
+
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
 
 

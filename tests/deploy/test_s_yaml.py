@@ -1,5 +1,6 @@
 """s.yaml, rendered offline by Serverless Devs itself (`s preview -o json --silent`, npm package
-`@serverless-devs/s`) and checked against the fc3 component's JSON schema and against the code: the
+`@serverless-devs/s`) as on a deployer's machine (a HOME holding the `default` alias that the README's
+`s config add` writes), and checked against the fc3 component's JSON schema and against the code: the
 handlers, the documented environment variables and their defaults, the triggers."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import types
@@ -21,7 +23,16 @@ from sms_receipts.mns.alicom import AlicomSettings
 from sms_receipts.mns.trigger import MnsTriggerSettings
 from sms_receipts.storage import config as storage_config
 
-from deploy_support import BUILD, CREDENTIALS, DOCUMENTED, FUNCTIONS, ROOT
+from deploy_support import (
+    BUILD,
+    CREDENTIALS,
+    DOCUMENTED,
+    FC3_DELIVERY_OPTION_FIELDS,
+    FC3_RUN_OPTIONS_FIELDS,
+    FUNCTIONS,
+    QUERY_TOKEN_ACTIONS,
+    ROOT,
+)
 from function_support import load_function
 
 S_VERSION = "3.1.10"
@@ -36,6 +47,9 @@ REQUIRED_ENV = {  # what a deployment must set (README: "Deploy")
     "SMS_RECEIPTS_OTS_INSTANCE": "smsreceipts",
     "SMS_RECEIPTS_CALLBACK_TOKENS": "token-from-the-deployer",
 }
+ACCOUNT_ID = "1234567890123456"  # the fake alias's AccountID, which ${config('AccountID')} must become
+ADD_ALIAS = ["config", "add", "-a", "default", "--AccessKeyID", "fake-key-id", "--AccessKeySecret", "fake-secret",
+             "--AccountID", ACCOUNT_ID, "-f"]  # fmt: skip
 TRIGGER_SCHEMAS = {"http": "IHttpTriggerConfig", "timer": "ITimerTriggerConfig", "mns_topic": "IMnsTriggerConfig",
                    "eventbridge": "IEventBridge"}  # fmt: skip
 
@@ -60,15 +74,38 @@ def s_cli():
     return binary
 
 
+def run_s(s_cli, tmp_home, args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_home), **(env or {})}
+    return subprocess.run([str(s_cli), *args], cwd=ROOT, env=clean, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
 def preview(s_cli, tmp_home, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_home), **env}
-    return subprocess.run([str(s_cli), "preview", "-o", "json", "--silent"], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return run_s(s_cli, tmp_home, ["preview", "-o", "json", "--silent"], env)
+
+
+def aliases(home) -> dict:
+    """The aliases `s config add` wrote (~/.s/access.yaml; the values are encrypted, the names are not)."""
+    path = home / ".s" / "access.yaml"
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+
+
+def unrendered(value, path="") -> list[str]:
+    """Every place in a rendered document where a `${...}` survived."""
+    if isinstance(value, dict):
+        return [hit for key, item in value.items() for hit in unrendered(item, f"{path}/{key}")]
+    if isinstance(value, list):
+        return [hit for index, item in enumerate(value) for hit in unrendered(item, f"{path}/{index}")]
+    return [f"{path}: {value}"] if isinstance(value, str) and "${" in value else []
 
 
 @pytest.fixture(scope="session")
 def render(s_cli, tmp_path_factory):
+    """`s preview` in a throw-away HOME holding a real (fake-valued) `default` alias, as `s config add`
+    writes it on a deployer's machine (s 3.1.10)."""
     home = tmp_path_factory.mktemp("s-home")
+    added = run_s(s_cli, home, ADD_ALIAS)
+    assert added.returncode == 0 and "default" in aliases(home), added.stdout + added.stderr
 
     @cache
     def rendered(extra: tuple[tuple[str, str], ...] = ()) -> dict:
@@ -87,6 +124,40 @@ def resources(render):
 def test_the_three_functions_are_fc3_resources(resources):
     assert set(resources) == set(FUNCTIONS)
     assert {r["component"] for r in resources.values()} == {"fc3"}
+
+
+def test_access_is_the_literal_alias_name(render):
+    """Serverless Devs never renders the top-level `access` (Serverless-Devs/toolkit
+    packages/parse-spec/src/parse-content.ts getAccess() returns the raw string): a `${env(...)}` there
+    reaches the credential lookup as text ("Not found access: ${env(...)}")."""
+    raw = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))
+    assert raw["access"] == "default" and render()["access"] == "default"
+
+
+def test_nothing_is_left_unrendered_and_the_account_id_is_substituted(render, resources):
+    assert unrendered(render()) == []
+    triggers = {t["triggerType"]: t for t in resources["mns_receipt"]["props"]["triggers"]}
+    run = triggers["eventbridge"]["triggerConfig"]["runOptions"]
+    assert run["deadLetterQueue"]["Arn"] == f"acs:mns:cn-hangzhou:{ACCOUNT_ID}:/queues/sms-receipts-dead-letter"
+    assert triggers["mns_topic"]["sourceArn"] == f"acs:mns:cn-hangzhou:{ACCOUNT_ID}:/topics/sms-receipts"
+    # fc3 gets or creates the default MNS trigger role itself (src/base.ts initFcMnsTriggerRole)
+    assert "invocationRole" not in triggers["mns_topic"]
+
+
+def test_the_readmes_s_config_add_works_as_written(s_cli, tmp_path):
+    """The exact command of README "Deploy", step 1, with its placeholders filled, run non-interactively
+    in a fresh HOME, leaves the alias that s.yaml's `access` names."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (command,) = set(re.findall(r"`(s config add -a [^`]+)`", readme))
+    filled = command.replace("<ak>", "fake-key-id").replace("<sk>", "fake-secret").replace("<uid>", ACCOUNT_ID)
+    argv = shlex.split(filled)
+    assert argv[0] == "s" and "<" not in filled, filled
+    done = run_s(s_cli, tmp_path, argv[1:])
+    assert done.returncode == 0, done.stdout + done.stderr
+    alias = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))["access"]
+    assert set(aliases(tmp_path).get(alias, {})) >= {"AccountID", "AccessKeyID", "AccessKeySecret"}
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", run_s(s_cli, tmp_path, ["config", "get", "-a", alias]).stdout)
+    assert f"{ACCOUNT_ID[:3]}**********{ACCOUNT_ID[-3:]}" in shown  # s masks the AccountID it stored
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -190,16 +261,52 @@ def test_the_mns_function_has_a_queue_trigger_with_batches_retries_and_a_dead_le
     run = queue["runOptions"]
     assert run["batchWindow"]["CountBasedWindow"] * 2 <= 200  # one batch = one BatchWriteRow (2 rows a report)
     assert run["retryStrategy"]["PushRetryStrategy"] in {"BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"}
-    assert (
-        run["deadLetterQueue"]["Arn"] == "acs:mns:cn-hangzhou:${config('AccountID')}:/queues/sms-receipts-dead-letter"
-    )
-    assert triggers["mns_topic"]["sourceArn"] == "acs:mns:cn-hangzhou:${config('AccountID')}:/topics/sms-receipts"
+    assert run["deadLetterQueue"]["Arn"] == f"acs:mns:cn-hangzhou:{ACCOUNT_ID}:/queues/sms-receipts-dead-letter"
+    assert triggers["mns_topic"]["sourceArn"] == f"acs:mns:cn-hangzhou:{ACCOUNT_ID}:/topics/sms-receipts"
     named = render((("SMS_RECEIPTS_MNS_QUEUE", "receipts-in"), ("SMS_RECEIPTS_REGION", "cn-shanghai"),
                     ("SMS_RECEIPTS_MNS_DEAD_LETTER_QUEUE", "receipts-dlq")))["resources"]  # fmt: skip
-    queue = named["mns_receipt"]["props"]["triggers"][0]["triggerConfig"]
+    (queue,) = [t["triggerConfig"] for t in named["mns_receipt"]["props"]["triggers"]
+                if t["triggerType"] == "eventbridge"]  # fmt: skip
     assert queue["eventSourceConfig"]["eventSourceParameters"]["sourceMNSParameters"] == {
         "RegionId": "cn-shanghai", "QueueName": "receipts-in", "IsBase64Decode": True}  # fmt: skip
-    assert queue["runOptions"]["deadLetterQueue"]["Arn"].endswith(":/queues/receipts-dlq")
+    assert queue["runOptions"]["deadLetterQueue"]["Arn"] == f"acs:mns:cn-shanghai:{ACCOUNT_ID}:/queues/receipts-dlq"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_eventbridge_triggers_come_after_all_others(resources, function):
+    """fc3 stops deploying a function's triggers at the first unchanged EventBridge trigger (devsapp/fc3
+    src/subCommands/deploy/impl/trigger.ts, `return this.needDeploy` inside the loop): one listed later
+    would never be created once the EventBridge trigger exists."""
+    kinds = [t["triggerType"] == "eventbridge" for t in resources[function]["props"]["triggers"]]
+    assert kinds == sorted(kinds)
+
+
+def test_eventbridge_options_are_fc3_fields(resources):
+    """Only fields of FC 3.0's DeliveryOption and RunOptions models (deploy_support cites them)."""
+    triggers = [t for r in resources.values() for t in r["props"]["triggers"] if t["triggerType"] == "eventbridge"]
+    assert triggers
+    for trigger in triggers:
+        config = trigger["triggerConfig"]
+        assert set(config["eventSinkConfig"]["deliveryOption"]) <= FC3_DELIVERY_OPTION_FIELDS
+        assert set(config["runOptions"]) <= FC3_RUN_OPTIONS_FIELDS
+
+
+def test_no_warm_instances_unless_asked_for(render, resources):
+    """SMS_RECEIPTS_HTTP_MIN_INSTANCES: provisioned instances of the HTTP function, 0 by default, a
+    number as the fc3 schema wants (IProvisionConfig.defaultTarget), valid against the schema."""
+    assert resources["http_receipt"]["props"]["provisionConfig"]["defaultTarget"] == 0
+    assert not {"provisionConfig", "scalingConfig"} & set(resources["mns_receipt"]["props"])
+    assert not {"provisionConfig", "scalingConfig"} & set(resources["alicom_pull"]["props"])
+    warm = render((("SMS_RECEIPTS_HTTP_MIN_INSTANCES", "2"),))["resources"]["http_receipt"]["props"]
+    assert warm["provisionConfig"]["defaultTarget"] == 2
+    assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(warm)) == []
+    assert {k: v for k, v in warm.items() if k != "provisionConfig"} == {
+        k: v for k, v in resources["http_receipt"]["props"].items() if k != "provisionConfig"}  # fmt: skip
+
+
+def test_the_puller_role_comment_names_the_token_actions():
+    text = (ROOT / "s.yaml").read_text(encoding="utf-8")
+    assert all(action in text for action in QUERY_TOKEN_ACTIONS) and "dybaseapi:" not in text
 
 
 def test_the_puller_runs_every_minute_once_enabled(render, resources):
@@ -214,3 +321,5 @@ def test_the_readme_documents_every_variable_s_yaml_reads():
     names = set(re.findall(r"\$\{env\('(SMS_RECEIPTS_[A-Z0-9_]+)'", (ROOT / "s.yaml").read_text(encoding="utf-8")))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert names and sorted(n for n in names if f"`{n}`" not in readme) == []
+    assert "SMS_RECEIPTS_HTTP_MIN_INSTANCES" in names
+    assert "SMS_RECEIPTS_S_ACCESS" not in readme  # the alias is s.yaml's literal `access`, or `-a <alias>`

@@ -19,7 +19,16 @@ from sms_receipts.storage import config as storage_config
 from sms_receipts.storage.tablestore import TablestoreBackend
 from sms_receipts.testing import events
 
-from deploy_support import CREDENTIALS, DOCUMENTED, FUNCTIONS, ROOT
+from deploy_support import (
+    CREDENTIALS,
+    DOCUMENTED,
+    FC3_DELIVERY_OPTION_FIELDS,
+    FC3_RUN_OPTIONS_FIELDS,
+    FORBIDDEN_INSTANCE_WORDS,
+    FUNCTIONS,
+    QUERY_TOKEN_ACTIONS,
+    ROOT,
+)
 from function_support import load_function
 
 TEMPLATE = yaml.safe_load((ROOT / "template.yml").read_text(encoding="utf-8"))
@@ -31,11 +40,12 @@ GIVEN = {"OtsInstanceName": "smsreceipts", "CallbackTokens": "0123456789abcdef01
 FUNCTION_RESOURCES = {"http_receipt": "HttpReceiptFunction", "mns_receipt": "MnsReceiptFunction",
                       "alicom_pull": "AlicomPullFunction"}  # fmt: skip
 ROLE_OF = {"http_receipt": "FunctionRole", "mns_receipt": "FunctionRole", "alicom_pull": "PullerRole"}
-# The one resource pattern, for the one action that names no resource of the account's (README, "Deploy").
-ALLOWED_PATTERNS = {"dybaseapi:QueryTokenForMnsQueue": "acs:dybaseapi:*:1234567890123456:*"}
+# The one statement on Resource "*": QueryTokenForMnsQueue, for a service that authorizes per service
+# only (deploy_support cites the SMS RAM pages; README, "Deploy").
+ALLOWED_ON_ANY_RESOURCE = QUERY_TOKEN_ACTIONS
 ROS_TYPES = {"ALIYUN::OTS::Instance", "ALIYUN::OTS::Table", "ALIYUN::SLS::Project", "ALIYUN::SLS::Logstore",
              "ALIYUN::SLS::Index", "ALIYUN::MNS::Queue", "ALIYUN::MNS::Topic", "ALIYUN::RAM::Role",
-             "ALIYUN::FC3::Function", "ALIYUN::FC3::Trigger"}  # fmt: skip
+             "ALIYUN::FC3::Function", "ALIYUN::FC3::Trigger", "ALIYUN::FC3::ProvisionConfig"}  # fmt: skip
 
 
 # -- a small evaluator of the intrinsic functions the template uses -------------------------------
@@ -72,6 +82,26 @@ def resolve(value):
     if isinstance(value, list):
         return [resolve(item) for item in value]
     return value
+
+
+def condition(name: str, values: dict) -> bool:
+    """A condition of the template, with the parameters `values` (Fn::Equals, Fn::Not, Ref only)."""
+
+    def evaluate(node):
+        if isinstance(node, dict):
+            ((function, argument),) = node.items()
+            if function == "Ref":
+                return values[argument]
+            if function == "Fn::Equals":
+                left, right = (evaluate(item) for item in argument)
+                return left == right
+            if function == "Fn::Not":
+                (inner,) = argument
+                return not evaluate(inner)
+            raise AssertionError(f"unexpected function {function}")
+        return node
+
+    return evaluate(TEMPLATE["Conditions"][name])
 
 
 def sub_variable(name: str):
@@ -120,6 +150,50 @@ def test_it_is_a_ros_template_of_known_resource_types():
             assert target in PARAMETERS or target in RESOURCES or target in PSEUDO, (name, target)
         for dependency in spec.get("DependsOn", []):
             assert dependency in RESOURCES, (name, dependency)
+        assert spec.get("Condition", next(iter(TEMPLATE["Conditions"]))) in TEMPLATE["Conditions"], name
+    for name, spec in TEMPLATE["Conditions"].items():
+        assert set(references(spec)) <= set(PARAMETERS), name
+
+
+def test_the_instance_name_is_lowercase_and_free_of_the_words_tablestore_rejects():
+    """RAM resources name the instance in lowercase (help.aliyun.com/document_detail/27362.html) and the
+    table ARNs use the parameter as given; CreateInstance rejects ali, ay, ots, taobao, admin. ROS
+    documents no regular-expression dialect for AllowedPattern, so the words are in the Description
+    and the names this repository suggests are checked here."""
+    spec = PARAMETERS["OtsInstanceName"]
+
+    def allowed(name):
+        return re.fullmatch(spec["AllowedPattern"], name) is not None
+
+    assert allowed("smsreceipts") and allowed("sms-receipts-01")
+    assert not allowed("SmsReceipts") and not allowed("SMSRECEIPTS") and not allowed("smsReceipts")
+    assert not allowed("sms-") and not allowed("1sms") and not allowed("ab") and not allowed("a" * 17)
+    assert all(f" {word}" in spec["Description"] for word in FORBIDDEN_INSTANCE_WORDS)
+    assert storage_config.FORBIDDEN_INSTANCE_WORDS == FORBIDDEN_INSTANCE_WORDS
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    suggested = {GIVEN["OtsInstanceName"], *([spec["Default"]] if "Default" in spec else []),
+                 *re.findall(r"`(\w+)` works", readme)}  # fmt: skip
+    assert "smsreceipts" in suggested
+    for name in suggested:
+        assert allowed(name) and not [w for w in FORBIDDEN_INSTANCE_WORDS if w in name], name
+        assert storage_config.instance_name_warning(name) is None
+
+
+def test_warm_http_instances_are_opt_in():
+    """HttpMinInstances: an ALIYUN::FC3::ProvisionConfig of the HTTP function's LATEST, only when > 0."""
+    spec = RESOURCES["HttpReceiptProvisionConfig"]
+    assert spec["Type"] == "ALIYUN::FC3::ProvisionConfig"
+    parameter = PARAMETERS["HttpMinInstances"]
+    assert parameter["Type"] == "Number" and parameter["Default"] == 0 and parameter["MinValue"] == 0
+    assert condition(spec["Condition"], parameter_values()) is False  # the default creates nothing
+    assert condition(spec["Condition"], {**parameter_values(), "HttpMinInstances": 2}) is True
+    props = resolve(spec["Properties"])
+    assert props["FunctionName"] == "sms-receipts-http" and props["Qualifier"] == "LATEST"
+    assert spec["Properties"]["DefaultTarget"] == {"Ref": "HttpMinInstances"}
+    s_config = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))["resources"]["http_receipt"]["props"][
+        "provisionConfig"]  # fmt: skip
+    assert (props["AlwaysAllocateCPU"], props["AlwaysAllocateGPU"]) == (
+        s_config["alwaysAllocateCPU"], s_config["alwaysAllocateGPU"])  # fmt: skip
 
 
 def test_the_generated_parts_are_up_to_date_with_the_schema():
@@ -185,6 +259,8 @@ def test_the_triggers():
     assert triggers["http"]["FunctionName"] == "sms-receipts-http"
     queue = triggers["eventbridge"]["TriggerConfig"]
     assert queue["eventSourceConfig"]["eventSourceParameters"]["sourceMNSParameters"]["QueueName"] == "sms-receipts"
+    assert set(queue["eventSinkConfig"]["deliveryOption"]) <= FC3_DELIVERY_OPTION_FIELDS  # FC 3.0 models only
+    assert set(queue["runOptions"]) <= FC3_RUN_OPTIONS_FIELDS
     assert queue["runOptions"]["deadLetterQueue"]["Arn"] == (
         "acs:mns:cn-hangzhou:1234567890123456:/queues/sms-receipts-dead-letter")  # fmt: skip
     assert queue["runOptions"]["batchWindow"] and queue["runOptions"]["retryStrategy"]
@@ -195,9 +271,12 @@ def test_the_triggers():
     timer = triggers["timer"]
     assert timer["FunctionName"] == "sms-receipts-alicom-pull" and timer["TriggerConfig"]["enable"] is False
     s_yaml = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))["resources"]
-    s_queue = s_yaml["mns_receipt"]["props"]["triggers"][0]["triggerConfig"]
+    (s_queue,) = [t["triggerConfig"] for t in s_yaml["mns_receipt"]["props"]["triggers"]
+                  if t["triggerType"] == "eventbridge"]  # fmt: skip
     assert queue["runOptions"]["batchWindow"] == s_queue["runOptions"]["batchWindow"]
     assert queue["runOptions"]["retryStrategy"] == s_queue["runOptions"]["retryStrategy"]
+    assert queue["eventSinkConfig"] == s_queue["eventSinkConfig"]
+    assert set(queue["runOptions"]) == set(s_queue["runOptions"])
 
 
 # -- least privilege ------------------------------------------------------------------------------
@@ -219,10 +298,11 @@ def test_no_action_or_resource_is_a_wildcard(role):
         assert statement["Effect"] == "Allow"
         for action in as_list(statement["Action"]):
             assert "*" not in action
-        for resource in as_list(statement["Resource"]):
-            assert resource != "*"
-            if "*" in resource:
-                assert [ALLOWED_PATTERNS.get(a) for a in as_list(statement["Action"])] == [resource]
+        resources = as_list(statement["Resource"])
+        if "*" in resources:
+            assert resources == ["*"] and set(as_list(statement["Action"])) == ALLOWED_ON_ANY_RESOURCE
+        else:
+            assert not [resource for resource in resources if "*" in resource]
 
 
 @pytest.mark.parametrize("role", ["FunctionRole", "PullerRole"])
@@ -250,14 +330,27 @@ def test_only_the_puller_may_ask_for_alicom_queue_tokens():
     def actions(role):
         return {a for s in statements(role) for a in as_list(s["Action"])}
 
-    assert "dybaseapi:QueryTokenForMnsQueue" in actions("PullerRole")
-    assert not {a for a in actions("FunctionRole") if a.startswith("dybaseapi:")}
+    (token,) = [s for s in statements("PullerRole") if set(as_list(s["Action"])) & QUERY_TOKEN_ACTIONS]
+    assert set(token["Action"]) == QUERY_TOKEN_ACTIONS and token["Resource"] == "*"  # SERVICE granularity only
+    sms_codes = ("dysms:", "dybase:", "dybaseapi:", "cloudcomm:", "sms:")
+    assert not {a for a in actions("FunctionRole") if a.startswith(sms_codes)}
+    assert not {a for a in actions("PullerRole") if a.startswith("dybaseapi:")}  # an endpoint, not a RAM code
+    assert "acs:dybaseapi" not in (ROOT / "template.yml").read_text(encoding="utf-8")
     assert actions("TopicInvocationRole") == {"fc:InvokeFunction"}
     (invoke,) = statements("TopicInvocationRole")
     assert invoke["Resource"] == ["acs:fc:cn-hangzhou:1234567890123456:functions/sms-receipts-mns"]
     assert resolve(RESOURCES["MnsReceiptFunction"]["Properties"]["FunctionName"]) == "sms-receipts-mns"
     alicom_sources = inspect.getsource(mns_fc) + (ROOT / "shared/sms_receipts/mns/alicom.py").read_text("utf-8")
     assert "query_token_for_mns_queue" in alicom_sources
+
+
+def test_the_readme_gives_the_pullers_token_statement_of_the_template():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    statement = r'`(\{"Effect": "Allow", "Action": \[[^`]*QueryTokenForMnsQueue[^`]*\})`'
+    documented = [json.loads(match) for match in re.findall(statement, readme)]
+    (token,) = [s for s in statements("PullerRole") if set(as_list(s["Action"])) & QUERY_TOKEN_ACTIONS]
+    assert documented == [token]
+    assert "dybaseapi:QueryTokenForMnsQueue" not in readme and "acs:dybaseapi" not in readme
 
 
 def test_a_push_through_the_function_calls_only_allowed_apis(emulator, storage_env, monkeypatch):

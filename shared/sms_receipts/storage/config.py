@@ -43,6 +43,30 @@ class ConfigurationError(ValueError):
     """A setting is missing or wrong; the message names the variable."""
 
 
+# Tablestore's instance-name rules that a deployment trips over (README, "Deploy"): RAM policies
+# name the instance in lowercase ("在Resource资源定义中的[instance_name]请用小写表示",
+# https://help.aliyun.com/document_detail/27362.html), and CreateInstance rejects these words
+# ("The name cannot contain the following words: ali, ay, ots, taobao, and admin",
+# https://www.alibabacloud.com/help/en/tablestore/table-store-service/developer-reference/api-tablestore-2020-12-09-createinstance).
+FORBIDDEN_INSTANCE_WORDS = ("ali", "ay", "ots", "taobao", "admin")
+
+
+def instance_name_warning(name: str) -> str | None:
+    """One line saying why `name` will not work in a deployment, or None when it complies."""
+    problems = []
+    if name != name.lower():
+        problems.append(
+            f"has uppercase letters, but RAM policies name Tablestore instances in lowercase (use {name.lower()!r} "
+            "in the roles' table ARNs, or a lowercase name)"
+        )
+    words = [word for word in FORBIDDEN_INSTANCE_WORDS if word in name.lower()]
+    if words:
+        problems.append(f"contains {', '.join(words)}, which CreateInstance rejects in a new instance's name")
+    if not problems:
+        return None
+    return f"warning: {ENV_INSTANCE} {name!r} " + "; and ".join(problems)
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     endpoint: str
