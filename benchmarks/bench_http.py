@@ -22,7 +22,7 @@ TOKEN = "bench-token"
 @contextmanager
 def emulator_process():
     process = subprocess.Popen(
-        [sys.executable, "-m", "sms_receipts.cli", "emulator", "tablestore", "--port", "0"],
+        [sys.executable, "-m", "sms_receipts_dev.cli", "emulator", "tablestore", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -57,9 +57,9 @@ def latency(info: dict) -> dict:
 
     from benchmarks.samples import push_body, sms_report_push
     from sms_receipts.http import fc
-    from sms_receipts.local.gateway import fc_context
     from sms_receipts.storage.config import get_store_handle
-    from sms_receipts.testing.events import http_event
+    from sms_receipts_dev.local.gateway import fc_context
+    from sms_receipts_dev.testing.events import http_event
 
     fc.reset()
     index.initialize(fc_context("init"))
@@ -114,9 +114,9 @@ sys.path.insert(0, {handler_dir!r})
 os.environ.update(json.loads({env!r}))
 import index
 from benchmarks.samples import push_body, sms_report_push
-from sms_receipts.local.gateway import fc_context
+from sms_receipts_dev.local.gateway import fc_context
 from sms_receipts.storage.config import get_store_handle
-from sms_receipts.testing.events import http_event
+from sms_receipts_dev.testing.events import http_event
 get_store_handle().backend.create_missing_tables()
 event = http_event(push_body(sms_report_push(2000)), path="/SmsReport", query={{"token": {token!r}}})
 response = index.handler(event, fc_context("rss"))

@@ -7,15 +7,15 @@ import json
 import time
 import uuid
 
-from sms_receipts.emulators.credentials import CredentialStore
-from sms_receipts.emulators.dybaseapi import DybaseapiEmulator
-from sms_receipts.emulators.mns import MnsEmulator
-from sms_receipts.emulators.tablestore import TablestoreEmulator
 from sms_receipts.mns.alicom import AlicomPuller, AlicomSettings, TokenSource
 from sms_receipts.parsing import MessageType, decode_alicom_message
 from sms_receipts.storage import ReceiptStore
 from sms_receipts.storage.plainbuffer import install_fast_put_row_serializer
 from sms_receipts.storage.tablestore import TablestoreBackend, make_client, quiet_sdk_logs
+from sms_receipts_dev.emulators.credentials import CredentialStore
+from sms_receipts_dev.emulators.dybaseapi import DybaseapiEmulator
+from sms_receipts_dev.emulators.mns import MnsEmulator
+from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
 
 from .samples import sms_report_push
 

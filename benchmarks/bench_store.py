@@ -9,11 +9,11 @@ import uuid
 
 from tablestore import Condition, Row, RowExistenceExpectation
 
-from sms_receipts.emulators.tablestore import TablestoreEmulator
 from sms_receipts.parsing import MessageType, decode_http_body
 from sms_receipts.storage import ReceiptStore
 from sms_receipts.storage.plainbuffer import install_fast_put_row_serializer
 from sms_receipts.storage.tablestore import TablestoreBackend, make_client, quiet_sdk_logs
+from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
 
 from .samples import push_body, sms_report_push
 

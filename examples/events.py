@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from sms_receipts.testing import events
+from sms_receipts_dev.testing import events
 
 SAMPLES = Path(__file__).resolve().parent / "http"
 

@@ -5,8 +5,8 @@
 For each function (default: all three), `build/<function>/` holds exactly:
 
 - `index.py`, the function's handler (from `functions/<function>/`);
-- `sms_receipts/`, the shared package without what is never deployed (`emulators/`, `testing/`,
-  `local/`, `cli.py`);
+- `sms_receipts/`, the shared package, whole (the emulators, the local stack and the test helpers
+  are another package, `sms_receipts_dev`, which is never deployed);
 - the function's runtime packages, pinned in `requirements/<function>.txt` (the full transitive set),
   installed from wheels for the FC runtime (Linux x86_64, CPython 3.10) with `--no-deps`, so nothing
   unpinned comes along; minus the files that cannot load there (see PRUNED) and the packages' own
@@ -28,7 +28,6 @@ Uses only the standard library and pip, from the interpreter it runs with.
 from __future__ import annotations
 
 import argparse
-import ast
 import compileall
 import hashlib
 import json
@@ -54,9 +53,6 @@ FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull")
 # The FC python3.10 runtime: Debian 10 (glibc 2.28), x86_64, CPython 3.10.
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
 TARGET = [*(f"--platform={p}" for p in PLATFORMS), "--implementation=cp", "--python-version=3.10", "--abi=cp310"]
-
-# Never deployed: the local emulators, the test event factories, `make dev`, and the command line.
-EXCLUDED_FROM_PACKAGE = ("emulators", "testing", "local", "cli.py")
 
 # Files of pinned packages that cannot load on the FC runtime; removing them changes nothing there.
 PRUNED = {
@@ -152,13 +148,11 @@ def fetch_wheels(pins: list[tuple[str, str]]) -> None:
 
 
 def package_files() -> list[Path]:
-    """The shared package's files that are deployed, relative to its parent."""
+    """The shared package's files, all of them deployed."""
     files = []
     for path in sorted(PACKAGE.rglob("*")):
         relative = path.relative_to(PACKAGE)
         if path.is_dir() or "__pycache__" in relative.parts or path.suffix in (".pyc", ".pyo"):
-            continue
-        if relative.parts[0] in EXCLUDED_FROM_PACKAGE:
             continue
         files.append(path)
     return files
@@ -168,42 +162,6 @@ def handler_files(function: str) -> list[Path]:
     directory = ROOT / "functions" / function
     return [p for p in sorted(directory.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
             and p.suffix not in (".pyc", ".pyo")]  # fmt: skip
-
-
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def check_package_imports(files: list[Path]) -> None:
-    """Every `sms_receipts` module that a deployed module imports is deployed too (a static check; the
-    clean-interpreter test in tests/deploy is the dynamic one)."""
-    deployed = {module_name(p) for p in files if p.suffix == ".py"}
-    existing = {module_name(p) for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts}
-    for path in files:
-        if path.suffix != ".py":
-            continue
-        name = module_name(path)
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        imported: list[str] = []
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(node, ast.Import):
-                imported += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    parts = package.split(".")
-                    base = parts[: len(parts) - node.level + 1]
-                    module = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    module = node.module or ""
-                imported.append(module)
-                # `from . import local` names a module; `from .x import f` names an attribute
-                imported += [f"{module}.{a.name}" for a in node.names if f"{module}.{a.name}" in existing]
-        for target in imported:
-            if target.split(".")[0] == "sms_receipts" and target not in deployed:
-                raise SystemExit(f"{path.relative_to(ROOT)} imports {target}, which is not deployed")
 
 
 # -- building -------------------------------------------------------------------------------------
@@ -261,9 +219,7 @@ def build(function: str) -> Path:
         destination = staging / path.relative_to(ROOT / "functions" / function)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)
-    files = package_files()
-    check_package_imports(files)
-    for path in files:
+    for path in package_files():
         destination = staging / path.relative_to(PACKAGE.parent)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)

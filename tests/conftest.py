@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from sms_receipts.emulators.tablestore import TablestoreEmulator
 from sms_receipts.storage import config as storage_config
+from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
 
 FUNCTION_ENV_VARS = (
     "SMS_RECEIPTS_CALLBACK_TOKENS", "SMS_RECEIPTS_ALLOWED_IPS", "SMS_RECEIPTS_MAX_BODY_BYTES",

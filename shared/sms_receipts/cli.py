@@ -11,16 +11,10 @@
                                          the delivery state and every ledger receipt of a message
     sms-receipts export --table ledger|state|dead-letter
                                          every row of a table, one JSON object per line
-    sms-receipts dev [--port 9000] [--data-dir .data] [--token T] [--fault-rate R]
-                                         the local stack: the HTTP function on the emulators
-    sms-receipts push FILE [--type T] [--url U] [--time-scale S]
-                                         push a receipt file as the SMS service does, re-pushing on failure
     sms-receipts pull [--type T] [--once]
                                          drain the Alicom queues into Tablestore, as the timer function does
-    sms-receipts mns-send FILE [--type T]
-                                         enqueue receipts on an Alicom queue as the SMS service does
-    sms-receipts emulator tablestore|mns|dybaseapi [--port P] [--data-dir D] [--fault-rate R] ...
-                                         a local emulator; its first output line is its JSON config
+    sms-receipts ...                     the local stack's commands (dev, push, mns-send, emulator):
+                                         sms_receipts_dev.cli, the console script's parser
 
 Commands that read or write Tablestore use the one configured by environment variables (see
 sms_receipts.storage.config), or else the local stack found through `--data-dir` (default .data).
@@ -36,7 +30,7 @@ import sys
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
-def _read_input(path: str) -> bytes:
+def read_input(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
     with open(path, "rb") as f:
@@ -52,7 +46,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         print(f"sms-receipts parse: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        data = _read_input(args.file)
+        data = read_input(args.file)
     except OSError as exc:
         print(f"sms-receipts parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
@@ -72,7 +66,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _storage(args: argparse.Namespace):
-    from .local.endpoints import storage_env
+    from .endpoints import storage_env
     from .storage.config import StorageConfig, StoreHandle
 
     return StoreHandle(StorageConfig.from_env(storage_env(args.data_dir)))
@@ -142,49 +136,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_dev(args: argparse.Namespace) -> int:
-    from .local.dev import run
-
-    return run(port=args.port, data_dir=args.data_dir, token=args.token, fault_rate=args.fault_rate)
-
-
-def _cmd_push(args: argparse.Namespace) -> int:
-    from .local.endpoints import local_section
-    from .local.push import push
-    from .parsing import detect_message_type, message_type_from_name
-
-    try:
-        body = _read_input(args.file)
-    except OSError as exc:
-        print(f"sms-receipts push: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    url = args.url
-    if not url:
-        if args.type:
-            message_type = message_type_from_name(args.type)
-        else:
-            try:
-                first = json.loads(body)
-                message_type = detect_message_type(first[0] if isinstance(first, list) else first)
-            except (ValueError, IndexError, KeyError, TypeError, AttributeError):
-                message_type = None
-        if message_type is None:
-            print("sms-receipts push: name the type (--type) or the URL (--url)", file=sys.stderr)
-            return EXIT_USAGE
-        url = local_section(args.data_dir, "callback_urls", "name the callback URL (--url)")[message_type.value]
-    result = push(url, body, time_scale=args.time_scale)
-    for number, attempt in enumerate(result.attempts, 1):
-        print(json.dumps({"attempt": number, "status": attempt.status, "ms": round(attempt.seconds * 1000, 1),
-                          "body": attempt.body.decode("utf-8", "replace"), "error": attempt.error},
-                         ensure_ascii=False))  # fmt: skip
-    return EXIT_OK if result.accepted else EXIT_REJECTED
-
-
 def _cmd_pull(args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from .local.endpoints import alicom_env, storage_env
+    from .endpoints import alicom_env, storage_env
     from .mns.alicom import ENV_TYPES, AlicomPuller, AlicomSettings, TokenSource
     from .storage.config import StorageConfig, StoreHandle, credentials_from
     from .storage.tablestore import quiet_sdk_logs
@@ -211,42 +167,22 @@ def _cmd_pull(args: argparse.Namespace) -> int:
             return EXIT_OK
 
 
-def _cmd_mns_send(args: argparse.Namespace) -> int:
-    from .local.mns_send import send_receipts
-
-    try:
-        data = _read_input(args.file)
-    except OSError as exc:
-        print(f"sms-receipts mns-send: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    for line in send_receipts(data, args.type, args.data_dir):
-        print(json.dumps(line, ensure_ascii=False))
-    return EXIT_OK
-
-
-def _cmd_emulator(args: argparse.Namespace) -> int:
-    if args.service == "tablestore":
-        from .emulators.tablestore import main as emulator_main
-    elif args.service == "mns":
-        from .emulators.mns import main as emulator_main
-    else:
-        from .emulators.dybaseapi import main as emulator_main
-    return emulator_main(args.options)
-
-
-def _storage_options(parser: argparse.ArgumentParser) -> None:
+def storage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=".data", help="local stack to use when no Tablestore is configured (default .data)"
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(
         prog="sms-receipts",
         description="Alibaba Cloud SMS receipts into Tablestore, idempotently.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return parser, parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """The operator's commands: they ship with the package (the local stack's are in sms_receipts_dev)."""
     parse = commands.add_parser("parse", help="parse receipts and print their identity, one JSON per line")
     parse.add_argument("--type", help="message type (SmsReport, SmsUp, ...); detected from fields if omitted")
     parse.add_argument(
@@ -260,57 +196,35 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(run=_cmd_parse)
 
     init_tables = commands.add_parser("init-tables", help="create the missing tables (safe to repeat)")
-    _storage_options(init_tables)
+    storage_options(init_tables)
     init_tables.set_defaults(run=_cmd_init_tables)
 
     query = commands.add_parser("query", help="the state and ledger rows of a message")
     query.add_argument("--biz-id", required=True, help="the BizId returned by SendSms / SendBatchSms")
     query.add_argument("--phone", help="one recipient of that send")
-    _storage_options(query)
+    storage_options(query)
     query.set_defaults(run=_cmd_query)
 
     export = commands.add_parser("export", help="every row of a table, as JSON lines")
     export.add_argument("--table", required=True, choices=sorted(_EXPORT_TABLES))
-    _storage_options(export)
+    storage_options(export)
     export.set_defaults(run=_cmd_export)
-
-    dev = commands.add_parser("dev", help="run the whole system locally on its embedded emulators")
-    dev.add_argument("--port", type=int, default=9000, help="port of the HTTP function (default 9000)")
-    dev.add_argument("--data-dir", default=".data", help="where the emulators keep their data (default .data)")
-    dev.add_argument("--token", help="callback token (default: generated once and kept in the data dir)")
-    dev.add_argument("--fault-rate", type=float, default=0.0, help="rate of injected Tablestore faults (0..1)")
-    dev.set_defaults(run=_cmd_dev)
-
-    push = commands.add_parser("push", help="push a receipt file as the SMS service does")
-    push.add_argument("file", metavar="FILE", help="a JSON array of receipts, or - for standard input")
-    push.add_argument("--type", help="message type; picks the local stack's callback URL for it")
-    push.add_argument("--url", help="callback URL (default: the local stack's, from --data-dir)")
-    push.add_argument("--time-scale", type=float, default=1.0,
-                      help="multiply the re-push delays (1, 5, 10 minutes); 0.001 for local tries")  # fmt: skip
-    _storage_options(push)
-    push.set_defaults(run=_cmd_push)
 
     pull = commands.add_parser("pull", help="drain the Alicom queues into Tablestore")
     pull.add_argument("--type", help="comma-separated message types (default: SMS_RECEIPTS_ALICOM_TYPES)")
     pull.add_argument("--once", action="store_true", help="stop when every queue is empty (exit 1 on failures)")
-    _storage_options(pull)
+    storage_options(pull)
     pull.set_defaults(run=_cmd_pull)
 
-    mns_send = commands.add_parser("mns-send", help="enqueue receipts on an Alicom queue (local stack)")
-    mns_send.add_argument("file", metavar="FILE", help="a JSON array of receipts or one receipt, or - for stdin")
-    mns_send.add_argument("--type", help="message type (default: detected from the fields)")
-    _storage_options(mns_send)
-    mns_send.set_defaults(run=_cmd_mns_send)
 
-    emulator = commands.add_parser("emulator", help="run a local emulator (tablestore, mns, dybaseapi)")
-    emulator.add_argument("service", choices=["tablestore", "mns", "dybaseapi"])
-    emulator.add_argument("options", nargs=argparse.REMAINDER, help="the emulator's own options (--help)")
-    emulator.set_defaults(run=_cmd_emulator)
+def build_parser() -> argparse.ArgumentParser:
+    parser, commands = new_parser()
+    add_commands(commands)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
     from .storage.backend import BackendError
     from .storage.config import ConfigurationError

@@ -27,7 +27,7 @@ from sms_receipts.parsing import (
 from sms_receipts.parsing import envelopes as envelopes_module
 from sms_receipts.parsing.identity import identify, texts_of
 from sms_receipts.parsing.items import Delivery
-from sms_receipts.testing import events
+from sms_receipts_dev.testing import events
 
 from helpers import event_names, load_event, load_json
 
@@ -464,7 +464,7 @@ def test_http_event_that_is_not_an_event_keeps_its_bytes(event):
 
 
 def test_http_event_carrying_a_bad_batch_rejects_per_item():
-    from sms_receipts.testing.events import http_event
+    from sms_receipts_dev.testing.events import http_event
 
     event = http_event(load_event("bad/mixed_valid_invalid.json"), path="/SmsReport")
     result = decode_http_event(event)
@@ -473,7 +473,7 @@ def test_http_event_carrying_a_bad_batch_rejects_per_item():
 
 
 def test_http_event_carrying_non_utf8_bytes_rejects_the_body_exactly():
-    from sms_receipts.testing.events import http_event
+    from sms_receipts_dev.testing.events import http_event
 
     body = load_event("bad/not_utf8.bin")
     rejected = only_rejection(decode_http_event(http_event(body, path="/SmsReport")))

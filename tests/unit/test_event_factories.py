@@ -17,7 +17,7 @@ from sms_receipts.parsing import (
     decode_topic_event,
     parse_http_event,
 )
-from sms_receipts.testing import events
+from sms_receipts_dev.testing import events
 
 from helpers import load_event, load_json
 

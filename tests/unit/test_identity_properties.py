@@ -28,7 +28,7 @@ from sms_receipts.parsing import (
     entity_parts,
 )
 from sms_receipts.parsing.identity import identify
-from sms_receipts.testing import events
+from sms_receipts_dev.testing import events
 
 T = MessageType
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -58,7 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The `tablestore` release whose PlainBuffer bytes tests/storage/test_plainbuffer.py compares against
+# The `tablestore` release whose PlainBuffer bytes tests/functional/storage/test_plainbuffer.py compares against
 # (requirements.txt pins it). Any other release keeps its own serializer until the tests are rerun on it.
 VERIFIED_SDK_VERSION = "6.4.8"
 
@@ -383,7 +383,7 @@ def install_fast_put_row_serializer() -> bool:
     if installed != VERIFIED_SDK_VERSION:
         log.warning(
             "tablestore SDK %s is not the verified %s: PutRow rows use the SDK's own, slower PlainBuffer "
-            "serializer (rerun tests/storage/test_plainbuffer.py on %s, then update VERIFIED_SDK_VERSION)",
+            "serializer (rerun tests/functional/storage/test_plainbuffer.py on %s, then update VERIFIED_SDK_VERSION)",
             installed,
             VERIFIED_SDK_VERSION,
             installed,

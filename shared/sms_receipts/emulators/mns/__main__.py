@@ -1,7 +1,0 @@
-"""`python -m sms_receipts.emulators.mns [--port P] [--data-dir D] [--queue NAME] ...`"""
-
-import sys
-
-from .server import main
-
-sys.exit(main())

@@ -1,0 +1,130 @@
+"""The `sms-receipts` command line: the operator's commands (`sms_receipts.cli`) and the local stack's.
+
+sms-receipts dev [--port 9000] [--data-dir .data] [--token T] [--fault-rate R]
+                                     the local stack: the HTTP function on the emulators
+sms-receipts push FILE [--type T] [--url U] [--time-scale S]
+                                     push a receipt file as the SMS service does, re-pushing on failure
+sms-receipts mns-send FILE [--type T]
+                                     enqueue receipts on an Alicom queue as the SMS service does
+sms-receipts emulator tablestore|mns|dybaseapi [--port P] [--data-dir D] [--fault-rate R] ...
+                                     a local emulator; its first output line is its JSON config
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sms_receipts import cli
+from sms_receipts.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, read_input, storage_options
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from .local.dev import run
+
+    return run(port=args.port, data_dir=args.data_dir, token=args.token, fault_rate=args.fault_rate)
+
+
+def _cmd_push(args: argparse.Namespace) -> int:
+    from sms_receipts.endpoints import local_section
+    from sms_receipts.parsing import detect_message_type, message_type_from_name
+
+    from .local.push import push
+
+    try:
+        body = read_input(args.file)
+    except OSError as exc:
+        print(f"sms-receipts push: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    url = args.url
+    if not url:
+        if args.type:
+            message_type = message_type_from_name(args.type)
+        else:
+            try:
+                first = json.loads(body)
+                message_type = detect_message_type(first[0] if isinstance(first, list) else first)
+            except (ValueError, IndexError, KeyError, TypeError, AttributeError):
+                message_type = None
+        if message_type is None:
+            print("sms-receipts push: name the type (--type) or the URL (--url)", file=sys.stderr)
+            return EXIT_USAGE
+        url = local_section(args.data_dir, "callback_urls", "name the callback URL (--url)")[message_type.value]
+    result = push(url, body, time_scale=args.time_scale)
+    for number, attempt in enumerate(result.attempts, 1):
+        print(json.dumps({"attempt": number, "status": attempt.status, "ms": round(attempt.seconds * 1000, 1),
+                          "body": attempt.body.decode("utf-8", "replace"), "error": attempt.error},
+                         ensure_ascii=False))  # fmt: skip
+    return EXIT_OK if result.accepted else EXIT_REJECTED
+
+
+def _cmd_mns_send(args: argparse.Namespace) -> int:
+    from .local.mns_send import send_receipts
+
+    try:
+        data = read_input(args.file)
+    except OSError as exc:
+        print(f"sms-receipts mns-send: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in send_receipts(data, args.type, args.data_dir):
+        print(json.dumps(line, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    if args.service == "tablestore":
+        from .emulators.tablestore import main as emulator_main
+    elif args.service == "mns":
+        from .emulators.mns import main as emulator_main
+    else:
+        from .emulators.dybaseapi import main as emulator_main
+    return emulator_main(args.options)
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    dev = commands.add_parser("dev", help="run the whole system locally on its embedded emulators")
+    dev.add_argument("--port", type=int, default=9000, help="port of the HTTP function (default 9000)")
+    dev.add_argument("--data-dir", default=".data", help="where the emulators keep their data (default .data)")
+    dev.add_argument("--token", help="callback token (default: generated once and kept in the data dir)")
+    dev.add_argument("--fault-rate", type=float, default=0.0, help="rate of injected Tablestore faults (0..1)")
+    dev.set_defaults(run=_cmd_dev)
+
+    push = commands.add_parser("push", help="push a receipt file as the SMS service does")
+    push.add_argument("file", metavar="FILE", help="a JSON array of receipts, or - for standard input")
+    push.add_argument("--type", help="message type; picks the local stack's callback URL for it")
+    push.add_argument("--url", help="callback URL (default: the local stack's, from --data-dir)")
+    push.add_argument("--time-scale", type=float, default=1.0,
+                      help="multiply the re-push delays (1, 5, 10 minutes); 0.001 for local tries")  # fmt: skip
+    storage_options(push)
+    push.set_defaults(run=_cmd_push)
+
+    mns_send = commands.add_parser("mns-send", help="enqueue receipts on an Alicom queue (local stack)")
+    mns_send.add_argument("file", metavar="FILE", help="a JSON array of receipts or one receipt, or - for stdin")
+    mns_send.add_argument("--type", help="message type (default: detected from the fields)")
+    storage_options(mns_send)
+    mns_send.set_defaults(run=_cmd_mns_send)
+
+    emulator = commands.add_parser("emulator", help="run a local emulator (tablestore, mns, dybaseapi)")
+    emulator.add_argument("service", choices=["tablestore", "mns", "dybaseapi"])
+    emulator.add_argument("options", nargs=argparse.REMAINDER, help="the emulator's own options (--help)")
+    emulator.set_defaults(run=_cmd_emulator)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser, commands = cli.new_parser()
+    cli.add_commands(commands)
+    add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.main(argv, build_parser())
+
+
+def console_main() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()

@@ -1,0 +1,224 @@
+"""`sms-receipts dev`: the whole system on its embedded emulators.
+
+Starts the Tablestore emulator (persisting under the data dir) and creates the tables; serves the
+HTTP receipt function through `FcHttpGateway`; starts the SMS service's side of MNS mode (an MNS
+emulator holding the `Alicom-Queue-<uid>-<MessageType>` queues and a dybaseapi emulator issuing
+their tokens) and runs the Alicom puller against it; writes `endpoints.json` into the data dir
+(callback URLs with the token, every emulator's endpoint and credentials) for the other commands;
+prints the callback URL and a ready-to-paste `curl`. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from sms_receipts.endpoints import ENDPOINTS_FILE
+from sms_receipts.logs import log_event
+from sms_receipts.parsing import MessageType
+from sms_receipts.storage import config as storage_config
+
+from ..emulators.credentials import CredentialStore
+from ..emulators.dybaseapi import DybaseapiEmulator
+from ..emulators.mns import MnsEmulator
+from ..emulators.tablestore import FaultConfig, FaultRates, TablestoreEmulator
+from .gateway import FcHttpGateway, Handler
+
+FUNCTION_FILE = Path("functions") / "http_receipt" / "index.py"
+TOKEN_FILE = "callback-token"
+LOCAL_ACCOUNT_ID = "1234567890123456"
+# The intl site's reports share the SmsReport queue.
+ALICOM_TYPES = tuple(t.value for t in MessageType if t is not MessageType.INTL_SMS_REPORT)
+
+
+def load_http_handler(root: Path | None = None) -> Handler:
+    """The HTTP function's own `handler` from functions/http_receipt/index.py when the project is at
+    hand, else the same core from the package."""
+    path = (root or Path.cwd()) / FUNCTION_FILE
+    if path.is_file():
+        spec = importlib.util.spec_from_file_location("http_receipt_index", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module.handler
+    from sms_receipts.http.fc import handle_event
+
+    return handle_event
+
+
+def _token(data_dir: Path, given: str | None) -> str:
+    if given:
+        return given
+    path = data_dir / TOKEN_FILE
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    token = secrets.token_urlsafe(24)
+    path.write_text(token + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return token
+
+
+class DevStack:
+    def __init__(self, port: int = 9000, data_dir: str | os.PathLike = ".data", token: str | None = None,
+                 fault_rate: float = 0.0, table_prefix: str = storage_config.DEFAULT_TABLE_PREFIX):  # fmt: skip
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = port
+        self.token = _token(self.data_dir, token)
+        self.table_prefix = table_prefix
+        faults = FaultConfig()
+        if fault_rate:
+            # Only the faults the store must ride out; the console's push would see them too.
+            faults.set(**{k: v for k, v in vars(FaultRates.spread(fault_rate)).items() if k != "slow"})
+        self.tablestore = TablestoreEmulator(data_dir=self.data_dir / "tablestore", faults=faults)
+        credentials = CredentialStore()
+        # The caller's keys are the same on every emulator, as one RAM user's would be.
+        keys = {"access_key_id": self.tablestore.access_key_id, "access_key_secret": self.tablestore.access_key_secret}
+        self.dybaseapi = DybaseapiEmulator(credentials=credentials, account_id=LOCAL_ACCOUNT_ID,
+                                           message_types=ALICOM_TYPES, **keys)  # fmt: skip
+        self.mns = MnsEmulator(credentials=credentials, data_dir=self.data_dir / "mns", account_id=LOCAL_ACCOUNT_ID)
+        self.gateway: FcHttpGateway | None = None
+        self._puller_stop = threading.Event()
+        self._puller_thread: threading.Thread | None = None
+
+    def start(self) -> DevStack:
+        self.tablestore.start()
+        info = self.tablestore.connection_info()
+        os.environ.update(
+            {
+                storage_config.ENV_ENDPOINT: info["endpoint"],
+                storage_config.ENV_INSTANCE: info["instance_name"],
+                storage_config.ENV_ACCESS_KEY_ID: info["access_key_id"],
+                storage_config.ENV_ACCESS_KEY_SECRET: info["access_key_secret"],
+                storage_config.ENV_TABLE_PREFIX: self.table_prefix,
+                "SMS_RECEIPTS_CALLBACK_TOKENS": self.token,
+            }
+        )
+        os.environ.pop(storage_config.ENV_SECURITY_TOKEN, None)
+        from sms_receipts.http import fc
+
+        fc.reset()
+        handle = storage_config.get_store_handle()
+        handle.backend.create_missing_tables()
+        self.gateway = FcHttpGateway(load_http_handler(), port=self.port).start()
+        self.dybaseapi.start()
+        self.mns.start()
+        for queue in self.dybaseapi.queue_names().values():
+            self.mns.create_queue(queue, visibility_timeout=30)
+        self._write_endpoints(info)
+        return self
+
+    def start_puller(self) -> None:
+        """Drain the Alicom queues in the background, as the timer-triggered function does."""
+        from sms_receipts.mns.alicom import AlicomPuller, AlicomSettings, TokenSource
+
+        settings = AlicomSettings(
+            message_types=tuple(MessageType(t) for t in ALICOM_TYPES), account_id=LOCAL_ACCOUNT_ID,
+            mns_endpoint=self.mns.endpoint, dybaseapi_endpoint=self.dybaseapi.address, dybaseapi_protocol="http",
+            wait_seconds=1,
+        )  # fmt: skip
+        keys = (self.tablestore.access_key_id, self.tablestore.access_key_secret, None)
+        puller = AlicomPuller(settings, TokenSource(settings, keys), storage_config.get_store_handle().store)
+
+        # Locally the puller cycles every few seconds: say only what it found, not every empty queue.
+        logging.getLogger("sms_receipts.alicom").setLevel(logging.WARNING)
+        quiet_statuses = ("empty", "budget spent")
+
+        def loop() -> None:
+            while not self._puller_stop.is_set():
+                for report in puller.pull(budget_seconds=15):
+                    if report.received or report.status not in quiet_statuses:
+                        log_event(logging.getLogger("sms_receipts.dev"), "alicom_pull", **vars(report))
+
+        self._puller_thread = threading.Thread(target=loop, name="alicom-puller", daemon=True)
+        self._puller_thread.start()
+
+    @property
+    def url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    def callback_url(self, message_type: MessageType | str = MessageType.SMS_REPORT) -> str:
+        name = message_type.value if isinstance(message_type, MessageType) else message_type
+        return f"{self.url}/{name}?token={self.token}"
+
+    def endpoints(self) -> dict[str, Any]:
+        return {
+            "http_function": self.url,
+            "callback_urls": {t.value: self.callback_url(t) for t in MessageType},
+            "token": self.token,
+            "tablestore": {**self.tablestore.connection_info(), "table_prefix": self.table_prefix},
+            "alicom": {
+                "account_id": LOCAL_ACCOUNT_ID,
+                "message_types": list(ALICOM_TYPES),
+                "queues": self.dybaseapi.queue_names(),
+                "mns_endpoint": self.mns.endpoint,
+                "dybaseapi_endpoint": self.dybaseapi.address,
+                "dybaseapi_protocol": "http",
+                "access_key_id": self.tablestore.access_key_id,
+                "access_key_secret": self.tablestore.access_key_secret,
+                # The SMS service's own key for its MNS account, with which `mns-send` enqueues.
+                "producer_access_key_id": self.mns.access_key_id,
+                "producer_access_key_secret": self.mns.access_key_secret,
+            },
+        }
+
+    def _write_endpoints(self, info: dict[str, str]) -> None:
+        path = self.data_dir / ENDPOINTS_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.endpoints(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        temporary.chmod(0o600)
+        temporary.replace(path)
+
+    def stop(self) -> None:
+        self._puller_stop.set()
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        self.mns.stop()  # ends the puller's long poll
+        if self._puller_thread is not None:
+            self._puller_thread.join(timeout=20)
+            self._puller_thread = None
+        self.dybaseapi.stop()
+        self.tablestore.stop()
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def run(port: int, data_dir: str, token: str | None, fault_rate: float) -> int:
+    from sms_receipts.storage.tablestore import quiet_sdk_logs
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the function's log lines, as on FC
+    quiet_sdk_logs()
+    stack = DevStack(port=port, data_dir=data_dir, token=token, fault_rate=fault_rate).start()
+    stack.start_puller()
+    url = stack.callback_url()
+    sample = Path("examples") / "http" / "SmsReport.json"
+    print(f"HTTP receipt function: {stack.url}", flush=True)
+    print(f"Callback URL (SmsReport): {url}")
+    print(f"Endpoints, tokens and credentials: {stack.data_dir / ENDPOINTS_FILE}")
+    print("Push a sample:")
+    print(f"  curl -sS -X POST -H 'Content-Type: application/json' --data-binary @{sample} '{url}'")
+    print("Or as MNS mode does (the Alicom puller runs here and stores it):")
+    print(f"  .venv/bin/sms-receipts mns-send {sample}")
+    print("Then: .venv/bin/sms-receipts query --biz-id 900619746936498440^0")
+    print("Ctrl-C to stop.", flush=True)
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+    return 0

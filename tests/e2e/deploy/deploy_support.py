@@ -1,0 +1,64 @@
+"""Paths and readers shared by the deployment tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sms_receipts.http.receiver import HTTP_ENV_VARS
+from sms_receipts.mns.alicom import ALICOM_ENV_VARS
+from sms_receipts.mns.trigger import MNS_TRIGGER_ENV_VARS
+from sms_receipts.storage import config as storage_config
+
+ROOT = Path(__file__).resolve().parents[3]
+BUILD = ROOT / "build"
+FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull")
+
+# The documented configuration of each function (the modules' own lists), less the credentials,
+# which FC sets from the function's role.
+CREDENTIALS = {storage_config.ENV_ACCESS_KEY_ID, storage_config.ENV_ACCESS_KEY_SECRET,
+               storage_config.ENV_SECURITY_TOKEN}  # fmt: skip
+STORAGE = set(storage_config.STORAGE_ENV_VARS) - CREDENTIALS
+DOCUMENTED = {
+    "http_receipt": STORAGE | set(HTTP_ENV_VARS),
+    "mns_receipt": STORAGE | set(MNS_TRIGGER_ENV_VARS),
+    "alicom_pull": STORAGE | set(ALICOM_ENV_VARS),
+}
+
+# The fields of FC 3.0's trigger structs that s.yaml and template.yml fill in an EventBridge
+# trigger's eventSinkConfig.deliveryOption and runOptions: aliyun/alibabacloud-java-sdk
+# fc-20230330/src/main/java/com/aliyun/fc20230330/models/DeliveryOption.java and RunOptions.java
+# (struct docs api-fc-2023-03-30-struct-deliveryoption, -runoptions). Anything else is not sent on
+# (FC 2.0's deliveryOption.mode, Kafka's maximumTasks).
+FC3_DELIVERY_OPTION_FIELDS = {"concurrency", "eventSchema"}
+FC3_RUN_OPTIONS_FIELDS = {"batchWindow", "deadLetterQueue", "errorsTolerance", "mode", "retryStrategy"}
+
+# The two documented candidates for the RAM action of QueryTokenForMnsQueue: the SMS service's RAM
+# codes are dysms, cloudcomm, dybase and sms, with SERVICE granularity only (Resource "*"):
+# https://alibabacloud.com/help/en/sms/developer-reference/api-dysmsapi-2018-05-01-ram and
+# https://help.aliyun.com/knowledge_detail/101339.html (README, "Unverified until deployed").
+QUERY_TOKEN_ACTIONS = {"dysms:QueryTokenForMnsQueue", "dybase:QueryTokenForMnsQueue"}
+
+# Tablestore instance names: CreateInstance rejects these words (api-tablestore-2020-12-09-createinstance).
+FORBIDDEN_INSTANCE_WORDS = ("ali", "ay", "ots", "taobao", "admin")
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
+
+
+def read_pins_file(path: Path) -> list[tuple[str, str]]:
+    """The `name==version` lines of a requirements file (comments and `-r` lines skipped)."""
+    pins = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        match = _PIN.match(line)
+        if match:
+            pins.append((match.group(1), match.group(2)))
+    return pins
+
+
+def read_pins(function: str) -> list[tuple[str, str]]:
+    return read_pins_file(ROOT / "requirements" / f"{function}.txt")
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()

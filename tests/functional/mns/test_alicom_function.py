@@ -1,0 +1,70 @@
+"""The timer-triggered Alicom puller function, configured by environment variables as deployed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sms_receipts.mns import fc as mns_fc
+from sms_receipts.storage import LEDGER
+from sms_receipts.storage.config import get_store_handle
+from sms_receipts_dev.local.gateway import fc_context
+from sms_receipts_dev.testing import events
+
+from function_support import ROOT, load_function
+from mns_support import ACCOUNT_ID
+
+
+@pytest.fixture
+def function_env(alicom, monkeypatch):
+    dybaseapi, mns = alicom
+    monkeypatch.setenv("SMS_RECEIPTS_ALICOM_MNS_ENDPOINT", mns.endpoint)
+    monkeypatch.setenv("SMS_RECEIPTS_DYBASEAPI_ENDPOINT", dybaseapi.address)
+    monkeypatch.setenv("SMS_RECEIPTS_DYBASEAPI_PROTOCOL", "http")
+    monkeypatch.setenv("SMS_RECEIPTS_ALICOM_TYPES", "SmsReport,SmsUp")
+    monkeypatch.setenv("SMS_RECEIPTS_ALICOM_WAIT_SECONDS", "1")
+    # One role's keys serve Tablestore and dybaseapi alike: make the Tablestore emulator's known to dybaseapi.
+    dybaseapi.credentials.add_access_key("LTAI-local-emulator", "local-emulator-secret")
+    mns_fc.reset_puller()
+    yield alicom
+    mns_fc.reset_puller()
+
+
+def test_the_timer_function_drains_the_queues(function_env):
+    _, mns = function_env
+    reply = {"phone_number": "13800000001", "content": "好", "send_time": "20261125100000", "dest_code": "1",
+             "sequence_id": 7}  # fmt: skip
+    mns.enqueue(f"Alicom-Queue-{ACCOUNT_ID}-SmsUp", json.dumps(reply, ensure_ascii=False))
+    index = load_function("alicom_pull")
+    context = fc_context("timer")
+    context.account_id = ACCOUNT_ID  # the queue names' <uid> comes from the context
+    context.function.timeout = 10
+    summary = index.handler(events.timer_event(), context)
+    by_type = {q["message_type"]: q for q in summary["queues"]}
+    assert by_type["SmsUp"]["outcomes"]["stored"] == 1 and by_type["SmsReport"]["status"] == "empty"
+    rows = list(get_store_handle().backend.scan(LEDGER))
+    assert [r["message_type"] for r in rows] == ["SmsUp"]
+    # a warm instance keeps its token: the next tick asks dybaseapi for none
+    fetches = mns_fc.get_puller(context).tokens.fetches
+    index.handler(events.timer_event(), context)
+    assert mns_fc.get_puller(context).tokens.fetches == fetches
+
+
+def test_pull_once_from_the_command_line(function_env, storage_env, tmp_path):
+    _, mns = function_env
+    mns.enqueue(
+        f"Alicom-Queue-{ACCOUNT_ID}-SmsReport",
+        json.dumps(
+            {"biz_id": "b1", "phone_number": "13800000009", "success": True, "report_time": "2026-11-25 10:00:00"}
+        ),
+    )
+    env = {**os.environ, "SMS_RECEIPTS_ALICOM_ACCOUNT_ID": ACCOUNT_ID, "SMS_RECEIPTS_PULL_SECONDS": "6"}
+    done = subprocess.run([sys.executable, "-m", "sms_receipts.cli", "pull", "--once", "--data-dir", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [r["message_type"] for r in get_store_handle().backend.scan(LEDGER)] == ["SmsReport"]
+    assert '"status":"empty"' in done.stderr
