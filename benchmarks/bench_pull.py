@@ -51,7 +51,7 @@ def _naive_drain(mns: MnsEmulator, queue_name: str, store: ReceiptStore) -> int:
         except MNSExceptionBase:
             return drained
         parsed = decode_alicom_message(message.message_body, MessageType.SMS_REPORT, message.message_id)
-        if store.store(parsed.items, parsed.rejected).confirmed:
+        if store.write(parsed.items, parsed.rejected).confirmed:
             queue.delete_message(message.receipt_handle)
             drained += 1
 

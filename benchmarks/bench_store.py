@@ -34,7 +34,7 @@ def _naive_store(backend: TablestoreBackend, items) -> None:
     for item in items:
         row = Row(
             [("entity_key", item.entity_key), ("idempotency_key", item.idempotency_key)],
-            [("record", item.raw_json), ("source", item.via.value)],
+            [("record", item.raw_json), ("source", item.source.value)],
         )
         backend.client.put_row(table, row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST))
 
@@ -48,7 +48,7 @@ def run() -> dict:
 
             emulator.reset_counters()
             started = time.perf_counter()
-            result = ReceiptStore(store_backend).store(items)
+            result = ReceiptStore(store_backend).write(items)
             store_seconds = time.perf_counter() - started
             store_requests = emulator.requests["BatchWriteRow"]
             assert result.counts["stored"] == count

@@ -1,9 +1,9 @@
 """The `sms-receipts` command line.
 
-    sms-receipts parse [--type T] [--via http|eventbridge|topic|alicom] FILE
+    sms-receipts parse [--type T] [--source http|eventbridge|topic|alicom] FILE
         One JSON object per line for each item: {"type", "idempotency_key", "entity_key", "record"},
         and {"error", "raw"} (or "raw_base64" for bytes that are not UTF-8) for each rejected one.
-        With --via http (the default) FILE is a raw HTTP push body; FILE may be "-" for stdin.
+        With --source http (the default) FILE is a raw HTTP push body; FILE may be "-" for stdin.
         Exit 0 when every item parsed, 1 when any was rejected, 2 on usage errors.
 
     sms-receipts init-tables             create the missing tables (safe to repeat)
@@ -38,7 +38,7 @@ def read_input(path: str) -> bytes:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from .parsing import DECODERS, MessageType, UnknownMessageType, Via, message_type_from_name
+    from .parsing import DECODERS, MessageType, Source, UnknownMessageType, message_type_from_name
 
     try:
         message_type: MessageType | None = message_type_from_name(args.type) if args.type else None
@@ -50,11 +50,11 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"sms-receipts parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    result = DECODERS[Via(args.via)](data, message_type)
+    result = DECODERS[Source(args.source)](data, message_type)
     lines = [(item.position, item.to_json_dict()) for item in result.items] + [
         (-1 if r.position is None else r.position, r.to_json_dict()) for r in result.rejected
     ]
-    if args.via == "http":
+    if args.source == "http":
         lines.sort(key=lambda line: line[0])  # one push: print in its own order
     out = sys.stdout
     if hasattr(out, "reconfigure"):
@@ -186,7 +186,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parse = commands.add_parser("parse", help="parse receipts and print their identity, one JSON per line")
     parse.add_argument("--type", help="message type (SmsReport, SmsUp, ...); detected from fields if omitted")
     parse.add_argument(
-        "--via",
+        "--source",
         choices=["http", "eventbridge", "topic", "alicom"],
         default="http",
         help="delivery path FILE comes from: a raw HTTP push body (default), an FC EventBridge MNS event, "

@@ -15,7 +15,7 @@ from sms_receipts.parsing import (
     EventError,
     MessageType,
     ParsedItem,
-    Via,
+    Source,
     decode_alicom_message,
     decode_eventbridge_event,
     decode_http_body,
@@ -77,7 +77,7 @@ def test_every_http_fixture_parses_completely_by_its_fields(name):
     assert [item.raw for item in result.items] == expected
     assert [item.position for item in result.items] == list(range(len(expected)))
     for item in result.items:
-        assert item.via is Via.HTTP
+        assert item.source is Source.HTTP
         assert item.message_id is None
         assert item.batch == expected
         assert item.raw_json == json.dumps(expected[item.position], ensure_ascii=False, separators=(",", ":"))
@@ -188,7 +188,7 @@ def test_http_mixed_batch_keeps_the_valid_items_and_explains_each_invalid_one():
     for position, rejected in by_position.items():
         assert json.loads(rejected.raw) == pushed[position]  # the item's JSON, nothing lost
         assert rejected.raw == json.dumps(pushed[position], ensure_ascii=False, separators=(",", ":")).encode()
-        assert rejected.via is Via.HTTP
+        assert rejected.source is Source.HTTP
     assert by_position[1].message_type is T.SMS_REPORT
     assert by_position[4].message_type is T.SMS_REPORT
     assert not result.all_parsed
@@ -223,7 +223,7 @@ def test_http_whole_body_rejections_keep_the_exact_bytes(name, reason):
     assert rejected.reason.startswith(reason)
     assert rejected.raw == body
     assert rejected.position is None
-    assert rejected.via is Via.HTTP
+    assert rejected.source is Source.HTTP
     assert rejected.message_type is T.SMS_REPORT
 
 
@@ -266,10 +266,10 @@ def test_an_unforeseen_error_becomes_a_rejection(monkeypatch):
     rejected = only_rejection(decode_http_body(body))
     assert rejected.reason == "could not decode (RuntimeError: boom)"
     assert rejected.raw == body
-    assert rejected.via is Via.HTTP
+    assert rejected.source is Source.HTTP
     event = load_event("eventbridge/sms_report_streaming_raw.json")
     rejected = only_rejection(decode_eventbridge_event(event))
-    assert (rejected.raw, rejected.via) == (event, Via.EVENTBRIDGE)
+    assert (rejected.raw, rejected.source) == (event, Source.EVENTBRIDGE)
 
 
 # A time of the right shape for a day that does not exist: pydantic-core's pattern lets it through, and
@@ -306,7 +306,7 @@ def test_http_time_of_a_day_that_does_not_exist_is_rejected_naming_the_field(fie
                             for p in (0, 2)]  # fmt: skip
     (rejected,) = result.rejected
     assert rejected.reason == impossible_time_reason(1, field, text)
-    assert (rejected.position, rejected.message_type, rejected.via) == (1, T.SMS_REPORT, Via.HTTP)
+    assert (rejected.position, rejected.message_type, rejected.source) == (1, T.SMS_REPORT, Source.HTTP)
     assert json.loads(rejected.raw) == pushed[1]
 
 
@@ -325,7 +325,7 @@ def test_mns_time_of_a_day_that_does_not_exist_is_rejected_naming_the_field(fiel
     body = base64.b64encode(message.encode())
     rejected = only_rejection(decode_alicom_message(body, queue_name=ALICOM_QUEUES["sms_report"], message_id="M3"))
     assert rejected.reason == impossible_time_reason(0, field, text)
-    assert (rejected.raw, rejected.message_id, rejected.via) == (body, "M3", Via.ALICOM)
+    assert (rejected.raw, rejected.message_id, rejected.source) == (body, "M3", Source.ALICOM)
     event = events.eventbridge_event([message], queue_name=ALICOM_QUEUES["sms_report"])
     rejected = only_rejection(decode_eventbridge_event(event))
     assert rejected.reason == impossible_time_reason(0, field, text)
@@ -423,7 +423,7 @@ def test_decode_http_event(name, message_type, count):
     result = decode_http_event(load_event(name))
     assert result.rejected == []
     assert [i.message_type for i in result.items] == [message_type] * count
-    assert all(i.via is Via.HTTP for i in result.items)
+    assert all(i.source is Source.HTTP for i in result.items)
 
 
 def test_http_event_base64_body_gives_the_same_items_as_the_plain_one_and_the_raw_push():
@@ -529,7 +529,7 @@ def test_alicom_message_typed_by_queue_name(name):
     assert result.rejected == []
     (item,) = result.items
     assert item.message_type is ALICOM_TYPES[name]
-    assert item.via is Via.ALICOM
+    assert item.source is Source.ALICOM
     assert item.message_id == "C6DB60D1574661357FA2272774400001"
     assert item.raw == load_json(f"alicom/{name}.json")
 
@@ -598,7 +598,7 @@ def test_alicom_whole_message_rejections_keep_the_exact_bytes(body, reason):
     assert rejected.reason.startswith(reason)
     assert rejected.raw == body
     assert rejected.message_id == "M2"
-    assert rejected.via is Via.ALICOM
+    assert rejected.source is Source.ALICOM
 
 
 def test_alicom_type_from_configuration_wins_over_fields():
@@ -618,7 +618,7 @@ def test_eventbridge_streaming_raw_bodies():
     assert [i.message_type for i in result.items] == [T.SMS_REPORT, T.SMS_REPORT]
     assert [i.message_id for i in result.items] == ["C6DB60D1574661357FA2272774400001",
                                                    "C6DB60D1574661357FA2272774400002"]  # fmt: skip
-    assert [i.via for i in result.items] == [Via.EVENTBRIDGE] * 2
+    assert [i.source for i in result.items] == [Source.EVENTBRIDGE] * 2
     assert [i.record.delivery_status for i in result.items] == ["delivered", "failed"]
     assert result.items[0].idempotency_key == http_key("http/sms_report_single.json")
 
@@ -677,7 +677,7 @@ def test_eventbridge_partial_failure_keeps_the_good_messages_and_explains_the_ba
     assert bad_receipt.message_id == "C6DB60D1574661357FA2272774400023"
     assert not_utf8.reason.startswith("base64-decoded message body is not UTF-8 text")
     assert not_utf8.raw == cloud_events[4]["data"]["messageBody"].encode()
-    assert all(r.via is Via.EVENTBRIDGE for r in result.rejected)
+    assert all(r.source is Source.EVENTBRIDGE for r in result.rejected)
     assert [r.message_type for r in result.rejected] == [T.SMS_REPORT, None, T.SMS_REPORT, T.SMS_REPORT]
 
 
@@ -754,7 +754,7 @@ def test_topic_json_format(name):
     (item,) = result.items
     assert item.message_type is T.SMS_REPORT  # from TopicName
     assert item.message_id == load_json(name)["MessageId"]
-    assert item.via is Via.TOPIC
+    assert item.source is Source.TOPIC
     assert item.idempotency_key == http_key("http/sms_report_single.json")
     assert item.raw == load_json("alicom/sms_report.json")
 
@@ -773,7 +773,7 @@ def test_topic_stream_format_raw_body(name):
                    decode_topic_event(load_event(name), "SmsReport")):  # fmt: skip
         assert result.rejected == []
         (item,) = result.items
-        assert (item.message_type, item.message_id, item.via) == (T.SMS_REPORT, None, Via.TOPIC)
+        assert (item.message_type, item.message_id, item.source) == (T.SMS_REPORT, None, Source.TOPIC)
         assert item.idempotency_key == http_key("http/sms_report_single.json")
 
 
@@ -826,7 +826,7 @@ def test_topic_malformed_envelope_fields_still_parse_the_message():
 def test_topic_bad_events_keep_their_bytes(event):
     rejected = only_rejection(decode_topic_event(event))
     assert rejected.raw == event
-    assert rejected.via is Via.TOPIC
+    assert rejected.source is Source.TOPIC
 
 
 # ---------------------------------------------------------------------------------------------
@@ -853,10 +853,10 @@ def test_one_receipt_has_one_identity_over_every_delivery_path():
 
 def test_decoders_table():
     assert {
-        Via.HTTP: decode_http_body, Via.EVENTBRIDGE: decode_eventbridge_event,
-        Via.TOPIC: decode_topic_event, Via.ALICOM: decode_alicom_message,
+        Source.HTTP: decode_http_body, Source.EVENTBRIDGE: decode_eventbridge_event,
+        Source.TOPIC: decode_topic_event, Source.ALICOM: decode_alicom_message,
     } == DECODERS  # fmt: skip
-    assert [str(v) for v in Via] == ["http", "eventbridge", "topic", "alicom"]
+    assert [str(v) for v in Source] == ["http", "eventbridge", "topic", "alicom"]
     assert decode_http_body.__name__ == "decode_http_body"
     assert decode_http_body.__doc__.startswith("A raw HTTP push body")
 
@@ -865,8 +865,8 @@ def test_items_made_in_bulk_equal_items_made_one_at_a_time():
     pushed = load_json("http/sms_report_batch_shared_biz_id.json")
     result = decode_http_body(json.dumps(pushed).encode(), T.SMS_REPORT)  # the fast path: ParsedItem.for_records
     records = [item.record for item in result.items]
-    delivery = Delivery(pushed, Via.HTTP, "M1")
+    delivery = Delivery(pushed, Source.HTTP, "M1")
     one_at_a_time = [ParsedItem(r, *identify(r), delivery, position) for position, r in enumerate(records)]
     assert ParsedItem.for_records(records, texts_of(type(records[0])), delivery) == one_at_a_time
-    shared = [(i.batch, i.via, i.message_id, i.raw) for i in one_at_a_time]
-    assert shared == [(pushed, Via.HTTP, "M1", receipt) for receipt in pushed]
+    shared = [(i.batch, i.source, i.message_id, i.raw) for i in one_at_a_time]
+    assert shared == [(pushed, Source.HTTP, "M1", receipt) for receipt in pushed]

@@ -279,28 +279,28 @@ def delivered(draw, message_type: MessageType, receipt_text: str, detectable: bo
     if how == "named":
         path = draw(st.sampled_from([f"/{named}", f"/hook/{kebab(named)}/", f"/{named.lower()}"]))
     queue = f"Alicom-Queue-1234567890123456-{named}" if how == "named" else "receipts"
-    via = draw(st.sampled_from(PATHS))
-    if via == "http_array":
-        return via, decode_http_body(f"[{receipt_text}]".encode(), configured, path=path)
-    if via == "http_object":
-        return via, decode_http_body(receipt_text.encode(), configured, path=path)
-    if via == "fc_http":
+    source = draw(st.sampled_from(PATHS))
+    if source == "http_array":
+        return source, decode_http_body(f"[{receipt_text}]".encode(), configured, path=path)
+    if source == "http_object":
+        return source, decode_http_body(receipt_text.encode(), configured, path=path)
+    if source == "fc_http":
         event = events.http_event(f"[{receipt_text}]", path=path, base64_body=draw(st.booleans()))
-        return via, decode_http_event(event, configured)
-    if via == "eventbridge":
+        return source, decode_http_event(event, configured)
+    if source == "eventbridge":
         streaming = draw(st.booleans())
         event = events.eventbridge_event([receipt_text], streaming=streaming, queue_name=queue,
                                          base64_body=draw(st.booleans()))  # fmt: skip
-        return via, decode_eventbridge_event(event, configured)
+        return source, decode_eventbridge_event(event, configured)
     body = b64(receipt_text) if draw(st.booleans()) else receipt_text
-    if via == "topic_json":
-        return via, decode_topic_event(events.topic_event_json(body, topic_name=queue), configured)
-    if via == "topic_stream":
+    if source == "topic_json":
+        return source, decode_topic_event(events.topic_event_json(body, topic_name=queue), configured)
+    if source == "topic_stream":
         attributes = draw(st.sampled_from([None, {"Extend": '{"key":"value"}'}]))
         event = events.topic_event_stream(body, attributes=attributes)
-        return via, decode_topic_event(event, configured, topic_name=queue if how == "named" else None)
+        return source, decode_topic_event(event, configured, topic_name=queue if how == "named" else None)
     message = body.encode() if draw(st.booleans()) else body  # bytes after the SDK's decoding, or text
-    return via, decode_alicom_message(message, configured, queue_name=queue if how == "named" else None)
+    return source, decode_alicom_message(message, configured, queue_name=queue if how == "named" else None)
 
 
 @st.composite
@@ -309,10 +309,10 @@ def identity_via_any_path(draw, message_type: MessageType, receipt: dict) -> tup
     receipt_text = draw(json_text(wire))
     # Detection from the fields is tried only where the fields tell the type (an SmsUp needs dest_code or
     # sequence_id, which both documented formats always carry).
-    via, result = draw(delivered(message_type, receipt_text, detectable=detect_message_type(wire) is message_type))
-    assert result.rejected == [], (via, receipt_text, [r.reason for r in result.rejected])
+    source, result = draw(delivered(message_type, receipt_text, detectable=detect_message_type(wire) is message_type))
+    assert result.rejected == [], (source, receipt_text, [r.reason for r in result.rejected])
     (item,) = result.items
-    assert item.message_type is message_type, (via, receipt_text)
+    assert item.message_type is message_type, (source, receipt_text)
     return item.idempotency_key, item.entity_key
 
 

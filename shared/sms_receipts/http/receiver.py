@@ -145,7 +145,7 @@ class Receiver:
         }
         try:
             store = self._store_getter(context)
-            result = store.store(parsed.items, parsed.rejected, deadline=deadline)
+            result = store.write(parsed.items, parsed.rejected, deadline=deadline)
         except Exception as exc:  # answer 500 so the service pushes again; nothing is lost
             log_event(log, "push", logging.ERROR, **fields, status=500, error=f"{type(exc).__name__}: {exc}",
                       latency_ms=_ms_since(started))  # fmt: skip

@@ -50,7 +50,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..logs import log_event
-from ..parsing import MessageType, RejectedItem, Via, decode_alicom_message, message_type_from_name
+from ..parsing import MessageType, RejectedItem, Source, decode_alicom_message, message_type_from_name
 from ..parsing.times import CHINA_TZ
 from ..storage.outcomes import Outcome
 
@@ -377,7 +377,7 @@ class AlicomPuller:
                 rejected.append(RejectedItem(
                     reason=f"poison message: dequeued {message.dequeue_count} times without being stored",
                     raw=body if isinstance(body, bytes) else str(body).encode("utf-8"),
-                    via=Via.ALICOM, message_type=message_type, message_id=message.message_id,
+                    source=Source.ALICOM, message_type=message_type, message_id=message.message_id,
                 ))  # fmt: skip
                 owners_rejected.append(index)
                 continue
@@ -386,7 +386,7 @@ class AlicomPuller:
             owners_items.extend([index] * len(decoded.items))
             rejected.extend(decoded.rejected)
             owners_rejected.extend([index] * len(decoded.rejected))
-        result = self.store.store(items, rejected, deadline=store_deadline)
+        result = self.store.write(items, rejected, deadline=store_deadline)
         failed = set()
         for owner, outcome in zip(owners_items + owners_rejected, result.outcomes, strict=True):
             report.outcomes[outcome.outcome.value] += 1

@@ -100,7 +100,7 @@ def handle_mns_event(event: bytes, context: Any, settings: MnsTriggerSettings,
     # The trigger waits for this invocation; keep well inside the function's own timeout.
     timeout = float(getattr(getattr(context, "function", None), "timeout", 0) or 60)
     deadline = started + max(1.0, timeout * 0.8)
-    result = store_getter(context).store(parsed.items, parsed.rejected, deadline=deadline)
+    result = store_getter(context).write(parsed.items, parsed.rejected, deadline=deadline)
     summary = {
         "request_id": getattr(context, "request_id", ""),
         "trigger": kind,

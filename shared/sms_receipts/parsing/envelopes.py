@@ -30,7 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from .identity import identify, texts_of
-from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Via, compact_json
+from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Source, compact_json
 from .models import ALL_MODELS, TIME_ERROR_TYPE, model_for
 from .times import ReceiptTimeError, unreadable_time
 from .types import (
@@ -82,10 +82,12 @@ def _collector_paused():
             gc.enable()
 
 
-def parse_items(value: Any, declared: MessageType | None, via: Via, message_id: str | None = None) -> DecodeResult:
+def parse_items(
+    value: Any, declared: MessageType | None, source: Source, message_id: str | None = None
+) -> DecodeResult:
     """Validate a decoded JSON value (an array of receipts, or one receipt object)."""
     objects = value if isinstance(value, list) else [value]
-    delivery = Delivery(objects, via, message_id)
+    delivery = Delivery(objects, source, message_id)
     if declared is not None and objects and isinstance(objects[0], dict):
         # Fast path for the normal case, a push of one type: the whole array in one call into pydantic-core,
         # then one Python call per item, for both keys.
@@ -102,12 +104,12 @@ def parse_items(value: Any, declared: MessageType | None, via: Via, message_id: 
 
 
 def _parse_one_by_one(objects: list[Any], declared: MessageType | None, delivery: Delivery) -> DecodeResult:
-    via, message_id = delivery.via, delivery.message_id
+    source, message_id = delivery.source, delivery.message_id
     result = DecodeResult()
     for position, obj in enumerate(objects):
         if not isinstance(obj, dict):
             reason = f"item {position} is a JSON {type(obj).__name__}, not a receipt object"
-            result.rejected.append(_rejected_item(reason, obj, via, declared, message_id, position))
+            result.rejected.append(_rejected_item(reason, obj, source, declared, message_id, position))
             continue
         message_type = resolve_message_type(declared, obj)
         if message_type is None:
@@ -115,7 +117,7 @@ def _parse_one_by_one(objects: list[Any], declared: MessageType | None, delivery
                 f"item {position}: cannot tell the message type from its fields; "
                 "name it in the callback path (e.g. /SmsReport) or in the configuration"
             )
-            result.rejected.append(_rejected_item(reason, obj, via, None, message_id, position))
+            result.rejected.append(_rejected_item(reason, obj, source, None, message_id, position))
             continue
         model = model_for(message_type, obj)
         try:
@@ -124,19 +126,19 @@ def _parse_one_by_one(objects: list[Any], declared: MessageType | None, delivery
         except (ValidationError, ReceiptTimeError) as exc:
             problem = _describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
             reason = f"{model.schema_name} item {position}: {problem}"
-            result.rejected.append(_rejected_item(reason, obj, via, message_type, message_id, position))
+            result.rejected.append(_rejected_item(reason, obj, source, message_type, message_id, position))
             continue
         result.items.append(ParsedItem(record, key, entity, delivery, position))
     return result
 
 
 def _rejected_item(
-    reason: str, obj: Any, via: Via, message_type: MessageType | None, message_id: str | None, position: int
+    reason: str, obj: Any, source: Source, message_type: MessageType | None, message_id: str | None, position: int
 ) -> RejectedItem:
     return RejectedItem(
         reason=reason,
         raw=compact_json(obj).encode("utf-8"),
-        via=via,
+        source=source,
         message_type=message_type,
         message_id=message_id,
         position=position,
@@ -144,10 +146,10 @@ def _rejected_item(
 
 
 def _whole_body_rejected(
-    reason: str, raw: bytes, via: Via, declared: MessageType | None = None, message_id: str | None = None
+    reason: str, raw: bytes, source: Source, declared: MessageType | None = None, message_id: str | None = None
 ) -> DecodeResult:
     return DecodeResult(
-        rejected=[RejectedItem(reason=reason, raw=raw, via=via, message_type=declared, message_id=message_id)]
+        rejected=[RejectedItem(reason=reason, raw=raw, source=source, message_type=declared, message_id=message_id)]
     )
 
 
@@ -159,8 +161,8 @@ def _guarded(decode):
             return decode(raw, *args, **kwargs)
         except Exception as exc:
             raw_bytes = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogatepass")
-            via = kwargs.get("via") or _DECODER_VIA.get(decode.__name__, Via.HTTP)
-            return _whole_body_rejected(f"could not decode ({type(exc).__name__}: {exc})", raw_bytes, via)
+            source = kwargs.get("source") or _DECODER_SOURCE.get(decode.__name__, Source.HTTP)
+            return _whole_body_rejected(f"could not decode ({type(exc).__name__}: {exc})", raw_bytes, source)
 
     wrapper.__name__ = decode.__name__
     wrapper.__doc__ = decode.__doc__
@@ -206,15 +208,15 @@ def decode_http_body(
     try:
         value = _loads_text(body, "body")
     except BodyError as exc:
-        return _whole_body_rejected(str(exc), _raw_bytes(body), Via.HTTP, declared)
+        return _whole_body_rejected(str(exc), _raw_bytes(body), Source.HTTP, declared)
     if not isinstance(value, (list, dict)):
         return _whole_body_rejected(
             f"body is a JSON {type(value).__name__}, not a JSON array of receipts",
             _raw_bytes(body),
-            Via.HTTP,
+            Source.HTTP,
             declared,
         )
-    return parse_items(value, declared, Via.HTTP)
+    return parse_items(value, declared, Source.HTTP)
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,7 @@ def decode_http_event(event: bytes, message_type: MessageType | str | None = Non
     try:
         request = parse_http_event(event)
     except EventError as exc:
-        return _whole_body_rejected(str(exc), _raw_bytes(event), Via.HTTP)
+        return _whole_body_rejected(str(exc), _raw_bytes(event), Source.HTTP)
     return _keep_envelope(decode_http_body(request.body, message_type, request.path), _raw_bytes(event))
 
 
@@ -334,23 +336,23 @@ def _id_text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else compact_json(value)
 
 
-def _decode_mns_body(body: Any, declared: MessageType | None, via: Via, message_id: str | None) -> DecodeResult:
+def _decode_mns_body(body: Any, declared: MessageType | None, source: Source, message_id: str | None) -> DecodeResult:
     try:
         value = decode_message_body(body)
     except BodyError as exc:
-        return _whole_body_rejected(str(exc), _raw_bytes(body), via, declared, message_id)
+        return _whole_body_rejected(str(exc), _raw_bytes(body), source, declared, message_id)
     if value == []:
         return _whole_body_rejected("message body is an empty JSON array: no receipt in it", _raw_bytes(body),
-                                    via, declared, message_id)  # fmt: skip
+                                    source, declared, message_id)  # fmt: skip
     if not isinstance(value, (dict, list)):
         return _whole_body_rejected(
             f"message body is a JSON {type(value).__name__}, not a receipt object",
             _raw_bytes(body),
-            via,
+            source,
             declared,
             message_id,
         )
-    result = parse_items(value, declared, via, message_id)
+    result = parse_items(value, declared, source, message_id)
     if result.rejected and isinstance(value, dict):
         # One message, one object: keep the message body exactly as it came, for replay.
         result.rejected = [replace(r, raw=_raw_bytes(body)) for r in result.rejected]
@@ -366,7 +368,7 @@ def decode_alicom_message(
 ) -> DecodeResult:
     """One message from an `Alicom-Queue-<uid>-<MessageType>` queue."""
     declared = _as_type(message_type) or message_type_from_queue_name(queue_name)
-    return _decode_mns_body(body, declared, Via.ALICOM, message_id)
+    return _decode_mns_body(body, declared, Source.ALICOM, message_id)
 
 
 @_guarded
@@ -378,7 +380,7 @@ def decode_eventbridge_event(
     try:
         value = _loads_text(event, "EventBridge event") if isinstance(event, (bytes, str)) else event
     except BodyError as exc:
-        return _whole_body_rejected(str(exc), _raw_bytes(event), Via.EVENTBRIDGE, configured)
+        return _whole_body_rejected(str(exc), _raw_bytes(event), Source.EVENTBRIDGE, configured)
     cloud_events = value if isinstance(value, list) else [value]
     result = DecodeResult()
     for position, cloud_event in enumerate(cloud_events):
@@ -391,14 +393,14 @@ def decode_eventbridge_event(
                 _whole_body_rejected(
                     f"CloudEvent {position} has no data.messageBody",
                     compact_json(cloud_event).encode("utf-8"),
-                    Via.EVENTBRIDGE,
+                    Source.EVENTBRIDGE,
                     configured,
                 )
             )
             continue
         message_id = _id_text(data.get("messageId") or cloud_event.get("id"))
         declared = configured or message_type_from_queue_name(cloud_event.get("subject"))
-        decoded = _decode_mns_body(data["messageBody"], declared, Via.EVENTBRIDGE, message_id)
+        decoded = _decode_mns_body(data["messageBody"], declared, Source.EVENTBRIDGE, message_id)
         result.extend(_keep_envelope(decoded, compact_json(cloud_event).encode("utf-8")))
     return result
 
@@ -416,27 +418,27 @@ def decode_topic_event(
     try:
         value = decode_message_body(event)
     except BodyError as exc:
-        return _whole_body_rejected(str(exc), _raw_bytes(event), Via.TOPIC, configured)
+        return _whole_body_rejected(str(exc), _raw_bytes(event), Source.TOPIC, configured)
     if _looks_like_topic_json_format(value):
         declared = configured or message_type_from_queue_name(value.get("TopicName"))
-        decoded = _decode_mns_body(value["Message"], declared, Via.TOPIC, _id_text(value.get("MessageId")))
+        decoded = _decode_mns_body(value["Message"], declared, Source.TOPIC, _id_text(value.get("MessageId")))
         return _keep_envelope(decoded, _raw_bytes(event))
     if isinstance(value, dict) and "body" in value and set(value) <= {"body", "attrs"}:
-        return _keep_envelope(_decode_mns_body(value["body"], configured, Via.TOPIC, None), _raw_bytes(event))
-    return _decode_mns_body(value, configured, Via.TOPIC, None)
+        return _keep_envelope(_decode_mns_body(value["body"], configured, Source.TOPIC, None), _raw_bytes(event))
+    return _decode_mns_body(value, configured, Source.TOPIC, None)
 
 
-_DECODER_VIA = {
-    "decode_http_body": Via.HTTP,
-    "decode_http_event": Via.HTTP,
-    "decode_alicom_message": Via.ALICOM,
-    "decode_eventbridge_event": Via.EVENTBRIDGE,
-    "decode_topic_event": Via.TOPIC,
+_DECODER_SOURCE = {
+    "decode_http_body": Source.HTTP,
+    "decode_http_event": Source.HTTP,
+    "decode_alicom_message": Source.ALICOM,
+    "decode_eventbridge_event": Source.EVENTBRIDGE,
+    "decode_topic_event": Source.TOPIC,
 }
 
 DECODERS = {
-    Via.HTTP: decode_http_body,
-    Via.EVENTBRIDGE: decode_eventbridge_event,
-    Via.TOPIC: decode_topic_event,
-    Via.ALICOM: decode_alicom_message,
+    Source.HTTP: decode_http_body,
+    Source.EVENTBRIDGE: decode_eventbridge_event,
+    Source.TOPIC: decode_topic_event,
+    Source.ALICOM: decode_alicom_message,
 }

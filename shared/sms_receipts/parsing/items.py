@@ -13,7 +13,7 @@ from .models import Receipt, record_dict
 from .types import MessageType
 
 
-class Via(str, enum.Enum):
+class Source(str, enum.Enum):
     """The delivery path an item arrived by."""
 
     HTTP = "http"
@@ -34,7 +34,7 @@ class Delivery:
     """What the items of one push or message share: how they came, and all of them as their JSON decoded."""
 
     batch: list[Any]
-    via: Via
+    source: Source
     message_id: str | None = None  # the MNS / EventBridge message id, when there is one
 
 
@@ -78,8 +78,8 @@ class ParsedItem:
         return self.delivery.batch
 
     @property
-    def via(self) -> Via:
-        return self.delivery.via
+    def source(self) -> Source:
+        return self.delivery.source
 
     @property
     def message_id(self) -> str | None:
@@ -113,7 +113,7 @@ class RejectedItem:
 
     reason: str
     raw: bytes
-    via: Via
+    source: Source
     message_type: MessageType | None = None
     message_id: str | None = None
     position: int | None = None

@@ -106,7 +106,7 @@ def _ledger_row(item: ParsedItem, received_at: int, write_id: str) -> PlannedRow
             ("event_time", event_time(item.record)),
             ("record", compact_json(record_dict(item.record))),
             ("raw", item.raw_json),
-            ("source", item.via.value),
+            ("source", item.source.value),
             ("message_id", item.message_id),
             ("received_at", received_at),
             ("write_id", write_id),
@@ -129,7 +129,7 @@ def _state_row(item: ParsedItem, change: StateChange, received_at: int) -> Plann
             ("status", change.status),
             ("is_final", change.is_final),
             ("event_time", change.event_time),
-            ("source", item.via.value),
+            ("source", item.source.value),
             ("updated_at", received_at),
             *change.extra_columns,
         ),
@@ -138,7 +138,7 @@ def _state_row(item: ParsedItem, change: StateChange, received_at: int) -> Plann
 
 
 def dead_letter_id(rejected: RejectedItem) -> str:
-    return blake2b(rejected.via.value.encode() + b"\x1f" + rejected.raw, digest_size=16).hexdigest()
+    return blake2b(rejected.source.value.encode() + b"\x1f" + rejected.raw, digest_size=16).hexdigest()
 
 
 def _dead_letter_row(rejected: RejectedItem, received_at: int) -> PlannedRow:
@@ -149,7 +149,7 @@ def _dead_letter_row(rejected: RejectedItem, received_at: int) -> PlannedRow:
         (
             ("reason", rejected.reason),
             ("raw", bytearray(rejected.raw)),  # bytearray: the SDK writes bytes as STRING
-            ("source", rejected.via.value),
+            ("source", rejected.source.value),
             ("message_type", rejected.message_type.value if rejected.message_type else None),
             ("message_id", rejected.message_id),
             ("position", rejected.position),

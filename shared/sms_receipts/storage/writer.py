@@ -1,6 +1,6 @@
 """The store: writes parsed and rejected items idempotently, and says what happened to each.
 
-`ReceiptStore.store(items, rejected, deadline)` carries out a `StorePlan`:
+`ReceiptStore.write(items, rejected, deadline)` carries out a `StorePlan`:
 - at most ceil(rows / 200) BatchWriteRow requests per round;
 - per-row results: OTSConditionCheckFail means "already applied" (ledger, dead letter) or "stale"
   (state); retryable errors (busy, throttled, timeouts, dropped connections) are retried, only for
@@ -60,7 +60,7 @@ class ReceiptStore:
         self._rng = rng or random.Random()
         self._clock = clock
 
-    def store(
+    def write(
         self,
         items: Sequence[ParsedItem],
         rejected: Sequence[RejectedItem] = (),

@@ -133,7 +133,7 @@ def test_a_body_that_is_not_utf8_prints_its_bytes_as_base64():
 
 
 @pytest.mark.parametrize(
-    ("via", "name", "types"),
+    ("source", "name", "types"),
     [
         ("eventbridge", "eventbridge/sms_report_streaming_raw.json", ["SmsReport", "SmsReport"]),
         ("eventbridge", "eventbridge/sms_up_driven_base64.json", ["SmsUp"]),
@@ -144,21 +144,21 @@ def test_a_body_that_is_not_utf8_prints_its_bytes_as_base64():
         ("alicom", "alicom/mns_card_template.txt", ["MnsCardTemplate"]),
     ],
 )
-def test_via_mns_paths(via, name, types):
-    completed = run("parse", "--via", via, event(name))
+def test_via_mns_paths(source, name, types):
+    completed = run("parse", "--source", source, event(name))
     assert completed.returncode == 0, completed.stdout
     assert [line["type"] for line in lines(completed)] == types
 
 
 def test_via_alicom_with_type_and_the_same_identity_as_the_http_push():
-    completed = run("parse", "--via", "alicom", "--type", "SmsUp", event("alicom/sms_up.txt"))
+    completed = run("parse", "--source", "alicom", "--type", "SmsUp", event("alicom/sms_up.txt"))
     assert completed.returncode == 0
     over_http = lines(run("parse", event("http/sms_up_sequence_id_string.json")))
     assert lines(completed) == over_http
 
 
 def test_via_eventbridge_partial_failure_exits_1_with_items_and_errors():
-    completed = run("parse", "--via", "eventbridge", event("eventbridge/streaming_partial_failure.json"))
+    completed = run("parse", "--source", "eventbridge", event("eventbridge/streaming_partial_failure.json"))
     assert completed.returncode == 1
     printed = lines(completed)
     assert [set(line) for line in printed] == [ITEM_KEYS] * 2 + [{"error", "raw"}] * 4
@@ -177,7 +177,7 @@ def test_via_eventbridge_partial_failure_exits_1_with_items_and_errors():
         (("parse",), b"the following arguments are required: FILE"),
         (("frobnicate", "x"), b"invalid choice"),
         (("parse", "--type", "VoiceReport", "-"), b"unknown message type 'VoiceReport'"),
-        (("parse", "--via", "sms", "-"), b"invalid choice: 'sms'"),
+        (("parse", "--source", "sms", "-"), b"invalid choice: 'sms'"),
         (("parse", "/nonexistent/receipts.json"), b"cannot read /nonexistent/receipts.json: No such file"),
         (("parse", str(EVENTS)), b"cannot read"),
     ],

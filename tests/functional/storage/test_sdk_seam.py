@@ -104,7 +104,7 @@ def test_building_the_store_installs_it_and_a_receipt_takes_the_fast_path(sdks_o
 
     decoded = decode_http_body(reports(30), MessageType.SMS_REPORT)
     before = plainbuffer.fallbacks()
-    result = handle.store.store(decoded.items, decoded.rejected)
+    result = handle.store.write(decoded.items, decoded.rejected)
     assert result.confirmed and result.counts["stored"] == 30
     assert result.serializer_fallbacks == 0
     assert plainbuffer.fallbacks() == before  # every row and condition value went the fast way
@@ -115,7 +115,7 @@ def test_a_dead_lettered_push_takes_the_fast_path_too(sdks_own, emulator):
     handle = handle_on(emulator)
     decoded = decode_http_body('[{"phone_number": 1}, "x", {"biz_id": "中"}]'.encode(), MessageType.SMS_REPORT)
     assert decoded.rejected
-    result = handle.store.store(decoded.items, decoded.rejected)
+    result = handle.store.write(decoded.items, decoded.rejected)
     assert result.confirmed and result.counts["dead_lettered"] == len(decoded.rejected)
     assert result.serializer_fallbacks == 0
 
@@ -137,7 +137,7 @@ def test_another_sdk_version_keeps_the_sdks_own_and_says_so(sdks_own, emulator, 
     assert "6.5.0" in message and plainbuffer.VERIFIED_SDK_VERSION in message and "slower" in message
 
     decoded = decode_http_body(reports(5), MessageType.SMS_REPORT)
-    result = handle.store.store(decoded.items)  # still correct, through the SDK's own serializer
+    result = handle.store.write(decoded.items)  # still correct, through the SDK's own serializer
     assert result.confirmed and result.counts["stored"] == 5
 
 
@@ -388,8 +388,8 @@ handle = StoreHandle(StorageConfig(info["endpoint"], info["instance_name"], tabl
                                    access_key_id=info["access_key_id"], access_key_secret=info["access_key_secret"]))
 handle.backend.create_missing_tables()
 decoded = decode_http_body(sys.argv[3].encode(), MessageType.SMS_REPORT)
-first = handle.store.store(decoded.items)
-again = handle.store.store(decoded.items)  # condition failures: the SDK's per-row errors
+first = handle.store.write(decoded.items)
+again = handle.store.write(decoded.items)  # condition failures: the SDK's per-row errors
 print(json.dumps({"first": first.counts, "again": again.counts, "installed": plainbuffer.is_installed(),
                   "fallbacks": plainbuffer.fallbacks(), "records": records}))
 """

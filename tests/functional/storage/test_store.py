@@ -20,7 +20,7 @@ def outcomes(result):
 def test_new_receipts_are_stored_in_ledger_and_state(store, backend):
     items, rejected = parse([report(phone="13800000001"), report(phone="13800000002", success=False,
                                                                   err_code="UNDELIV")])  # fmt: skip
-    result = store.store(items, rejected)
+    result = store.write(items, rejected)
     assert outcomes(result) == [Outcome.STORED, Outcome.STORED]
     ledger = table_contents(backend, LEDGER)
     assert set(ledger) == {(item.entity_key, item.idempotency_key) for item in items}
@@ -36,15 +36,15 @@ def test_new_receipts_are_stored_in_ledger_and_state(store, backend):
 
 def test_a_repeated_push_is_a_duplicate_and_changes_nothing(store, backend):
     items, _ = parse([report(phone=f"1380000{i:04d}") for i in range(5)])
-    assert outcomes(store.store(items)) == [Outcome.STORED] * 5
+    assert outcomes(store.write(items)) == [Outcome.STORED] * 5
     before = all_contents(backend)
-    assert outcomes(store.store(items)) == [Outcome.DUPLICATE] * 5
+    assert outcomes(store.write(items)) == [Outcome.DUPLICATE] * 5
     assert all_contents(backend) == before
 
 
 def test_duplicates_within_one_push_are_written_once(store, backend, emulator):
     items, _ = parse([report(), report(), report(phone="13800000009")])
-    result = store.store(items)
+    result = store.write(items)
     assert outcomes(result) == [Outcome.STORED, Outcome.DUPLICATE, Outcome.STORED]
     assert len(table_contents(backend, LEDGER)) == 2
 
@@ -52,8 +52,8 @@ def test_duplicates_within_one_push_are_written_once(store, backend, emulator):
 def test_an_older_report_arriving_late_does_not_overwrite_a_newer_one(store, backend):
     newer, _ = parse([report(success=False, err_code="UNDELIV", report_time="2026-11-25 10:05:00")])
     older, _ = parse([report(success=True, report_time="2026-11-25 10:00:05")])
-    assert outcomes(store.store(newer)) == [Outcome.STORED]
-    assert outcomes(store.store(older)) == [Outcome.STALE]
+    assert outcomes(store.write(newer)) == [Outcome.STORED]
+    assert outcomes(store.write(older)) == [Outcome.STALE]
     state = table_contents(backend, DELIVERY_STATE)[("900619746936498440^0", "13800000001")]
     assert state["status"] == "failed" and state["winner"] == newer[0].idempotency_key
     # the stale report is still kept in the ledger: nothing is lost
@@ -63,8 +63,8 @@ def test_an_older_report_arriving_late_does_not_overwrite_a_newer_one(store, bac
 def test_a_newer_report_replaces_the_state(store, backend):
     older, _ = parse([report(success=True, report_time="2026-11-25 10:00:05")])
     newer, _ = parse([report(success=False, err_code="UNDELIV", report_time="2026-11-25 10:05:00")])
-    store.store(older)
-    assert outcomes(store.store(newer)) == [Outcome.STORED]
+    store.write(older)
+    assert outcomes(store.write(newer)) == [Outcome.STORED]
     assert table_contents(backend, DELIVERY_STATE)[("900619746936498440^0", "13800000001")]["status"] == "failed"
 
 
@@ -73,15 +73,15 @@ def test_two_reports_for_one_message_in_one_push_keep_the_newer(store, backend):
         report(success=False, err_code="UNDELIV", report_time="2026-11-25 10:05:00"),
         report(success=True, report_time="2026-11-25 10:00:05"),
     ])  # fmt: skip
-    assert outcomes(store.store(items)) == [Outcome.STORED, Outcome.STALE]
+    assert outcomes(store.write(items)) == [Outcome.STORED, Outcome.STALE]
     assert table_contents(backend, DELIVERY_STATE)[("900619746936498440^0", "13800000001")]["status"] == "failed"
 
 
 def test_same_time_ties_resolve_by_rank_then_key(store, backend):
     delivered, _ = parse([report(success=True, report_time="2026-11-25 10:00:05")])
     failed, _ = parse([report(success=False, err_code="UNDELIV", report_time="2026-11-25 10:00:05")])
-    store.store(failed)
-    assert outcomes(store.store(delivered)) == [Outcome.STALE]  # a failure outranks a success
+    store.write(failed)
+    assert outcomes(store.write(delivered)) == [Outcome.STALE]  # a failure outranks a success
     assert table_contents(backend, DELIVERY_STATE)[("900619746936498440^0", "13800000001")]["status"] == "failed"
 
 
@@ -91,8 +91,8 @@ def test_audits_keep_the_final_result_over_approving(store, backend):
     approved = {**approving, "sign_status": "approved"}
     items_approved, _ = parse([approved], MessageType.SIGN_SMS_REPORT)
     items_approving, _ = parse([approving], MessageType.SIGN_SMS_REPORT)
-    assert outcomes(store.store(items_approved)) == [Outcome.STORED]
-    assert outcomes(store.store(items_approving)) == [Outcome.STALE]
+    assert outcomes(store.write(items_approved)) == [Outcome.STORED]
+    assert outcomes(store.write(items_approving)) == [Outcome.STALE]
     state = table_contents(backend, RECEIPT_STATE)[("SignSmsReport:阿里云",)]
     assert state["status"] == "approved" and state["is_final"] is True
 
@@ -100,7 +100,7 @@ def test_audits_keep_the_final_result_over_approving(store, backend):
 def test_replies_have_no_state_row(store, backend):
     items, _ = parse([{"phone_number": "13800000001", "content": "退订", "send_time": "2026-11-25 10:00:00",
                        "dest_code": "1234", "sequence_id": 1234567890}], MessageType.SMS_UP)  # fmt: skip
-    assert outcomes(store.store(items)) == [Outcome.STORED]
+    assert outcomes(store.write(items)) == [Outcome.STORED]
     assert len(table_contents(backend, LEDGER)) == 1
     assert table_contents(backend, RECEIPT_STATE) == {} and table_contents(backend, DELIVERY_STATE) == {}
 
@@ -108,9 +108,9 @@ def test_replies_have_no_state_row(store, backend):
 def test_rejected_items_are_dead_lettered_once_with_raw_bytes(store, backend):
     items, rejected = parse([report(), {"biz_id": "1"}])
     assert len(rejected) == 1
-    result = store.store(items, rejected)
+    result = store.write(items, rejected)
     assert outcomes(result) == [Outcome.STORED, Outcome.DEAD_LETTERED]
-    assert outcomes(store.store(items, rejected)) == [Outcome.DUPLICATE, Outcome.DEAD_LETTERED]
+    assert outcomes(store.write(items, rejected)) == [Outcome.DUPLICATE, Outcome.DEAD_LETTERED]
     dead = list(table_contents(backend, DEAD_LETTER).values())
     assert len(dead) == 1
     assert bytes(dead[0]["raw"]) == rejected[0].raw
@@ -121,7 +121,7 @@ def test_requests_equal_ceil_rows_over_200(store, emulator):
     for count in (1, 100, 1000):
         items, _ = parse([report(phone=f"138{i:08d}", biz_id=f"b{count}") for i in range(count)])
         emulator.reset_counters()
-        result = store.store(items)
+        result = store.write(items)
         rows = 2 * count  # a ledger row and a state row each
         assert result.requests == math.ceil(rows / 200) == emulator.requests["BatchWriteRow"]
         assert result.counts["stored"] == count
@@ -134,7 +134,7 @@ def test_a_missing_table_fails_every_item_with_the_service_error(emulator):
     client = make_client(info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"])
     store = ReceiptStore(TablestoreBackend(client, "never_created_"))
     items, _ = parse([report()])
-    result = store.store(items, deadline=time.monotonic() + 2)
+    result = store.write(items, deadline=time.monotonic() + 2)
     assert outcomes(result) == [Outcome.FAILED]
     assert "OTSObjectNotExist" in result.outcomes[0].error
     assert not result.confirmed
@@ -151,7 +151,7 @@ def test_any_order_and_any_split_leaves_the_same_tables(emulator, backend):
     for r in receipts:
         message_type = MessageType.SIGN_SMS_REPORT if "sign_name" in r else MessageType.SMS_REPORT
         reference_items.extend(parse([r], message_type)[0])
-    ReceiptStore(backend).store(reference_items)
+    ReceiptStore(backend).write(reference_items)
     expected = all_contents(backend)
 
     rng = random.Random(20261125)
@@ -168,16 +168,16 @@ def test_any_order_and_any_split_leaves_the_same_tables(emulator, backend):
         position = 0
         while position < len(shuffled):
             size = rng.randint(1, 9)
-            ReceiptStore(other).store(shuffled[position : position + size])
+            ReceiptStore(other).write(shuffled[position : position + size])
             position += size
         assert all_contents(other) == expected
 
 
 def test_expected_condition_failures_log_no_errors(store, caplog):
     items, _ = parse([report()])
-    store.store(items)
+    store.write(items)
     with caplog.at_level("DEBUG"):
-        result = store.store(items)
+        result = store.write(items)
     assert outcomes(result) == [Outcome.DUPLICATE]
     assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
 

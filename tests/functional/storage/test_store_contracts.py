@@ -34,7 +34,7 @@ def test_every_arrival_order_of_a_re_audit_ends_approved(store, backend):
         for receipt in retyped(order, code):
             items, rejected = parse([receipt], T.TEMPLATE_SMS_REPORT)
             assert rejected == []
-            store.store(items)
+            store.write(items)
         state = table_contents(backend, RECEIPT_STATE)[(f"TemplateSmsReport:{code}",)]
         assert (state["status"], state["is_final"]) == ("approved", True), order
     assert len(table_contents(backend, LEDGER)) == 4 * 24  # every receipt is kept, the stale ones too
@@ -43,7 +43,7 @@ def test_every_arrival_order_of_a_re_audit_ends_approved(store, backend):
 def test_a_re_audit_in_one_push_in_any_order_ends_approved(store, backend):
     for number, order in enumerate(itertools.permutations(REAUDIT)):
         items, _ = parse(retyped(order, f"SMS_{number}"), T.TEMPLATE_SMS_REPORT)
-        store.store(items)
+        store.write(items)
     states = table_contents(backend, RECEIPT_STATE)
     assert {state["status"] for state in states.values()} == {"approved"} and len(states) == 24
 
@@ -57,8 +57,8 @@ def test_a_rejection_and_the_resubmitted_approval_end_approved_in_both_orders(st
         rejected, approved = ({"sign_name": "阿里云", "sign_status": r["template_status"], "order_id": r["order_id"],
                                "create_date": r["create_date"]} for r in (rejected, approved))  # fmt: skip
     first, second = (rejected, approved) if rejection_first else (approved, rejected)
-    assert outcomes(store.store(parse([first], message_type)[0])) == [Outcome.STORED]
-    assert outcomes(store.store(parse([second], message_type)[0])) == [
+    assert outcomes(store.write(parse([first], message_type)[0])) == [Outcome.STORED]
+    assert outcomes(store.write(parse([second], message_type)[0])) == [
         Outcome.STORED if rejection_first else Outcome.STALE
     ]
     [state] = table_contents(backend, RECEIPT_STATE).values()
@@ -89,7 +89,7 @@ def test_a_ticketed_receipt_outranks_a_ticketless_one_and_versions_fit_a_signed_
 def test_card_template_audits_rank_approved_over_rejected_over_in_review(store, backend, statuses, expected):
     # MnsCardTemplate carries no time and no ticket (D-436128): the status rank alone decides.
     for status in statuses:
-        store.store(parse([{"template_code": "CARD_SMS_1", "approval_status": status, "tmpOps": []}],
+        store.write(parse([{"template_code": "CARD_SMS_1", "approval_status": status, "tmpOps": []}],
                           T.MNS_CARD_TEMPLATE)[0])  # fmt: skip
     state = table_contents(backend, RECEIPT_STATE)[("MnsCardTemplate:CARD_SMS_1",)]
     assert state["status"] == expected and state["is_final"] is True
@@ -99,8 +99,8 @@ def test_a_sms_report_without_phone_number_is_stored_not_dead_lettered_and_idemp
     receipts = load_json("http/sms_report_without_phone_number.json")  # missing, null and "": one receipt
     items, rejected = parse(receipts)
     assert rejected == []
-    assert outcomes(store.store(items, rejected)) == [Outcome.STORED, Outcome.DUPLICATE, Outcome.DUPLICATE]
-    assert outcomes(store.store(items)) == [Outcome.DUPLICATE] * 3
+    assert outcomes(store.write(items, rejected)) == [Outcome.STORED, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert outcomes(store.write(items)) == [Outcome.DUPLICATE] * 3
     assert list(table_contents(backend, LEDGER)) == [("SmsReport:706715193751989145^0|", items[0].idempotency_key)]
     # no state row is keyed by an empty phone_number: the state is kept under the entity key
     assert table_contents(backend, DELIVERY_STATE) == {} and table_contents(backend, DEAD_LETTER) == {}
@@ -111,8 +111,8 @@ def test_a_sms_report_without_phone_number_is_stored_not_dead_lettered_and_idemp
 def test_a_reply_without_phone_number_is_stored_not_dead_lettered_and_idempotent(store, backend):
     items, rejected = parse(load_json("http/sms_up_without_phone_number.json"), T.SMS_UP)
     assert rejected == []
-    assert outcomes(store.store(items)) == [Outcome.STORED]
-    assert outcomes(store.store(items)) == [Outcome.DUPLICATE]
+    assert outcomes(store.write(items)) == [Outcome.STORED]
+    assert outcomes(store.write(items)) == [Outcome.DUPLICATE]
     assert list(table_contents(backend, LEDGER)) == [("SmsUp:|2493559|568585703", items[0].idempotency_key)]
     assert table_contents(backend, DEAD_LETTER) == {}
 
@@ -120,9 +120,9 @@ def test_a_reply_without_phone_number_is_stored_not_dead_lettered_and_idempotent
 def test_legacy_international_reports_keep_the_final_status_whatever_the_order(store, backend):
     delivered, failed, pending = load_json("http/intl_sms_report_legacy_2019.json")
     later = {**pending, "PhoneNumber": delivered["PhoneNumber"]}  # "1 Submitted" for the delivered number
-    assert outcomes(store.store(parse([delivered])[0])) == [Outcome.STORED]
-    assert outcomes(store.store(parse([later])[0])) == [Outcome.STALE]  # sent 10:00:00, delivered 10:00:05
-    assert outcomes(store.store(parse([failed, pending])[0])) == [Outcome.STORED, Outcome.STORED]
+    assert outcomes(store.write(parse([delivered])[0])) == [Outcome.STORED]
+    assert outcomes(store.write(parse([later])[0])) == [Outcome.STALE]  # sent 10:00:00, delivered 10:00:05
+    assert outcomes(store.write(parse([failed, pending])[0])) == [Outcome.STORED, Outcome.STORED]
     states = table_contents(backend, RECEIPT_STATE)
     assert {key: (s["status"], s["is_final"], s["message_type"]) for key, s in states.items()} == {
         ("IntlSmsReport:108012345678^0|85212345678",): ("delivered", True, "IntlSmsReport"),

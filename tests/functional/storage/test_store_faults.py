@@ -24,7 +24,7 @@ def test_thirty_percent_faults_store_everything_exactly_once(emulator, backend):
     emulator.faults.set(server_busy=0.1, timeout=0.1, lost_response=0.1)
     store = _faulty_store(emulator, backend)
     items, _ = parse([report(phone=f"138{i:08d}") for i in range(500)])
-    result = store.store(items, deadline=time.monotonic() + 60)
+    result = store.write(items, deadline=time.monotonic() + 60)
     emulator.faults.clear()
     assert result.confirmed, result.errors
     assert result.attempts > 1  # faults did happen and were retried
@@ -34,7 +34,7 @@ def test_thirty_percent_faults_store_everything_exactly_once(emulator, backend):
     assert len(table_contents(backend, DELIVERY_STATE)) == 500
 
     # and a redelivery of the same push afterwards changes nothing
-    again = ReceiptStore(backend).store(items)
+    again = ReceiptStore(backend).write(items)
     assert again.counts["duplicate"] == 500
 
 
@@ -44,7 +44,7 @@ def test_lost_responses_are_recognised_as_our_own_writes(emulator, backend):
     emulator.faults.set(api="BatchWriteRow", lost_response=0.5)
     store = _faulty_store(emulator, backend)
     items, _ = parse([report(phone=f"139{i:08d}") for i in range(50)])
-    result = store.store(items, deadline=time.monotonic() + 30)
+    result = store.write(items, deadline=time.monotonic() + 30)
     emulator.faults.clear()
     assert result.confirmed
     # every write landed once; those whose answer was lost are still reported as stored, not duplicate
@@ -57,7 +57,7 @@ def test_a_deadline_too_short_reports_failed_not_stored(emulator, backend):
     store = _faulty_store(emulator, backend, socket_timeout=5)
     items, _ = parse([report(phone=f"137{i:08d}") for i in range(10)])
     started = time.monotonic()
-    result = store.store(items, deadline=started + 0.2)
+    result = store.write(items, deadline=started + 0.2)
     elapsed = time.monotonic() - started
     emulator.faults.clear()
     assert [o.outcome for o in result.outcomes] == [Outcome.FAILED] * 10

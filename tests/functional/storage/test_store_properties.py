@@ -34,7 +34,7 @@ def test_final_state_is_independent_of_arrival_order(backend, order, split):
     store = ReceiptStore(backend)
     ordered = [ITEMS[i] for i in order]
     for start in range(0, len(ordered), split):
-        store.store(ordered[start : start + split])
+        store.write(ordered[start : start + split])
     state = final_state(backend)
     # the newest report time wins; at 10:03:00 the expired (a failure) outranks the delivered one
     assert state["status"] == "expired"
