@@ -1,4 +1,4 @@
-"""Snapshot persistence shared by the emulators: a backend as one JSON file, rewritten atomically after each change.
+"""Snapshot persistence shared by the emulators: a state as one JSON file, rewritten atomically after each change.
 
 A service subclasses `JsonSnapshotStore` with its file name and its own JSON shape (`encode`/`decode`);
 the file is `{"format": <version>, ...}`. A write goes to a temporary file in the same directory, is
@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 
-class SnapshotBackend(Protocol):
-    mutations: int  # moves on every change, so an unchanged backend is not rewritten
+class SnapshotState(Protocol):
+    mutations: int  # moves on every change, so an unchanged state is not rewritten
 
     @property
     def lock(self) -> AbstractContextManager[Any]: ...
 
 
-_Backend = TypeVar("_Backend", bound=SnapshotBackend)
+_State = TypeVar("_State", bound=SnapshotState)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -39,8 +39,8 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-class JsonSnapshotStore(Generic[_Backend]):
-    """Loads a backend from `data_dir` and saves it whenever its mutation counter has moved."""
+class JsonSnapshotStore(Generic[_State]):
+    """Loads a state from `data_dir` and saves it whenever its mutation counter has moved."""
 
     file_name: str
     service_title: str  # names the service in load errors
@@ -52,16 +52,16 @@ class JsonSnapshotStore(Generic[_Backend]):
         self.path = self.directory / self.file_name
         self._saved_mutations: int | None = None
 
-    def encode(self, backend: _Backend) -> dict[str, Any]:
-        """The backend's state as JSON-ready data (called under the backend lock)."""
+    def encode(self, state: _State) -> dict[str, Any]:
+        """The state as JSON-ready data (called under its lock)."""
         raise NotImplementedError
 
     def decode(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The backend attributes a snapshot restores, by name; raises ValueError, KeyError or TypeError."""
+        """The state attributes a snapshot restores, by name; raises ValueError, KeyError or TypeError."""
         raise NotImplementedError
 
-    def load(self, backend: _Backend) -> None:
-        """Fill an empty backend from the snapshot, if there is one."""
+    def load(self, state: _State) -> None:
+        """Fill an empty state from the snapshot, if there is one."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             return
@@ -69,20 +69,20 @@ class JsonSnapshotStore(Generic[_Backend]):
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("format") != self.format_version:
                 raise ValueError(f"unsupported snapshot format {data.get('format')!r}")
-            state = self.decode(data)
+            restored = self.decode(data)
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise RuntimeError(f"cannot load {self.service_title} emulator snapshot {self.path}: {error}") from error
-        with backend.lock:
-            for name, value in state.items():
-                setattr(backend, name, value)
-            self._saved_mutations = backend.mutations
+        with state.lock:
+            for name, value in restored.items():
+                setattr(state, name, value)
+            self._saved_mutations = state.mutations
 
-    def save_if_changed(self, backend: _Backend) -> bool:
-        # Serialise and write under the backend lock so snapshots land in mutation order.
-        with backend.lock:
-            if backend.mutations == self._saved_mutations:
+    def save_if_changed(self, state: _State) -> bool:
+        # Serialise and write under the state lock so snapshots land in mutation order.
+        with state.lock:
+            if state.mutations == self._saved_mutations:
                 return False
-            data = {"format": self.format_version, **self.encode(backend)}
+            data = {"format": self.format_version, **self.encode(state)}
             write_atomically(self.path, json.dumps(data, ensure_ascii=self.ensure_ascii, separators=(",", ":")))
-            self._saved_mutations = backend.mutations
+            self._saved_mutations = state.mutations
             return True

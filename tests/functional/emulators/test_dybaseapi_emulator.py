@@ -89,7 +89,7 @@ def test_query_token_with_both_signature_schemes(dybaseapi, credential_store, si
     assert expires - created in (timedelta(seconds=59), timedelta(seconds=60))  # lifetime 60, floored
     credential = credential_store.get(dto.access_key_id)
     assert credential.scope == (SMS_REPORT_QUEUE,) and credential.access_key_secret == dto.access_key_secret
-    (issued,) = dybaseapi.backend.issued
+    (issued,) = dybaseapi.state.issued
     assert (issued.message_type, issued.queue_name, issued.caller) == (
         "SmsReport",
         SMS_REPORT_QUEUE,
@@ -141,7 +141,7 @@ def test_business_errors_are_http_200_with_a_code(dybaseapi):
     assert body.code == "isv.INVALID_PARAMETERS" and "is not the SmsReport queue" in body.message
     error = client_error(query, dybaseapi.client(), None, None)
     assert (error.status_code, error.code) == (400, "MissingMessageType")
-    assert dybaseapi.backend.issued == []
+    assert dybaseapi.state.issued == []
 
 
 # ---- authentication and permissions ---------------------------------------------------------------
@@ -153,7 +153,7 @@ def test_bad_signature_and_unknown_key(dybaseapi, signature_algorithm):
     assert (error.status_code, error.code) == (400, "SignatureDoesNotMatch")
     error = client_error(query, dybaseapi.client(access_key_id="LTAI-unknown", signature_algorithm=signature_algorithm))
     assert (error.status_code, error.code) == (404, "InvalidAccessKeyId.NotFound")
-    assert dybaseapi.backend.issued == []
+    assert dybaseapi.state.issued == []
 
 
 def test_replays_and_stale_timestamps_are_refused(dybaseapi):
@@ -297,7 +297,7 @@ def test_faults(dybaseapi):
         with pytest.raises(Exception) as caught:  # the SDK wraps these in several types
             query(dybaseapi.client())
         assert not isinstance(caught.value, ClientException), kind
-    assert len(dybaseapi.backend.issued) == 1  # only the lost response issued a token
+    assert len(dybaseapi.state.issued) == 1  # only the lost response issued a token
     dybaseapi.faults.clear()
     assert query(dybaseapi.client()).body.code == "OK"
     assert dybaseapi.requests == {"QueryTokenForMnsQueue": 5}

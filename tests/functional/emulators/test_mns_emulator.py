@@ -27,7 +27,7 @@ from sms_receipts_dev.emulators.credentials import (
     InvalidSecurityToken,
     UnknownAccessKey,
 )
-from sms_receipts_dev.emulators.mns import FaultConfig, MnsBackend, MnsEmulator, QueueAttributes
+from sms_receipts_dev.emulators.mns import FaultConfig, MnsEmulator, MnsState, QueueAttributes
 from sms_receipts_dev.emulators.mns.auth import authorization
 from sms_receipts_dev.emulators.mns.models import OutgoingMessage
 
@@ -144,7 +144,7 @@ def test_queue_lifecycle_with_every_attribute(mns, make_queue):
 )
 def test_create_queue_rejects_invalid_definitions(mns, name, meta, code):
     assert server_error(mns.account().get_queue(name).create, meta).type == code
-    assert mns.backend.queues == {}
+    assert mns.state.queues == {}
 
 
 def test_create_queue_checks_what_the_sdk_does_not(mns):
@@ -163,7 +163,7 @@ def test_create_queue_checks_what_the_sdk_does_not(mns):
         "InvalidArgument",
     )
     assert error_status(mns, "PUT", "/queues/receipts", b"<Queue><unclosed>") == (400, "MalformedXML")
-    assert mns.backend.queues == {}
+    assert mns.state.queues == {}
 
 
 def test_set_queue_attributes(make_queue):
@@ -182,7 +182,7 @@ def test_send_keeps_base64_bodies_opaque(mns, make_queue):
     sent = queue.send_message(Message(text))
     wire_body = base64.b64encode(text.encode("utf-8")).decode("ascii")  # what the SDK put on the wire
     assert sent.message_body_md5 == hashlib.md5(wire_body.encode("ascii")).hexdigest().upper()
-    (stored,) = mns.backend.message_views("receipts")
+    (stored,) = mns.state.message_views("receipts")
     assert (stored.body, stored.message_id) == (wire_body, sent.message_id)
 
     received = queue.receive_message(wait_seconds=1)
@@ -282,7 +282,7 @@ def test_delete_and_batch_delete(mns, make_queue):
     queue.delete_message(first.receipt_handle)
     assert server_error(queue.delete_message, first.receipt_handle).type == "MessageNotExist"
     queue.batch_delete_message([second.receipt_handle, third.receipt_handle])
-    assert [view.body for view in mns.backend.message_views("receipts")] == [base64.b64encode(b"m3").decode("ascii")]
+    assert [view.body for view in mns.state.message_views("receipts")] == [base64.b64encode(b"m3").decode("ascii")]
 
     # one bad handle fails on its own; the good one is deleted
     error = server_error(queue.batch_delete_message, ["not-a-handle", fourth.receipt_handle, first.receipt_handle])
@@ -291,7 +291,7 @@ def test_delete_and_batch_delete(mns, make_queue):
         ("ReceiptHandleError", "not-a-handle"),
         ("MessageNotExist", first.receipt_handle),
     ]
-    assert mns.backend.message_views("receipts") == []
+    assert mns.state.message_views("receipts") == []
     assert server_error(queue.batch_delete_message, ["1-x"] * 17).type == "InvalidArgument"
 
     handles = b"".join(b"<ReceiptHandle>%s</ReceiptHandle>" % handle.encode() for handle in ("bad", "1-MS0xLTEtYQ=="))
@@ -361,16 +361,16 @@ def test_peek_changes_nothing(make_queue):
 
 def test_delayed_messages_and_retention_in_the_model():
     now = [1_000.0]
-    backend = MnsBackend(clock=lambda: now[0])
-    backend.create_queue("q", QueueAttributes(message_retention_period=60))
-    backend.send_messages("q", [OutgoingMessage("later", delay_seconds=10), OutgoingMessage("now")])
-    assert (backend.counts("q").active, backend.counts("q").delayed) == (1, 1)
-    assert [view.body for view in backend.receive_messages("q", 16, 0)] == ["now"]
+    state = MnsState(clock=lambda: now[0])
+    state.create_queue("q", QueueAttributes(message_retention_period=60))
+    state.send_messages("q", [OutgoingMessage("later", delay_seconds=10), OutgoingMessage("now")])
+    assert (state.counts("q").active, state.counts("q").delayed) == (1, 1)
+    assert [view.body for view in state.receive_messages("q", 16, 0)] == ["now"]
     now[0] += 10
-    assert [view.body for view in backend.receive_messages("q", 16, 0)] == ["later"]
-    assert backend.counts("q").inactive == 2
+    assert [view.body for view in state.receive_messages("q", 16, 0)] == ["later"]
+    assert state.counts("q").inactive == 2
     now[0] += 50
-    assert backend.message_views("q") == []  # past MessageRetentionPeriod
+    assert state.message_views("q") == []  # past MessageRetentionPeriod
 
 
 # ---- authentication and permissions ---------------------------------------------------------------
@@ -397,7 +397,7 @@ def test_wrong_credentials_are_rejected(mns, make_queue):
         b"<Queue/>",
         headers={"content-md5": "AAAAAAAAAAAAAAAAAAAAAA=="},
     ) == (400, "InvalidDegist")
-    assert mns.backend.message_views("receipts") == []
+    assert mns.state.message_views("receipts") == []
 
 
 def test_lax_emulator_skips_signature_checks_but_not_permissions():
@@ -493,7 +493,7 @@ def test_busy_and_timeout_faults_apply_nothing(mns, make_queue):
     mns.faults.set(api="SendMessage", server_busy=0.0, timeout=1.0)
     with pytest.raises(MNSClientNetworkException):  # a 504 page from the gateway, not MNS XML
         queue.send_message(Message("x"))
-    assert mns.backend.message_views("receipts") == []
+    assert mns.state.message_views("receipts") == []
     mns.faults.clear()
     queue.send_message(Message("x"))
     assert mns.requests["SendMessage"] == 4  # faulted requests are counted too
@@ -504,19 +504,19 @@ def test_dropped_connections_and_lost_responses(mns, make_queue):
     mns.faults.set(api="SendMessage", drop=1.0)
     with pytest.raises(MNSClientNetworkException):
         queue.send_message(Message("x"))
-    assert mns.backend.message_views("receipts") == []
+    assert mns.state.message_views("receipts") == []
     assert mns.requests["SendMessage"] == 2  # the SDK resends once when the connection drops
 
     mns.faults.set(api="SendMessage", drop=0.0, lost_response=1.0)
     with pytest.raises(MNSClientNetworkException):
         queue.send_message(Message("x"))
-    assert len(mns.backend.message_views("receipts")) == 2  # applied, and applied again by the SDK's resend
+    assert len(mns.state.message_views("receipts")) == 2  # applied, and applied again by the SDK's resend
 
     mns.faults.clear()
     mns.faults.set(api="BatchReceiveMessage", lost_response=1.0)
     with pytest.raises(MNSClientNetworkException):
         queue.batch_receive_message(16, 0)
-    assert {view.dequeue_count for view in mns.backend.message_views("receipts")} == {1}  # taken, now invisible
+    assert {view.dequeue_count for view in mns.state.message_views("receipts")} == {1}  # taken, now invisible
 
 
 def test_slow_fault_delays_but_succeeds(mns, make_queue):
@@ -526,7 +526,7 @@ def test_slow_fault_delays_but_succeeds(mns, make_queue):
     started = time.monotonic()
     queue.send_message(Message("x"))
     assert time.monotonic() - started >= 0.3
-    assert len(mns.backend.message_views("receipts")) == 1
+    assert len(mns.state.message_views("receipts")) == 1
 
 
 def test_request_counter_and_unsupported_apis(mns, make_queue):
@@ -591,8 +591,8 @@ def test_data_dir_keeps_queues_and_messages_across_restarts(tmp_path):
         queue.delete_message(held.receipt_handle)  # the handle survived with its message
         second.create_queue("later")
     with MnsEmulator(data_dir=tmp_path) as third:
-        assert sorted(third.backend.queues) == ["later", "receipts"]
-        assert [view.dequeue_count for view in third.backend.message_views("receipts")] == [1, 1]
+        assert sorted(third.state.queues) == ["later", "receipts"]
+        assert [view.dequeue_count for view in third.state.message_views("receipts")] == [1, 1]
 
 
 def test_fault_config_is_the_shared_one():
@@ -647,6 +647,6 @@ def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
             process.kill()
             process.wait()
     with MnsEmulator(data_dir=tmp_path) as restarted:
-        assert [view.body for view in restarted.backend.message_views("receipts")] == [
+        assert [view.body for view in restarted.state.message_views("receipts")] == [
             base64.b64encode(b"persisted").decode("ascii")
         ]

@@ -46,11 +46,12 @@ from tablestore import (
 )
 from tablestore.auth import RequestContext, SignV2
 from tablestore.credentials import Credentials
+from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
 from tablestore.protobuf import table_store_pb2 as pb2
 from tablestore.protocol import OTSProtocol
 from tablestore.retry import NoDelayRetryPolicy, NoRetryPolicy
 
-from sms_receipts_dev.emulators.tablestore import FaultConfig, FaultRates, TablestoreBackend, TablestoreEmulator
+from sms_receipts_dev.emulators.tablestore import FaultConfig, FaultRates, TablestoreEmulator, TablestoreState
 from sms_receipts_dev.emulators.tablestore.models import (
     Cell,
     ColumnCheck,
@@ -123,30 +124,18 @@ def raw_post(
 # ---- tables ---------------------------------------------------------------------------------------
 
 
-def test_table_lifecycle(client, make_table):
-    make_table(
-        "events", [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)], TableOptions(time_to_live=86400, max_version=1)
-    )
+def test_create_and_list_tables(client, make_table):
+    make_table("events", [("pk", "STRING"), ("seq", "INTEGER")], TableOptions(time_to_live=86400, max_version=1))
     assert client.list_table() == ("events",)
-    described = client.describe_table("events")
-    assert described.table_meta.schema_of_primary_key == [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)]
-    assert (described.table_options.time_to_live, described.table_options.max_version) == (86400, 1)
 
     error = service_error(make_table, "events", [("pk", "STRING")])
     assert (error.get_http_status(), error.get_error_code()) == (409, "OTSObjectAlreadyExist")
-
-    client.delete_table("events")
-    assert client.list_table() == ()
-    for call in (client.describe_table, client.delete_table):
-        error = service_error(call, "events")
-        assert (error.get_http_status(), error.get_error_code()) == (404, "OTSObjectNotExist")
 
 
 @pytest.mark.parametrize(
     "schema, options",
     [
         ([("pk", "STRING")], TableOptions(max_version=3)),
-        ([("seq", "INTEGER", PK_AUTO_INCR)], None),
         ([("a", "STRING"), ("b", "STRING"), ("c", "STRING"), ("d", "STRING"), ("e", "STRING")], None),
         ([("pk", "STRING"), ("pk", "INTEGER")], None),
     ],
@@ -194,63 +183,16 @@ def test_put_and_get_round_trip_every_type(client, receipts):
     assert client.get_row(receipts, pk("missing"), max_version=1)[1] is None
 
 
-def test_put_replaces_the_row_and_update_keeps_other_columns(client, receipts):
+def test_put_replaces_the_row(client, receipts):
     client.put_row(receipts, Row(pk("r1"), [("a", 1), ("b", 2)]))
     client.put_row(receipts, Row(pk("r1"), [("c", 3)]))
     assert read(client, receipts, "r1") == {"c": 3}
-    client.update_row(receipts, Row(pk("r1"), {"put": [("d", 4)]}), Condition(IGNORE))
-    assert read(client, receipts, "r1") == {"c": 3, "d": 4}
 
 
 def test_timestamps_must_be_within_the_table_deviation(client, receipts):
     two_days_ago = int(time.time() * 1000) - 2 * 86_400_000
     error = service_error(client.put_row, receipts, Row(pk("r1"), [("v", 1, two_days_ago)]))
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
-
-
-def test_update_put_delete_delete_all_increment(client, receipts):
-    stamp = int(time.time() * 1000) - 1000
-    client.put_row(receipts, Row(pk("r1"), [("keep", "k"), ("one", "v", stamp), ("gone", 1), ("hits", 10)]))
-    client.update_row(
-        receipts,
-        Row(
-            pk("r1"),
-            {
-                "put": [("new", "n")],
-                "delete": [("one", None, stamp)],
-                "delete_all": ["gone"],
-                "increment": [("hits", 5), ("fresh", 2)],
-            },
-        ),
-        Condition(IGNORE),
-    )
-    assert read(client, receipts, "r1") == {"keep": "k", "new": "n", "hits": 15, "fresh": 2}
-
-    not_a_number = Row(pk("r1"), {"increment": [("keep", 1)]})
-    error = service_error(client.update_row, receipts, not_a_number, Condition(IGNORE))
-    assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
-
-
-def test_update_that_only_deletes_does_not_create_a_row(client, receipts):
-    client.update_row(receipts, Row(pk("ghost"), {"delete_all": ["x"]}), Condition(IGNORE))
-    assert client.get_row(receipts, pk("ghost"), max_version=1)[1] is None
-    client.update_row(receipts, Row(pk("made"), {"put": [("x", 1)]}), Condition(IGNORE))
-    assert read(client, receipts, "made") == {"x": 1}
-
-
-def test_one_version_per_column_the_newest_timestamp_wins(client, receipts):
-    now_ms = int(time.time() * 1000)
-    client.put_row(receipts, Row(pk("r1"), [("status", "DELIVERED", now_ms)]))
-    older = Row(pk("r1"), {"put": [("status", "SENT", now_ms - 5000)]})
-    client.update_row(receipts, older, Condition(IGNORE))
-    client.update_row(receipts, Row(pk("r1"), {"put": [("note", "a"), ("note2", "b")]}), Condition(IGNORE))
-    client.update_row(receipts, Row(pk("r1"), {"put": [("note", "c")]}), Condition(IGNORE))
-    _, row, _ = client.get_row(receipts, pk("r1"), max_version=5)
-    assert [(name, value) for name, value, _ in row.attribute_columns] == [
-        ("note", "c"),
-        ("note2", "b"),
-        ("status", "DELIVERED"),
-    ]
 
 
 def test_get_row_columns_to_get_and_filter(client, receipts):
@@ -271,22 +213,6 @@ def test_delete_row(client, receipts):
     assert client.get_row(receipts, pk("r1"), max_version=1)[1] is None
     assert_condition_fails(client.delete_row, receipts, Row(pk("r1")), Condition(EXPECT_EXIST))
     client.delete_row(receipts, Row(pk("r1")), Condition(IGNORE))  # deleting a missing row is fine
-
-
-def test_auto_increment_primary_key_returns_increasing_keys(client, make_table):
-    make_table("events", [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)])
-    keys = [
-        client.put_row("events", Row([("pk", "p"), ("seq", PK_AUTO_INCR)], [("n", n)]), return_type=ReturnType.RT_PK)[
-            1
-        ].primary_key
-        for n in range(3)
-    ]
-    sequence = [dict(key)["seq"] for key in keys]
-    assert sequence == sorted(sequence) and len(set(sequence)) == 3
-    error = service_error(
-        client.put_row, "events", Row([("pk", "p"), ("seq", PK_AUTO_INCR)], [("n", 9)]), Condition(EXPECT_NOT_EXIST)
-    )
-    assert error.get_error_code() == "OTSParameterInvalid"
 
 
 @pytest.mark.parametrize(
@@ -311,7 +237,6 @@ def test_missing_table_is_object_not_exist(client):
     calls = [
         (client.put_row, ("nope", Row(pk("r1"), [("a", 1)]))),
         (client.get_row, ("nope", pk("r1"))),
-        (client.update_row, ("nope", Row(pk("r1"), {"put": [("a", 1)]}), Condition(IGNORE))),
         (client.delete_row, ("nope", Row(pk("r1")), Condition(IGNORE))),
         (client.get_range, ("nope", Direction.FORWARD, *ALL)),
     ]
@@ -341,7 +266,7 @@ EXPECTATIONS = [  # expectation, row exists, passes
     "operation, expectation, row_exists, passes",
     [
         (operation, *case)
-        for operation in ("put", "update", "delete")
+        for operation in ("put", "delete")
         for case in EXPECTATIONS
         if not (operation == "delete" and case[0] == EXPECT_NOT_EXIST)  # rejected, see the next test
     ],
@@ -351,7 +276,6 @@ def test_row_existence_expectations(client, receipts, operation, expectation, ro
         client.put_row(receipts, Row(pk("r1"), [("v", "old")]))
     call = {
         "put": lambda: client.put_row(receipts, Row(pk("r1"), [("v", "new")]), Condition(expectation)),
-        "update": lambda: client.update_row(receipts, Row(pk("r1"), {"put": [("v", "new")]}), Condition(expectation)),
         "delete": lambda: client.delete_row(receipts, Row(pk("r1")), Condition(expectation)),
     }[operation]
     before = read(client, receipts, "r1")
@@ -388,12 +312,12 @@ COMPARISONS = [  # comparator, condition value (stored value is 5), passes
 def test_single_column_condition_comparators(client, receipts, comparator, value, passes):
     client.put_row(receipts, Row(pk("r1"), [("version", 5)]))
     condition = Condition(IGNORE, SingleColumnCondition("version", value, comparator))
-    change = Row(pk("r1"), {"put": [("touched", True)]})
+    change = Row(pk("r1"), [("version", 5), ("touched", True)])
     if passes:
-        client.update_row(receipts, change, condition)
+        client.put_row(receipts, change, condition)
         assert read(client, receipts, "r1") == {"version": 5, "touched": True}
     else:
-        assert_condition_fails(client.update_row, receipts, change, condition)
+        assert_condition_fails(client.put_row, receipts, change, condition)
         assert read(client, receipts, "r1") == {"version": 5}
 
 
@@ -412,11 +336,11 @@ def test_single_column_condition_comparators(client, receipts, comparator, value
 def test_condition_compares_typed_values(client, receipts, stored, compared, comparator, passes):
     client.put_row(receipts, Row(pk("r1"), [("c", stored)]))
     condition = Condition(IGNORE, SingleColumnCondition("c", compared, comparator))
-    change = Row(pk("r1"), {"put": [("ok", 1)]})
+    change = Row(pk("r1"), [("c", stored), ("ok", 1)])
     if passes:
-        client.update_row(receipts, change, condition)
+        client.put_row(receipts, change, condition)
     else:
-        assert_condition_fails(client.update_row, receipts, change, condition)
+        assert_condition_fails(client.put_row, receipts, change, condition)
 
 
 @pytest.mark.parametrize("row_exists", [True, False])
@@ -426,19 +350,19 @@ def test_pass_if_missing_decides_for_a_missing_column(client, receipts, row_exis
         client.put_row(receipts, Row(pk("r1"), [("other", 1)]))
     check = SingleColumnCondition("version", 3, ComparatorType.LESS_THAN, pass_if_missing)
     condition = Condition(IGNORE, check)
-    change = Row(pk("r1"), {"put": [("version", 3)]})
+    change = Row(pk("r1"), [("version", 3)])
     if pass_if_missing:
-        client.update_row(receipts, change, condition)
+        client.put_row(receipts, change, condition)
         assert read(client, receipts, "r1")["version"] == 3
     else:
-        assert_condition_fails(client.update_row, receipts, change, condition)
+        assert_condition_fails(client.put_row, receipts, change, condition)
 
 
 def test_exist_and_not_exist_comparators_in_the_model():
     # The SDK's SingleColumnCondition refuses EXIST/NOT_EXIST although the protocol has them.
-    backend = TablestoreBackend()
-    backend.create_table("t", [PrimaryKeyColumn("id", "STRING")])
-    backend.write_row("t", RowChange("put", [("id", "a")], [Cell("v", 1)]))
+    state = TablestoreState()
+    state.create_table("t", [PrimaryKeyColumn("id", "STRING")])
+    state.write_row("t", RowChange("put", [("id", "a")], [Cell("v", 1)]))
     for comparator, column, passes in (
         ("EXIST", "v", True),
         ("EXIST", "w", False),
@@ -446,7 +370,7 @@ def test_exist_and_not_exist_comparators_in_the_model():
         ("NOT_EXIST", "v", False),
     ):
         check = ColumnCheck(column, comparator, None)
-        filtered = backend.get_row("t", [("id", "a")], ReadOptions(column_filter=check))[0]
+        filtered = state.get_row("t", [("id", "a")], ReadOptions(column_filter=check))[0]
         assert (filtered is not None) == passes
 
 
@@ -511,7 +435,7 @@ def test_batch_write_reports_per_row_results(client, receipts, make_table):
                 [
                     PutRowItem(Row(pk("a"), [("v", 1)]), Condition(EXPECT_NOT_EXIST)),
                     PutRowItem(Row(pk("dup"), [("v", "second")]), Condition(EXPECT_NOT_EXIST)),
-                    UpdateRowItem(Row(pk("b"), {"put": [("v", 2)]}), Condition(EXPECT_EXIST)),
+                    PutRowItem(Row(pk("b"), [("v", 2)]), Condition(EXPECT_EXIST)),
                     DeleteRowItem(Row(pk("c")), Condition(IGNORE)),
                 ],
             ),
@@ -523,9 +447,9 @@ def test_batch_write_reports_per_row_results(client, receipts, make_table):
     assert [(item.index, item.is_ok, item.error_code) for item in puts] == [
         (0, True, None),
         (1, False, "OTSConditionCheckFail"),
+        (2, False, "OTSConditionCheckFail"),
     ]
     assert puts[1].error_message == "Condition check failed."
-    assert [(item.index, item.is_ok) for item in response.get_update_by_table(receipts)] == [(2, False)]
     assert [(item.index, item.is_ok) for item in response.get_delete_by_table(receipts)] == [(3, True)]
     assert response.get_put_by_table("audit")[0].is_ok
     assert read(client, receipts, "dup") == {"v": "first"}
@@ -537,9 +461,9 @@ def test_batch_write_accepts_200_rows_and_rejects_201(client, emulator, receipts
     rows = [PutRowItem(Row(pk(f"r{n:03}"), [("n", n)]), Condition(IGNORE)) for n in range(201)]
     error = service_error(client.batch_write_row, batch((receipts, rows)))
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
-    assert emulator.backend.row_count(receipts) == 0
+    assert emulator.state.row_count(receipts) == 0
     assert client.batch_write_row(batch((receipts, rows[:200]))).is_all_succeed()
-    assert emulator.backend.row_count(receipts) == 200
+    assert emulator.state.row_count(receipts) == 200
 
 
 def test_batch_write_rejects_more_than_4_mb(client, emulator, receipts):
@@ -548,7 +472,7 @@ def test_batch_write_rejects_more_than_4_mb(client, emulator, receipts):
     error = service_error(client.batch_write_row, batch((receipts, rows)))
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
     assert "4194304" in error.get_error_message()
-    assert emulator.backend.row_count(receipts) == 0
+    assert emulator.state.row_count(receipts) == 0
 
 
 def test_batch_write_rejects_duplicate_primary_keys_in_one_table(client, emulator, receipts, make_table):
@@ -564,7 +488,7 @@ def test_batch_write_rejects_duplicate_primary_keys_in_one_table(client, emulato
     )
     error = service_error(client.batch_write_row, duplicated)
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
-    assert emulator.backend.row_count(receipts) == 0
+    assert emulator.state.row_count(receipts) == 0
     # the same key in two different tables is fine
     assert client.batch_write_row(
         batch(
@@ -583,7 +507,7 @@ def test_batch_write_to_a_missing_table_fails_whole(client, emulator, receipts):
         ),
     )
     assert (error.get_http_status(), error.get_error_code()) == (404, "OTSObjectNotExist")
-    assert emulator.backend.row_count(receipts) == 0
+    assert emulator.state.row_count(receipts) == 0
 
 
 def test_batch_get_row(client, receipts, make_table):
@@ -684,6 +608,53 @@ def test_unknown_api_fails_loudly(client, emulator):
     connection.request("GET", "/ListTable")
     assert connection.getresponse().status == 405
     connection.close()
+
+
+@pytest.mark.parametrize(
+    "api, call",
+    [
+        ("UpdateRow", lambda c: c.update_row("receipts", Row(pk("r1"), {"put": [("v", 1)]}), Condition(IGNORE))),
+        ("DescribeTable", lambda c: c.describe_table("receipts")),
+        ("DeleteTable", lambda c: c.delete_table("receipts")),
+    ],
+)
+def test_operations_the_project_does_not_use_fail_loudly(client, receipts, api, call):
+    error = service_error(call, client)
+    assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
+        400,
+        "OTSUnsupportOperation",
+        f"Unsupported operation: '{api}'.",
+    )
+
+
+def test_features_the_project_does_not_use_fail_loudly(client, receipts, make_table):
+    error = service_error(make_table, "events", [("pk", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)])
+    assert (error.get_http_status(), error.get_error_code()) == (400, "OTSUnsupportOperation")
+    assert "Auto-increment" in error.get_error_message()
+    update = UpdateRowItem(Row(pk("b"), {"put": [("v", 2)]}), Condition(IGNORE))
+    error = service_error(client.batch_write_row, batch((receipts, [update])))
+    assert (error.get_http_status(), error.get_error_code()) == (400, "OTSUnsupportOperation")
+    assert "UpdateRow" in error.get_error_message()
+    error = service_error(client.put_row, receipts, Row(pk("r1"), [("v", 1)]), return_type=ReturnType.RT_PK)
+    assert (error.get_http_status(), error.get_error_code()) == (400, "OTSUnsupportOperation")
+    assert client.list_table() == (receipts,) and read(client, receipts, "r1") is None
+
+
+@pytest.mark.parametrize("corrupt", ["row checksum", "cell checksum"])
+def test_a_wrong_checksum_is_rejected_by_the_sdks_crc(client, emulator, receipts, monkeypatch, corrupt):
+    # The emulator checks checksums with the SDK's own CRC-8, never the product writer's.
+    serialize = PlainBufferBuilder.serialize_for_put_row
+
+    def corrupted(primary_key, attribute_columns):
+        data = bytearray(serialize(primary_key, attribute_columns))
+        data[-1 if corrupt == "row checksum" else -3] ^= 0x01  # the row's, or the last cell's, checksum byte
+        return data
+
+    monkeypatch.setattr(PlainBufferBuilder, "serialize_for_put_row", staticmethod(corrupted))
+    error = service_error(client.put_row, receipts, Row(pk("r1"), [("v", 1)]))
+    assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
+    assert "checksum" in error.get_error_message().lower()
+    assert emulator.state.row_count(receipts) == 0
 
 
 def test_wrong_secret_is_rejected(emulator):
@@ -840,14 +811,14 @@ def test_slow_fault_delays_but_succeeds(client, emulator, receipts):
     started = time.monotonic()
     client.put_row(receipts, Row(pk("r1"), [("v", 1)]))
     assert time.monotonic() - started >= 0.3
-    assert emulator.backend.row(receipts, pk("r1")) == {"v": 1}
+    assert emulator.state.row(receipts, pk("r1")) == {"v": 1}
 
 
 def test_dropped_connection_applies_nothing(client, emulator, receipts):
     emulator.faults.set(api="PutRow", drop=1.0)
     with pytest.raises(urllib3.exceptions.HTTPError):
         client.put_row(receipts, Row(pk("r1"), [("v", 1)]))
-    assert emulator.backend.row(receipts, pk("r1")) is None
+    assert emulator.state.row(receipts, pk("r1")) is None
 
 
 def test_lost_response_write_lands_although_the_client_fails(tmp_path):
@@ -860,19 +831,19 @@ def test_lost_response_write_lands_although_the_client_fails(tmp_path):
         faults.set(api="PutRow", lost_response=1.0)
         with pytest.raises(urllib3.exceptions.HTTPError):  # dropped after applying
             client.put_row("receipts", Row(pk("r1"), [("v", 1)]), Condition(EXPECT_NOT_EXIST))
-        assert emulator.backend.row("receipts", pk("r1")) == {"v": 1}
+        assert emulator.state.row("receipts", pk("r1")) == {"v": 1}
 
         faults.lost_response_hang = 5.0  # longer than the client's socket timeout
         impatient = emulator.client(retry_policy=NoRetryPolicy(), socket_timeout=0.5)
         with pytest.raises(urllib3.exceptions.ReadTimeoutError):
             impatient.put_row("receipts", Row(pk("r2"), [("v", 2)]), Condition(EXPECT_NOT_EXIST))
-        assert emulator.backend.row("receipts", pk("r2")) == {"v": 2}
+        assert emulator.state.row("receipts", pk("r2")) == {"v": 2}
 
         faults.clear()  # a conditional retry tells the caller the first attempt landed
         retry = Row(pk("r2"), [("v", 2)])
         assert_condition_fails(client.put_row, "receipts", retry, Condition(EXPECT_NOT_EXIST))
     with TablestoreEmulator(data_dir=tmp_path) as restarted:  # the lost writes were persisted
-        assert restarted.backend.row("receipts", pk("r2")) == {"v": 2}
+        assert restarted.state.row("receipts", pk("r2")) == {"v": 2}
 
 
 def test_sdk_retries_busy_reads_until_they_succeed(emulator, receipts):
@@ -914,13 +885,13 @@ def test_fault_config_validation():
 
 def test_ttl_hides_expired_cells():
     now = [1_800_000_000.0]
-    backend = TablestoreBackend(clock=lambda: now[0])
-    backend.create_table("t", [PrimaryKeyColumn("id", "STRING")], settings=TableSettings(time_to_live=60))
-    backend.write_row("t", RowChange("put", [("id", "a")], []))
-    backend.write_row("t", RowChange("put", [("id", "b")], [Cell("v", 1)]))
+    state = TablestoreState(clock=lambda: now[0])
+    state.create_table("t", [PrimaryKeyColumn("id", "STRING")], settings=TableSettings(time_to_live=60))
+    state.write_row("t", RowChange("put", [("id", "a")], []))
+    state.write_row("t", RowChange("put", [("id", "b")], [Cell("v", 1)]))
     now[0] += 61
-    assert backend.get_row("t", [("id", "b")], ReadOptions())[0] is None
-    assert backend.get_row("t", [("id", "a")])[0].primary_key == [("id", "a")]
+    assert state.get_row("t", [("id", "b")], ReadOptions())[0] is None
+    assert state.get_row("t", [("id", "a")])[0].primary_key == [("id", "a")]
 
 
 # ---- standalone command ---------------------------------------------------------------------------

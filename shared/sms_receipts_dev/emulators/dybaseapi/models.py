@@ -72,7 +72,7 @@ class TokenDenial:
         )
 
 
-class DybaseapiBackend:
+class DybaseapiState:
     """The token service of one Aliyun account. Thread-safe."""
 
     def __init__(

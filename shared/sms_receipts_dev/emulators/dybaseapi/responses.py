@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from ..credentials import Credential
 from .exceptions import DybaseapiError
-from .models import DybaseapiBackend
+from .models import DybaseapiState
 
 HOST_ID = "dybaseapi.aliyuncs.com"
 
@@ -62,11 +62,11 @@ def error_document(error: DybaseapiError, request_id: str) -> dict[str, Any]:
 class DybaseapiResponses:
     """One method per API: the request and the authenticated caller in, the JSON document out."""
 
-    def __init__(self, backend: DybaseapiBackend):
-        self.backend = backend
+    def __init__(self, state: DybaseapiState):
+        self.state = state
 
     def query_token_for_mns_queue(self, request: RpcRequest, caller: Credential, request_id: str) -> dict[str, Any]:
-        token = self.backend.query_token(caller, request.params.get("MessageType"), request.params.get("QueueName"))
+        token = self.state.query_token(caller, request.params.get("MessageType"), request.params.get("QueueName"))
         credential = token.credential
         return {
             "RequestId": request_id,

@@ -45,7 +45,7 @@ from .models import (
     DEFAULT_ALIYUN_ACCOUNT_ID,
     DEFAULT_MESSAGE_TYPES,
     DEFAULT_TOKEN_LIFETIME,
-    DybaseapiBackend,
+    DybaseapiState,
     TokenDenial,
 )
 from .responses import DybaseapiResponses, RpcRequest, encode, error_document, rpc_parameters
@@ -80,33 +80,33 @@ class DybaseapiEmulator(LoopbackService):
         self.access_key_secret = access_key_secret
         self.verify_signatures = verify_signatures
         self.faults = faults or FaultConfig()
-        self.backend = DybaseapiBackend(
+        self.state = DybaseapiState(
             self.credentials, account_id=account_id, message_types=message_types, token_lifetime=token_lifetime
         )
-        self._responses = DybaseapiResponses(self.backend)
+        self._responses = DybaseapiResponses(self.state)
         self._nonces = NonceCache()
 
     # ---- configuration --------------------------------------------------------------------------
 
     @property
     def token_lifetime(self) -> float:
-        return self.backend.token_lifetime
+        return self.state.token_lifetime
 
     @token_lifetime.setter
     def token_lifetime(self, seconds: float) -> None:
         if seconds <= 0:
             raise ValueError(f"token_lifetime must be positive, not {seconds}")
-        self.backend.token_lifetime = seconds
+        self.state.token_lifetime = seconds
 
     @property
     def account_id(self) -> str:
-        return self.backend.account_id
+        return self.state.account_id
 
     def queue_name(self, message_type: str) -> str:
-        return self.backend.queue_name(message_type)
+        return self.state.queue_name(message_type)
 
     def queue_names(self) -> dict[str, str]:
-        return self.backend.queue_names()
+        return self.state.queue_names()
 
     def deny(
         self, access_key_id: str | None = None, message_type: str | None = None, *, access_denied_detail: bool = True
@@ -115,10 +115,10 @@ class DybaseapiEmulator(LoopbackService):
 
         The denial carries `AccessDeniedDetail` (AuthAction `dysms:QueryTokenForMnsQueue`) unless
         `access_denied_detail=False`, which sends the bare gateway error of older RAM denials."""
-        return self.backend.deny(access_key_id, message_type, access_denied_detail=access_denied_detail)
+        return self.state.deny(access_key_id, message_type, access_denied_detail=access_denied_detail)
 
     def clear_denials(self) -> None:
-        self.backend.clear_denials()
+        self.state.clear_denials()
 
     def connection_info(self) -> dict[str, Any]:
         return {

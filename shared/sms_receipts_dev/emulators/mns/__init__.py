@@ -28,7 +28,7 @@ from ..credentials import CredentialStore
 from ..faults import FAULT_KINDS, FaultConfig, FaultRates
 from .auth import Denial
 from .exceptions import MnsError
-from .models import MessageView, MnsBackend, QueueAttributes
+from .models import MessageView, MnsState, QueueAttributes
 from .server import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
@@ -49,9 +49,9 @@ __all__ = [
     "FaultConfig",
     "FaultRates",
     "MessageView",
-    "MnsBackend",
     "MnsEmulator",
     "MnsError",
+    "MnsState",
     "QueueAttributes",
     "main",
 ]

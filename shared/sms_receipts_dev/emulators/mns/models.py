@@ -183,7 +183,7 @@ def _check_range(element: str, value: int, bounds: tuple[int, int], unit: str = 
         raise out_of_range(element, bounds[0], bounds[1], unit)
 
 
-class MnsBackend:
+class MnsState:
     """Every queue of one MNS account. Thread-safe; `mutations` counts changes for snapshots."""
 
     def __init__(self, clock: Callable[[], float] = time.time):

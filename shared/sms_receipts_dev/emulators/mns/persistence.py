@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 
 from ..snapshot import JsonSnapshotStore
-from .models import MnsBackend, Queue, QueueAttributes, StoredMessage
+from .models import MnsState, Queue, QueueAttributes, StoredMessage
 
 SNAPSHOT_NAME = "mns.json"
 FORMAT_VERSION = 1
@@ -35,14 +35,14 @@ def _decode_queue(name: str, data: dict) -> Queue:
     return queue
 
 
-class SnapshotStore(JsonSnapshotStore[MnsBackend]):
+class SnapshotStore(JsonSnapshotStore[MnsState]):
     file_name, service_title, format_version = SNAPSHOT_NAME, "MNS", FORMAT_VERSION
     ensure_ascii = False
 
-    def encode(self, backend: MnsBackend) -> dict[str, Any]:
+    def encode(self, state: MnsState) -> dict[str, Any]:
         return {
-            "next_sequence": backend.next_sequence,
-            "queues": {name: _encode_queue(queue) for name, queue in backend.queues.items()},
+            "next_sequence": state.next_sequence,
+            "queues": {name: _encode_queue(queue) for name, queue in state.queues.items()},
         }
 
     def decode(self, data: dict[str, Any]) -> dict[str, Any]:

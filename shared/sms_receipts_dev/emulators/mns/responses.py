@@ -26,7 +26,7 @@ from .exceptions import (
     MissingVisibilityTimeout,
     MnsError,
 )
-from .models import MessageView, MnsBackend, OutgoingMessage, Queue, QueueAttributes
+from .models import MessageView, MnsState, OutgoingMessage, Queue, QueueAttributes
 
 XMLNS = "http://mns.aliyuncs.com/doc/v1/"
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -212,8 +212,8 @@ def _message_fields(message: MessageView, received: bool) -> list[tuple[str, obj
     return children
 
 
-def _queue_fields(backend: MnsBackend, queue: Queue) -> list[tuple[str, object]]:
-    attributes, counts = queue.attributes, backend.counts(queue.name)
+def _queue_fields(state: MnsState, queue: Queue) -> list[tuple[str, object]]:
+    attributes, counts = queue.attributes, state.counts(queue.name)
     return [
         ("QueueName", queue.name),
         ("CreateTime", queue.create_time),
@@ -237,27 +237,27 @@ def queue_url(request: MnsRequest, name: str) -> str:
 class MnsResponses:
     """One method per API: `MnsRequest` in, `MnsReply` out; model errors propagate as `MnsError`."""
 
-    def __init__(self, backend: MnsBackend, cancel: threading.Event | None = None):
-        self.backend = backend
+    def __init__(self, state: MnsState, cancel: threading.Event | None = None):
+        self.state = state
         self.cancel = cancel  # set when the emulator stops: ends long polls at once
 
     # ---- queues -----------------------------------------------------------------------------------
 
     def create_queue(self, request: MnsRequest) -> MnsReply:
         attributes = QueueAttributes().updated(**queue_attributes(request.body))
-        created = self.backend.create_queue(request.queue_name, attributes)
+        created = self.state.create_queue(request.queue_name, attributes)
         return MnsReply(201 if created else 204, headers={"Location": queue_url(request, request.queue_name)})
 
     def set_queue_attributes(self, request: MnsRequest) -> MnsReply:
-        self.backend.set_queue_attributes(request.queue_name, **queue_attributes(request.body))
+        self.state.set_queue_attributes(request.queue_name, **queue_attributes(request.body))
         return MnsReply(204)
 
     def get_queue_attributes(self, request: MnsRequest) -> MnsReply:
-        queue = self.backend.queue(request.queue_name)
-        return MnsReply(200, document("Queue", _queue_fields(self.backend, queue)))
+        queue = self.state.queue(request.queue_name)
+        return MnsReply(200, document("Queue", _queue_fields(self.state, queue)))
 
     def delete_queue(self, request: MnsRequest) -> MnsReply:
-        self.backend.delete_queue(request.queue_name)
+        self.state.delete_queue(request.queue_name)
         return MnsReply(204)
 
     def list_queue(self, request: MnsRequest) -> MnsReply:
@@ -265,14 +265,14 @@ class MnsResponses:
             ret_number = int(request.headers.get("x-mns-ret-number", "1000"))
         except ValueError:
             raise InvalidArgument.schema("x-mns-ret-number") from None
-        queues, next_marker = self.backend.list_queues(
+        queues, next_marker = self.state.list_queues(
             request.headers.get("x-mns-prefix", ""), ret_number, request.headers.get("x-mns-marker", "")
         )
         with_meta = request.headers.get("x-mns-with-meta", "").lower() == "true"
         entries: list[tuple[str, object]] = []
         for queue in queues:
             meta = [("QueueURL", queue_url(request, queue.name))]
-            entries.append(("Queue", [meta + _queue_fields(self.backend, queue)] if with_meta else [meta]))
+            entries.append(("Queue", [meta + _queue_fields(self.state, queue)] if with_meta else [meta]))
         if next_marker:
             entries.append(("NextMarker", next_marker))
         return MnsReply(200, document("Queues", entries))
@@ -280,17 +280,17 @@ class MnsResponses:
     # ---- messages ---------------------------------------------------------------------------------
 
     def send_message(self, request: MnsRequest) -> MnsReply:
-        (sent,) = self.backend.send_messages(request.queue_name, outgoing_messages(request.body, batch=False))
+        (sent,) = self.state.send_messages(request.queue_name, outgoing_messages(request.body, batch=False))
         return MnsReply(201, document("Message", [("MessageId", sent.message_id), ("MessageBodyMD5", sent.body_md5)]))
 
     def batch_send_message(self, request: MnsRequest) -> MnsReply:
-        sent = self.backend.send_messages(request.queue_name, outgoing_messages(request.body, batch=True))
+        sent = self.state.send_messages(request.queue_name, outgoing_messages(request.body, batch=True))
         entries = [("Message", [[("MessageId", item.message_id), ("MessageBodyMD5", item.body_md5)]]) for item in sent]
         return MnsReply(201, document("Messages", entries))
 
     def _receive(self, request: MnsRequest, count: int) -> list[MessageView]:
         wait_seconds = _query_int(request, "waitseconds", "waitseconds")
-        return self.backend.receive_messages(request.queue_name, count, wait_seconds, self.cancel)
+        return self.state.receive_messages(request.queue_name, count, wait_seconds, self.cancel)
 
     def receive_message(self, request: MnsRequest) -> MnsReply:
         (message,) = self._receive(request, 1)
@@ -303,12 +303,12 @@ class MnsResponses:
         )
 
     def peek_message(self, request: MnsRequest) -> MnsReply:
-        (message,) = self.backend.peek_messages(request.queue_name, 1)
+        (message,) = self.state.peek_messages(request.queue_name, 1)
         return MnsReply(200, document("Message", _message_fields(message, received=False)))
 
     def batch_peek_message(self, request: MnsRequest) -> MnsReply:
         count = _query_int(request, "numofmessages", "numOfMessages") or 0
-        messages = self.backend.peek_messages(request.queue_name, count)
+        messages = self.state.peek_messages(request.queue_name, count)
         return MnsReply(
             200, document("Messages", [("Message", [_message_fields(message, received=False)]) for message in messages])
         )
@@ -317,11 +317,11 @@ class MnsResponses:
         handle = request.query.get("receipthandle", "")
         if not handle:
             raise MissingReceiptHandle()
-        self.backend.delete_message(request.queue_name, handle)
+        self.state.delete_message(request.queue_name, handle)
         return MnsReply(204)
 
     def batch_delete_message(self, request: MnsRequest) -> MnsReply:
-        failures = self.backend.delete_messages(request.queue_name, receipt_handles(request.body))
+        failures = self.state.delete_messages(request.queue_name, receipt_handles(request.body))
         if not failures:
             return MnsReply(204)
         errors = [
@@ -338,7 +338,7 @@ class MnsResponses:
         timeout = _query_int(request, "visibilitytimeout", "VisibilityTimeout")
         if timeout is None:
             raise MissingVisibilityTimeout()
-        message = self.backend.change_visibility(request.queue_name, handle, timeout)
+        message = self.state.change_visibility(request.queue_name, handle, timeout)
         return MnsReply(
             200,
             document(

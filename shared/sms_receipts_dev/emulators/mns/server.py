@@ -47,7 +47,7 @@ from ..loopback import ANSWERED, LoopbackHandler, LoopbackService
 from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
 from .auth import Denial, authenticate, authorize
 from .exceptions import InternalError, InvalidArgument, MnsError
-from .models import MessageView, MnsBackend, OutgoingMessage, QueueAttributes
+from .models import MessageView, MnsState, OutgoingMessage, QueueAttributes
 from .persistence import SnapshotStore
 from .responses import MnsReply, MnsRequest, MnsResponses, error_document
 from .urls import UNSUPPORTED, Route, resolve, route, split_target
@@ -88,16 +88,16 @@ class MnsEmulator(LoopbackService):
         self.region = region
         self.verify_signatures = verify_signatures
         self.faults = faults or FaultConfig()
-        self.backend = MnsBackend(clock or time.time)
+        self.state = MnsState(clock or time.time)
         self._store = SnapshotStore(data_dir) if data_dir is not None else None
         if self._store is not None:
-            self._store.load(self.backend)
-        self._responses = MnsResponses(self.backend, self._stopping)
+            self._store.load(self.state)
+        self._responses = MnsResponses(self.state, self._stopping)
         self._denials: list[Denial] = []
         self._denials_lock = threading.Lock()
 
     def _on_stopping(self) -> None:
-        self.backend.wake()  # long polls see `_stopping` and end
+        self.state.wake()  # long polls see `_stopping` and end
 
     def connection_info(self) -> dict[str, Any]:
         return {
@@ -106,7 +106,7 @@ class MnsEmulator(LoopbackService):
             "access_key_secret": self.access_key_secret,
             "account_id": self.account_id,
             "region": self.region,
-            "queues": sorted(self.backend.queues),
+            "queues": sorted(self.state.queues),
         }
 
     def account(
@@ -131,7 +131,7 @@ class MnsEmulator(LoopbackService):
 
     def create_queue(self, name: str, **attributes: int | bool) -> bool:
         """Create a queue as CreateQueue would (False when an identical one exists); persisted."""
-        created = self.backend.create_queue(name, QueueAttributes().updated(**attributes))
+        created = self.state.create_queue(name, QueueAttributes().updated(**attributes))
         self._save()
         return created
 
@@ -148,7 +148,7 @@ class MnsEmulator(LoopbackService):
         the SDK's and the Alicom producer's."""
         raw = body.encode("utf-8") if isinstance(body, str) else body
         text = base64.b64encode(raw).decode("ascii") if base64_encode else raw.decode("utf-8")
-        (view,) = self.backend.send_messages(queue, [OutgoingMessage(text, delay_seconds, priority)])
+        (view,) = self.state.send_messages(queue, [OutgoingMessage(text, delay_seconds, priority)])
         self._save()
         return view
 
@@ -227,7 +227,7 @@ class MnsEmulator(LoopbackService):
 
     def _save(self) -> None:
         if self._store is not None:
-            self._store.save_if_changed(self.backend)
+            self._store.save_if_changed(self.state)
 
     def _reply(self, handler: LoopbackHandler, reply: MnsReply | MnsError, request_id: str) -> None:
         if isinstance(reply, MnsError):
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             faults=fault_config(args),
         )
         for name in args.queue:
-            if name in emulator.backend.queues:
+            if name in emulator.state.queues:
                 continue  # kept from the data dir, with its own attributes
             try:
                 emulator.create_queue(name, visibility_timeout=args.visibility_timeout)

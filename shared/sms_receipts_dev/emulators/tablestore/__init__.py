@@ -12,7 +12,7 @@ the emulators' shared loopback HTTP server in `sms_receipts_dev.emulators.loopba
         client = emulator.client(retry_policy=NoRetryPolicy())
         ...
         emulator.requests["PutRow"]          # requests per API
-        emulator.backend.row("receipts", [("id", "r1")])
+        emulator.state.row("receipts", [("id", "r1")])
 
 Standalone: `main(argv)` (also `python -m sms_receipts_dev.emulators.tablestore`) serves until SIGINT or
 SIGTERM after printing the connection JSON as its first line.
@@ -20,7 +20,7 @@ SIGTERM after printing the connection JSON as its first line.
 
 from .exceptions import TablestoreError
 from .faults import FAULT_KINDS, FaultConfig, FaultRates
-from .models import TablestoreBackend
+from .models import TablestoreState
 from .server import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
@@ -36,8 +36,8 @@ __all__ = [
     "FAULT_KINDS",
     "FaultConfig",
     "FaultRates",
-    "TablestoreBackend",
     "TablestoreEmulator",
     "TablestoreError",
+    "TablestoreState",
     "main",
 ]

@@ -1,7 +1,7 @@
 """In-memory Tablestore state and rules: tables, rows, conditions and batch semantics. No HTTP here.
 
 Values use the SDK's Python types: INTEGER `int`, DOUBLE `float`, BOOLEAN `bool`, STRING `str`,
-BINARY `bytearray`; the sentinels `INF_MIN`, `INF_MAX` and `PK_AUTO_INCR` come from `tablestore.metadata`.
+BINARY `bytearray`; the sentinels `INF_MIN` and `INF_MAX` come from `tablestore.metadata`.
 
 Rules reimplemented from the service documentation (see /work/shared/research/tablestore.md):
 - the row-existence expectation is checked first, then the column condition; either failure is
@@ -13,7 +13,9 @@ Rules reimplemented from the service documentation (see /work/shared/research/ta
   rows are ordered by typed value: INTEGER numerically, STRING and BINARY bytewise.
 - BatchWriteRow: at most 200 rows and 4 MB, no duplicate primary key within a table, and every row
   valid, or the whole request is rejected; otherwise each row succeeds or fails on its own.
-- an UpdateRow that only deletes columns does not create a missing row (inferred, not verified).
+
+Only what the project calls is here: tables are created and listed, rows put, deleted and read
+(GetRow, BatchGetRow, GetRange). No UpdateRow, auto-increment keys or table deletion.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tablestore.metadata import INF_MAX, INF_MIN, PK_AUTO_INCR
+from tablestore.metadata import INF_MAX, INF_MIN
 
 from .exceptions import (
     ConditionCheckFail,
@@ -95,7 +97,6 @@ def _sortable(value: Any) -> tuple:
 class PrimaryKeyColumn:
     name: str
     type: str
-    auto_increment: bool = False
 
 
 @dataclass
@@ -128,14 +129,13 @@ class Condition:
     column_check: ColumnCheck | CompositeCheck | None = None
 
 
-@dataclass(slots=True)  # thousands per BatchWriteRow: no __dict__ each (fewer objects for the GC)
+@dataclass
 class Cell:
-    """One column of a row change; `op` is put, delete (one version), delete_all or increment."""
+    """One column of a PutRow change."""
 
     name: str
     value: Value | None = None
     timestamp: int | None = None
-    op: str = "put"
 
 
 _NO_CONDITION = Condition()
@@ -143,11 +143,10 @@ _NO_CONDITION = Condition()
 
 @dataclass
 class RowChange:
-    kind: str  # put | update | delete
+    kind: str  # put | delete
     primary_key: PrimaryKey
     cells: list = field(default_factory=list)
     condition: Condition = field(default_factory=Condition)
-    return_primary_key: bool = False
     size: int = 0  # encoded bytes, for the size limits and capacity units
 
 
@@ -155,7 +154,6 @@ class RowChange:
 class WriteResult:
     read_cu: int
     write_cu: int
-    primary_key: PrimaryKey | None = None  # set when the change asked for it (ReturnType.RT_PK)
 
 
 @dataclass(frozen=True)
@@ -185,19 +183,10 @@ class RangeResult:
     read_cu: int
 
 
-@dataclass(slots=True)
+@dataclass
 class StoredRow:
-    """One stored row. Kept cheap for the cyclic GC, whose full collections walk every tracked object
-    (~20 ms once the tables hold 20,000 rows): no instance __dict__ (slots), and the primary key held
-    as a tuple, which the GC stops tracking (as it does `columns` once its values are plain tuples).
-    So one tracked object per row instead of four; readers get lists, as before."""
-
-    primary_key: tuple  # ((name, value), ...)
+    primary_key: PrimaryKey
     columns: dict  # name -> (value, timestamp_ms); one version per column
-
-    def __post_init__(self) -> None:
-        if type(self.primary_key) is not tuple:
-            self.primary_key = tuple(self.primary_key)
 
 
 def _value_size(value: Any) -> int:
@@ -230,19 +219,15 @@ class Table:
         self.settings = settings or TableSettings()
         self.reserved = reserved
         self.created_at = time.time() if created_at is None else created_at
-        self.auto_increment_last = 0
         self.rows: dict[tuple, StoredRow] = {}
         self._sorted_keys: list[tuple] = []
 
     @staticmethod
     def key_of(primary_key: PrimaryKey) -> tuple:
-        # _sortable() for each value; STRING, the common case, inlined
-        return tuple((1, value.encode("utf-8")) if type(value) is str else _sortable(value) for _, value in primary_key)
+        return tuple(_sortable(value) for _, value in primary_key)
 
-    def put(self, row: StoredRow, key: tuple | None = None) -> None:
-        """Store `row`; `key` is `key_of(row.primary_key)` when the caller has it already."""
-        if key is None:
-            key = self.key_of(row.primary_key)
+    def put(self, row: StoredRow) -> None:
+        key = self.key_of(row.primary_key)
         if key not in self.rows:
             bisect.insort(self._sorted_keys, key)
         self.rows[key] = row
@@ -266,7 +251,7 @@ class Table:
                 index -= 1
 
 
-class TablestoreBackend:
+class TablestoreState:
     """All tables of one instance. Every public method is atomic (one lock)."""
 
     def __init__(self, clock: Callable[[], float] = time.time):
@@ -302,13 +287,9 @@ class TablestoreBackend:
         names = [column.name for column in schema]
         if len(set(names)) != len(names):
             raise ParameterInvalid(f"Duplicated primary key column names: {names}.")
-        for index, column in enumerate(schema):
+        for column in schema:
             if column.type not in PK_TYPES:
                 raise ParameterInvalid(f"Invalid type of primary key column '{column.name}': {column.type}.")
-            if column.auto_increment and (index == 0 or column.type != "INTEGER"):
-                raise ParameterInvalid("Only a non-partition INTEGER primary key can be auto-increment.")
-        if sum(column.auto_increment for column in schema) > 1:
-            raise ParameterInvalid("At most one primary key column can be auto-increment.")
         if settings.max_versions != 1:
             raise ParameterInvalid(
                 f"max_versions={settings.max_versions}: the emulator keeps one version "
@@ -323,24 +304,14 @@ class TablestoreBackend:
             self.mutations += 1
             return table
 
-    def describe_table(self, name: str) -> Table:
-        with self.lock:
-            return self._table(name)
-
     def list_tables(self) -> list[str]:
         with self.lock:
             return sorted(self.tables)
 
-    def delete_table(self, name: str) -> None:
-        with self.lock:
-            self._table(name)
-            del self.tables[name]
-            self.mutations += 1
-
     # ---- writes ---------------------------------------------------------------------------------
 
     def write_row(self, table_name: str, change: RowChange) -> WriteResult:
-        """PutRow, UpdateRow or DeleteRow: raises on an invalid change or a failed condition."""
+        """PutRow or DeleteRow: raises on an invalid change or a failed condition."""
         with self.lock:
             table = self._table(table_name)
             self._validate_change(table, change)
@@ -364,50 +335,39 @@ class TablestoreBackend:
             raise ParameterInvalid("A table appears more than once in the request of BatchWriteRow.")
         with self.lock:
             tables = [self._table(name) for name in names]
-            keys: list[list] = []  # each change's key, kept for _apply; None for an auto-increment one
             for table, (_, changes) in zip(tables, items, strict=True):
                 if not changes:
                     raise ParameterInvalid(f"No row specified in table: '{table.name}'.")
                 seen: set[tuple] = set()
-                table_keys: list = []
-                keys.append(table_keys)
                 for index, change in enumerate(changes):
                     try:
                         self._validate_change(table, change)
                     except ParameterInvalid as error:
                         where = f" (row #{index} in table '{table.name}')"
                         raise ParameterInvalid(error.message + where) from None
-                    if any(value is PK_AUTO_INCR for _, value in change.primary_key):
-                        table_keys.append(None)
-                        continue  # each placeholder becomes a fresh key
                     key = table.key_of(change.primary_key)
                     if key in seen:
                         where = f" (row #{index} in table '{table.name}')"
                         raise ParameterInvalid("Duplicated primary key" + where + ".")
                     seen.add(key)
-                    table_keys.append(key)
             results = []
-            for table, (_, changes), table_keys in zip(tables, items, keys, strict=True):
+            for table, (_, changes) in zip(tables, items, strict=True):
                 table_results: list = []
-                for change, key in zip(changes, table_keys, strict=True):
+                for change in changes:
                     try:
-                        table_results.append(self._apply(table, change, key))
+                        table_results.append(self._apply(table, change))
                     except TablestoreError as error:
                         table_results.append(error)
                 results.append(table_results)
             return results
 
     def _validate_change(self, table: Table, change: RowChange) -> None:
-        self._validate_primary_key(table, change.primary_key, allow_auto_increment=change.kind != "delete")
+        self._validate_primary_key(table, change.primary_key)
         expectation = change.condition.expectation
         if expectation not in ("IGNORE", "EXPECT_EXIST", "EXPECT_NOT_EXIST"):
             raise ParameterInvalid(f"Invalid row existence expectation: {expectation}.")
         if change.kind == "delete" and expectation == "EXPECT_NOT_EXIST":
             raise ParameterInvalid("Invalid condition: EXPECT_NOT_EXIST while deleting row.")
-        if any(value is PK_AUTO_INCR for _, value in change.primary_key) and expectation != "IGNORE":
-            raise ParameterInvalid(
-                "The row existence expectation must be IGNORE when the primary key is auto-increment."
-            )
         _validate_check(change.condition.column_check)
         if change.size > MAX_ROW_CHANGE_BYTES:
             raise ParameterInvalid(f"The row size exceeds the limit: {change.size} > {MAX_ROW_CHANGE_BYTES}.")
@@ -415,37 +375,26 @@ class TablestoreBackend:
             raise ParameterInvalid(f"The number of columns exceeds the limit: {MAX_COLUMNS_PER_ROW_CHANGE}.")
         pk_names = {column.name for column in table.schema}
         seen: set[str] = set()
-        verb = "putting" if change.kind == "put" else "updating"
         now_ms, deviation_ms = self._now_ms(), table.settings.max_time_deviation * 1000
-        for cell in change.cells:  # runs for every cell written: the common "put" checks come first
-            name, op = cell.name, cell.op
+        for cell in change.cells:
+            name = cell.name
             if name in pk_names:
                 raise ParameterInvalid(
-                    f"Duplicated attribute column name with primary key column: '{name}' while {verb} row."
+                    f"Duplicated attribute column name with primary key column: '{name}' while putting row."
                 )
             if name in seen:
-                raise ParameterInvalid(f"Duplicated attribute column name: '{name}' while {verb} row.")
+                raise ParameterInvalid(f"Duplicated attribute column name: '{name}' while putting row.")
             seen.add(name)
-            if op == "put":
-                if cell.value is None:
-                    raise ParameterInvalid(f"Column '{name}' has no value.")
-                timestamp = cell.timestamp
-                if timestamp is not None and abs(timestamp - now_ms) > deviation_ms:
-                    raise ParameterInvalid(
-                        f"The timestamp of column '{name}' is out of range: "
-                        f"{timestamp} is more than {deviation_ms} ms from now."
-                    )
-                continue
-            if change.kind != "update":
-                raise ParameterInvalid(f"Column '{name}': only UpdateRow can {op} a column.")
-            if op == "delete" and cell.timestamp is None:
-                raise ParameterInvalid(f"Deleting one version of column '{name}' needs a timestamp.")
-            if op == "increment" and value_type(cell.value) != "INTEGER":
-                raise ParameterInvalid(f"The increment of column '{name}' must be an INTEGER.")
+            if cell.value is None:
+                raise ParameterInvalid(f"Column '{name}' has no value.")
+            timestamp = cell.timestamp
+            if timestamp is not None and abs(timestamp - now_ms) > deviation_ms:
+                raise ParameterInvalid(
+                    f"The timestamp of column '{name}' is out of range: "
+                    f"{timestamp} is more than {deviation_ms} ms from now."
+                )
 
-    def _validate_primary_key(
-        self, table: Table, primary_key: PrimaryKey, *, allow_auto_increment: bool = False, allow_infinite: bool = False
-    ) -> None:
+    def _validate_primary_key(self, table: Table, primary_key: PrimaryKey, *, allow_infinite: bool = False) -> None:
         if len(primary_key) != len(table.schema):
             raise ParameterInvalid(f"Validate PK size fail. Input: {len(primary_key)}, Meta: {len(table.schema)}.")
         for (name, value), column in zip(primary_key, table.schema, strict=True):
@@ -456,10 +405,6 @@ class TablestoreBackend:
                     label = "INF_MIN" if value is INF_MIN else "INF_MAX"
                     raise ParameterInvalid(f"{label} is an invalid type for the primary key.")
                 continue
-            if value is PK_AUTO_INCR:
-                if not (allow_auto_increment and column.auto_increment):
-                    raise ParameterInvalid(f"Primary key column '{name}' is not an auto-increment column.")
-                continue
             if value_type(value) != column.type:
                 sent = _WIRE_TYPE_NAMES.get(value_type(value), value_type(value))
                 meta = _WIRE_TYPE_NAMES[column.type]
@@ -469,18 +414,10 @@ class TablestoreBackend:
                     f"The length of primary key column '{name}' exceeds the limit: {MAX_PK_VALUE_BYTES}."
                 )
 
-    def _apply(self, table: Table, change: RowChange, key: tuple | None = None) -> WriteResult:
-        """Apply one validated change; `key` is its primary key's `Table.key_of`, if already known
-        (never for an auto-increment key, whose value is drawn here)."""
+    def _apply(self, table: Table, change: RowChange) -> WriteResult:
+        """Apply one validated change."""
         now_ms = self._now_ms()
-        if key is None:
-            primary_key = [
-                (name, self._next_auto_increment(table) if value is PK_AUTO_INCR else value)
-                for name, value in change.primary_key
-            ]
-            key = table.key_of(primary_key)
-        else:
-            primary_key = list(change.primary_key)
+        key = table.key_of(change.primary_key)
         existing = self._visible(table, table.rows.get(key), now_ms)
         condition = change.condition
         if condition.expectation == "EXPECT_EXIST" and existing is None:
@@ -490,32 +427,14 @@ class TablestoreBackend:
         columns = existing.columns if existing else {}
         if condition.column_check is not None and not _check(condition.column_check, columns):
             raise ConditionCheckFail()
-
         if change.kind == "delete":
             table.remove(key)
-        elif change.kind == "put":
-            stored = {}
-            for cell in change.cells:  # _stored() and _timestamp(), inlined: this runs for every cell written
-                value, timestamp = cell.value, cell.timestamp
-                stored[cell.name] = (
-                    bytearray(value) if isinstance(value, bytes) else value,
-                    now_ms if timestamp is None else timestamp,
-                )
-            table.put(StoredRow(primary_key, stored), key)
         else:
-            updated = dict(columns)
-            for cell in change.cells:
-                _update_cell(updated, cell, now_ms)
-            if existing is not None or updated:
-                table.put(StoredRow(primary_key, updated), key)
+            stored = {cell.name: (_stored(cell.value), _timestamp(cell, now_ms)) for cell in change.cells}
+            table.put(StoredRow(list(change.primary_key), stored))
         self.mutations += 1
         read_cu = 0 if condition == _NO_CONDITION else 1
-        return WriteResult(read_cu, _capacity_units(change.size), primary_key if change.return_primary_key else None)
-
-    def _next_auto_increment(self, table: Table) -> int:
-        # Strictly increasing and not contiguous, like the service; time-based so it survives restarts.
-        table.auto_increment_last = max(table.auto_increment_last + 1, int(self._clock() * 1_000_000))
-        return table.auto_increment_last
+        return WriteResult(read_cu, _capacity_units(change.size))
 
     def _visible(self, table: Table, row: StoredRow | None, now_ms: int) -> StoredRow | None:
         """The row with expired cells (TTL) removed; None if nothing is left of a row that had cells."""
@@ -646,26 +565,6 @@ def _timestamp(cell: Cell, now_ms: int) -> int:
 
 def _in_time_range(timestamp: int, time_range: tuple | None) -> bool:
     return time_range is None or time_range[0] <= timestamp < time_range[1]
-
-
-def _update_cell(columns: dict, cell: Cell, now_ms: int) -> None:
-    current = columns.get(cell.name)
-    if cell.op == "put":
-        timestamp = _timestamp(cell, now_ms)
-        if current is None or timestamp >= current[1]:  # one version: the newest timestamp wins
-            columns[cell.name] = (_stored(cell.value), timestamp)
-    elif cell.op == "delete_all":
-        columns.pop(cell.name, None)
-    elif cell.op == "delete":
-        if current is not None and current[1] == cell.timestamp:
-            del columns[cell.name]
-    elif cell.op == "increment":
-        base = 0 if current is None else current[0]
-        if value_type(base) != "INTEGER":
-            raise ParameterInvalid(f"Column '{cell.name}' is not an INTEGER and cannot be incremented.")
-        columns[cell.name] = (base + cell.value, now_ms)
-    else:
-        raise ParameterInvalid(f"Unsupported cell operation: {cell.op}.")
 
 
 def _validate_check(check: ColumnCheck | CompositeCheck | None) -> None:

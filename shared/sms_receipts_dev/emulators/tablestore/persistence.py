@@ -1,4 +1,4 @@
-"""Snapshot persistence: the whole backend as one JSON file, rewritten atomically after each change.
+"""Snapshot persistence: the whole state as one JSON file, rewritten atomically after each change.
 
 The file is `<data_dir>/tablestore.json`. Values are tagged so every type round-trips exactly:
 ["i", 5], ["f", 1.5], ["t", true], ["s", "text"], ["b", "<base64>"] (BINARY comes back as `bytearray`).
@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 from ..snapshot import JsonSnapshotStore
-from .models import PrimaryKeyColumn, StoredRow, Table, TableSettings, TablestoreBackend
+from .models import PrimaryKeyColumn, StoredRow, Table, TableSettings, TablestoreState
 
 SNAPSHOT_NAME = "tablestore.json"
 FORMAT_VERSION = 1
@@ -42,12 +42,12 @@ def _decode_value(tagged: list) -> Any:
 
 def _encode_table(table: Table) -> dict:
     return {
-        "schema": [[column.name, column.type, column.auto_increment] for column in table.schema],
+        "schema": [[column.name, column.type, False] for column in table.schema],  # False: was auto-increment
         "defined_columns": [list(column) for column in table.defined_columns],
         "settings": vars(table.settings),
         "reserved": list(table.reserved),
         "created_at": table.created_at,
-        "auto_increment_last": table.auto_increment_last,
+        "auto_increment_last": 0,  # kept so snapshots stay format 1
         "rows": [
             {
                 "pk": [[name, _encode_value(value)] for name, value in row.primary_key],
@@ -63,13 +63,12 @@ def _encode_table(table: Table) -> dict:
 def _decode_table(name: str, data: dict) -> Table:
     table = Table(
         name,
-        [PrimaryKeyColumn(column, kind, bool(auto)) for column, kind, auto in data["schema"]],
+        [PrimaryKeyColumn(column, kind) for column, kind, _ in data["schema"]],
         [tuple(column) for column in data["defined_columns"]],
         TableSettings(**data["settings"]),
         tuple(data["reserved"]),
         data["created_at"],
     )
-    table.auto_increment_last = data["auto_increment_last"]
     for row in data["rows"]:
         table.put(
             StoredRow(
@@ -80,11 +79,11 @@ def _decode_table(name: str, data: dict) -> Table:
     return table
 
 
-class SnapshotStore(JsonSnapshotStore[TablestoreBackend]):
+class SnapshotStore(JsonSnapshotStore[TablestoreState]):
     file_name, service_title, format_version = SNAPSHOT_NAME, "Tablestore", FORMAT_VERSION
 
-    def encode(self, backend: TablestoreBackend) -> dict[str, Any]:
-        return {"tables": {name: _encode_table(table) for name, table in backend.tables.items()}}
+    def encode(self, state: TablestoreState) -> dict[str, Any]:
+        return {"tables": {name: _encode_table(table) for name, table in state.tables.items()}}
 
     def decode(self, data: dict[str, Any]) -> dict[str, Any]:
         return {"tables": {name: _decode_table(name, table) for name, table in data["tables"].items()}}

@@ -1,46 +1,45 @@
 """A fast reader for the common shape of a PlainBuffer row change: what PutRow writes.
 
-`responses.RowChangeReader` (the SDK's reader, fixed) costs ~100 us per receipt row: a Python call per
-tag, length and byte, and a Python loop per byte for the CRC-8 checksums. `read_put_row` reads the same
-rows with `struct` and slices, and checks the same checksums with a faster CRC-8 (below): the rows of a
-200-row BatchWriteRow take ~3 ms instead of ~20.
+`responses.RowChangeReader` (the SDK's reader) makes a Python call per tag, length and byte; this one
+stays because it shortens the HTTP push benchmark by well over 5% (figures in BENCHMARKS.md).
+It reads the same rows with `struct` and slices, and checks every checksum with the SDK's own CRC-8
+(`PlainBufferCrc8`), never the writer's (`sms_receipts.storage.crc8`): an independent oracle.
 
-It handles exactly this shape, with every checksum verified:
+It handles exactly this shape:
 
     header(i32 0x75) TAG_ROW_PK cell* [TAG_ROW_DATA cell*] TAG_ROW_CHECKSUM crc8
     cell = TAG_CELL TAG_CELL_NAME i32 name TAG_CELL_VALUE i32 value [TAG_CELL_TIMESTAMP i64]
            TAG_CELL_CHECKSUM crc8
 
 with primary-key values INTEGER, STRING, BINARY or BOOLEAN and attribute values of those types or
-DOUBLE. For anything else (INF_MIN / INF_MAX / auto-increment keys, cells without a value or with an
-operation, a delete-row marker, a bad checksum, a truncated or otherwise malformed row) it returns None,
-and the caller reads the row with `RowChangeReader`, which then accepts or rejects it exactly as before.
-So whenever it answers, it answers what `RowChangeReader.read_row_change` returns; it reads the bytes
-the same way (the value length after TAG_CELL_VALUE is skipped, not checked, and bytes after the row
+DOUBLE. For anything else (INF_MIN / INF_MAX keys, a delete-row marker, a bad checksum, a truncated or
+malformed row) it returns None, and the caller reads the row with `RowChangeReader`, which then
+accepts or rejects it. So whenever it answers, it answers what `RowChangeReader.read_row_change`
+returns (the value length after TAG_CELL_VALUE is skipped, not checked, and bytes after the row
 checksum are ignored, as there).
 
-Short attribute cells recur from row to row (status, source, flags, the batch's write id...): each one
-read in full is remembered by its exact bytes, checksum byte included, and a later cell with the very
-same bytes (found by the lengths it declares) is taken from there. Same bytes, same reading, so this
-changes no answer; BINARY values are not remembered, so no two readers share a `bytearray`.
+Short attribute cells recur from row to row (status, source, flags...): each one read in full is
+remembered by its exact bytes, checksum byte included, and a later cell with the very same bytes is
+taken from there. Same bytes, same reading; BINARY values are not remembered, so no two readers share
+a `bytearray`.
 
 Checksums: a cell's is the CRC-8 of its name bytes, then of its value's bytes as written from the type
 byte on (a BOOLEAN counts as 0 or 1, so only those two bytes are accepted here), then of the timestamp's
-8 bytes; the row's is the CRC-8 of the cell checksums, then of 0 (no delete marker). CRC-8 has polynomial
-p = x^8 + x^2 + x + 1, no reflection and no final xor; short inputs use a two-bytes-per-step table,
-long ones fold the input's big-endian integer on itself in 127 * 2^k-bit halves (x^127 = 1 mod p).
+8 bytes; the row's is the CRC-8 of the cell checksums, then of 0 (no delete marker).
 """
 
 from __future__ import annotations
 
 import struct
 
-# The CRC-8 and its tables are the writer's: one implementation on both sides of the wire.
-from sms_receipts.storage.plainbuffer import _T, _T2, _WORDS, crc8
+# The SDK's own CRC-8, never the writer's (`sms_receipts.storage.crc8`): an independent oracle for its checksums.
+from tablestore.plainbuffer.plain_buffer_crc8 import PlainBufferCrc8
 
 from .models import Cell
 
-__all__ = ["crc8", "read_put_row"]
+__all__ = ["read_put_row"]
+
+_crc = PlainBufferCrc8.crc_bytes  # (crc, data) -> crc
 
 _HEADER = b"\x75\x00\x00\x00\x01"  # i32 0x75, TAG_ROW_PK
 _TAG_ROW_DATA, _TAG_CELL, _TAG_CELL_NAME, _TAG_CELL_VALUE = 0x02, 0x03, 0x04, 0x05
@@ -60,7 +59,7 @@ class _NotHandled(Exception):
 def _name(raw: bytes) -> tuple[str, int]:
     entry = _names.get(raw)
     if entry is None:
-        entry = (raw.decode("utf-8"), crc8(raw))
+        entry = (raw.decode("utf-8"), _crc(0, raw))
         if len(_names) >= _NAMES_MAX:
             _names.clear()
         _names[raw] = entry
@@ -96,7 +95,7 @@ def _read(data: bytes) -> tuple[list, list[Cell]]:
     if data[:5] != _HEADER:
         raise _NotHandled
     n = len(data)
-    names, table, table2, words, unpack_i32 = _names, _T, _T2, _WORDS[4], _unpack_i32
+    names, unpack_i32 = _names, _unpack_i32
     primary_key: list = []
     cell_crcs = bytearray()
     add_crc = cell_crcs.append
@@ -120,7 +119,7 @@ def _read(data: bytes) -> tuple[list, list[Cell]]:
             value, end = _value(data, start, n)
             if type(value) is float:
                 raise _NotHandled
-        crc = crc8(data[start:end], entry[1])
+        crc = _crc(entry[1], data[start:end])
         if data[end] != _TAG_CELL_CHECKSUM or data[end + 1] != crc:
             raise _NotHandled
         pos = end + 2
@@ -144,7 +143,7 @@ def _read(data: bytes) -> tuple[list, list[Cell]]:
                 name, value, crc = known
                 pos = stop
                 add_crc(crc)
-                add_cell(Cell(name, value, None, "put"))
+                add_cell(Cell(name, value, None))
                 continue
             cell_start = pos
             raw = data[start:end]
@@ -157,18 +156,17 @@ def _read(data: bytes) -> tuple[list, list[Cell]]:
                 if size < 0 or end > n:
                     raise _NotHandled
                 value = data[start + 5 : end].decode("utf-8")
-                crc = crc8(data[start:end], crc)
+                crc = _crc(crc, data[start:end])
             elif value_type == _VT_INTEGER:
                 (value,) = _unpack_i64(data, start + 1)
-                w0, w1, w2, w3 = words(data, start + 1)
-                crc = table2[table2[table2[table2[table[crc] ^ w0] ^ w1] ^ w2] ^ w3]  # VT_INTEGER is 0
                 end = start + 9
+                crc = _crc(crc, data[start:end])
             else:
                 value, end = _value(data, start, n)
-                crc = crc8(data[start:end], crc)
+                crc = _crc(crc, data[start:end])
             if data[end] == _TAG_CELL_TIMESTAMP:
                 (timestamp,) = _unpack_i64(data, end + 1)
-                crc = crc8(data[end + 1 : end + 9], crc)
+                crc = _crc(crc, data[end + 1 : end + 9])
                 end += 9
             else:
                 timestamp = None
@@ -176,13 +174,13 @@ def _read(data: bytes) -> tuple[list, list[Cell]]:
                 raise _NotHandled  # a cell operation, a bad checksum...
             pos = end + 2
             add_crc(crc)
-            add_cell(Cell(name, value, timestamp, "put"))
+            add_cell(Cell(name, value, timestamp))
             if pos == stop and timestamp is None and pos - cell_start <= _CELL_CACHE_BYTES:
                 remember(data[cell_start:pos], name, value, crc)
     if data[pos] != _TAG_ROW_CHECKSUM:  # a delete marker, or anything else
         raise _NotHandled
     add_crc(0)  # no delete marker
-    if data[pos + 1] != crc8(cell_crcs):
+    if data[pos + 1] != _crc(0, cell_crcs):
         raise _NotHandled
     return primary_key, cells
 

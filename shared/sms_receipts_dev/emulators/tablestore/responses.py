@@ -2,19 +2,19 @@
 
 Reuses the SDK's protobuf modules and PlainBuffer codec. Rows are read by `plainbuffer.read_put_row`, a
 fast reader for the common shape (PutRow rows), which leaves every other row, and every row it finds
-invalid, to `RowChangeReader`: the answer is the same either way. The SDK's PlainBuffer *reader* (6.4.8)
-is written for the client direction and has two bugs when it reads what the client writes, so
-`RowChangeReader` overrides them:
-- `read_column` references an undefined `cell_type` when a cell carries an operation tag (UpdateRow
-  delete, delete_all, increment); `read_cell` below reads the tag and folds it into the checksum after
-  the timestamp, in the order the SDK writer uses.
-- `read_primary_key_value` rejects INF_MIN, INF_MAX and AUTO_INCREMENT (needed for GetRange and
-  auto-increment puts).
+invalid, to `RowChangeReader`: the answer is the same either way. Both check every checksum with the
+SDK's own CRC-8. The SDK's PlainBuffer *reader* (6.4.8) is written for the client direction, so
+`RowChangeReader` changes it where it reads what the client writes:
+- `read_column` references an undefined `cell_type` when a cell carries an operation tag (only UpdateRow
+  writes one, which the emulator does not implement): such a cell is refused.
+- `read_primary_key_value` rejects INF_MIN and INF_MAX (needed for GetRange).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import tablestore.const_module as const
@@ -23,7 +23,7 @@ import tablestore.protobuf.table_store_filter_pb2 as filter_pb2
 import tablestore.protobuf.table_store_pb2 as pb2
 from google.protobuf.message import DecodeError, Message
 from tablestore.error import OTSClientError
-from tablestore.metadata import INF_MAX, INF_MIN, PK_AUTO_INCR
+from tablestore.metadata import INF_MAX, INF_MIN
 from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
 from tablestore.plainbuffer.plain_buffer_coded_stream import PlainBufferCodedInputStream
 from tablestore.plainbuffer.plain_buffer_crc8 import PlainBufferCrc8
@@ -40,15 +40,13 @@ from .models import (
     RowChange,
     RowView,
     TableSettings,
-    TablestoreBackend,
+    TablestoreState,
 )
 from .plainbuffer import read_put_row
 
-_PK_SENTINELS = {const.VT_INF_MIN: INF_MIN, const.VT_INF_MAX: INF_MAX, const.VT_AUTO_INCREMENT: PK_AUTO_INCR}
-_CELL_OPS = {const.DELETE_ONE_VERSION: "delete", const.DELETE_ALL_VERSION: "delete_all", const.INCREMENT: "increment"}
+_PK_SENTINELS = {const.VT_INF_MIN: INF_MIN, const.VT_INF_MAX: INF_MAX}
 _PK_TYPE_NAMES = {pb2.INTEGER: "INTEGER", pb2.STRING: "STRING", pb2.BINARY: "BINARY", pb2.PK_BOOLEAN: "BOOLEAN"}
-_PK_TYPE_ENUMS = {"INTEGER": pb2.INTEGER, "STRING": pb2.STRING, "BINARY": pb2.BINARY}
-_WRITE_KINDS = {pb2.PUT: "put", pb2.UPDATE: "update", pb2.DELETE: "delete"}
+_WRITE_KINDS = {pb2.PUT: "put", pb2.DELETE: "delete"}
 # Enum names by value, as `Name()` gives them (prefix cut): looked up for every row's condition.
 _EXPECTATIONS = {value: pb2.RowExistenceExpectation.Name(value) for value in pb2.RowExistenceExpectation.values()}
 _COMPARATORS = {
@@ -90,24 +88,19 @@ class RowChangeReader(PlainBufferCodedInputStream):
         name = stream.read_utf_string(stream.read_raw_little_endian32())
         cell_check_sum = PlainBufferCrc8.crc_string(0, name)
         stream.read_tag()
-        value = operation = timestamp = None
+        value = timestamp = None
         if stream.last_tag == const.TAG_CELL_VALUE:
             value, cell_check_sum = self.read_column_value(cell_check_sum)
         if stream.last_tag == const.TAG_CELL_TYPE:
-            operation = ord(stream.read_raw_byte())
-            stream.read_tag()
+            raise OTSClientError(f"column '{name}' carries a cell operation, which only UpdateRow sends")
         if stream.last_tag == const.TAG_CELL_TIMESTAMP:
             timestamp = stream.read_int64()
             cell_check_sum = PlainBufferCrc8.crc_int64(cell_check_sum, timestamp)
             stream.read_tag()
-        if operation is not None:
-            if operation not in _CELL_OPS:
-                raise OTSClientError(f"unknown cell operation {operation}")
-            cell_check_sum = PlainBufferCrc8.crc_int8(cell_check_sum, operation)
         if stream.last_tag != const.TAG_CELL_CHECKSUM or ord(stream.read_raw_byte()) != cell_check_sum:
             raise OTSClientError(f"cell checksum mismatch in column '{name}'")
         stream.read_tag()
-        cell = Cell(name, value, timestamp, _CELL_OPS.get(operation, "put"))
+        cell = Cell(name, value, timestamp)
         return cell, PlainBufferCrc8.crc_int8(row_check_sum, cell_check_sum)
 
     def read_row_change(self) -> tuple[list, list[Cell]]:
@@ -137,29 +130,18 @@ class RowChangeReader(PlainBufferCodedInputStream):
         return primary_key, cells
 
 
-class _decoding:
-    """Turn any failure to parse the request into the service's OTSParameterInvalid.
-
-    A class rather than a `@contextlib.contextmanager` generator: it wraps every protobuf message and
-    condition value of a request, and the generator costs ~1.5 us per use."""
-
-    __slots__ = ("what",)
-
-    def __init__(self, what: str):
-        self.what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> bool:
-        if error is None or isinstance(error, TablestoreError):
-            return False
-        if isinstance(error, DecodeError):
-            raise ParameterInvalid("Failed to parse the ProtoBuf message.") from None
-        if isinstance(error, (OTSClientError, struct.error, UnicodeDecodeError, ValueError, IndexError, TypeError)):
-            detail = getattr(error, "message", None) or str(error)
-            raise ParameterInvalid(f"Failed to parse the {self.what}: {detail}.") from None
-        return False
+@contextmanager
+def _decoding(what: str) -> Iterator[None]:
+    """Turn any failure to parse the request into the service's OTSParameterInvalid."""
+    try:
+        yield
+    except TablestoreError:
+        raise
+    except DecodeError:
+        raise ParameterInvalid("Failed to parse the ProtoBuf message.") from None
+    except (OTSClientError, struct.error, UnicodeDecodeError, ValueError, IndexError, TypeError) as error:
+        detail = getattr(error, "message", None) or str(error)
+        raise ParameterInvalid(f"Failed to parse the {what}: {detail}.") from None
 
 
 def _parse(message_class: type[Message], body: bytes) -> Message:
@@ -229,13 +211,11 @@ def _decode_condition(message: pb2.Condition) -> Condition:
     )
 
 
-def _wants_primary_key(message: Message) -> bool:
+def _reject_return_content(message: Message) -> None:
     if not message.HasField("return_content"):
-        return False
-    return_type = message.return_content.return_type
-    if return_type not in (pb2.RT_NONE, pb2.RT_PK) or message.return_content.return_column_names:
-        raise UnsupportedOperation("Only ReturnType RT_NONE and RT_PK are supported by the emulator.")
-    return return_type == pb2.RT_PK
+        return
+    if message.return_content.return_type != pb2.RT_NONE or message.return_content.return_column_names:
+        raise UnsupportedOperation("Only ReturnType RT_NONE is supported by the emulator.")
 
 
 def _reject_unsupported_fields(message: Message, *fields: str) -> None:
@@ -257,10 +237,9 @@ def _read_options(message: Message) -> ReadOptions:
 
 
 def _row_change(kind: str, row_bytes: bytes, condition: pb2.Condition, message: Message) -> RowChange:
+    _reject_return_content(message)
     primary_key, cells = _read_row(row_bytes)
-    return RowChange(
-        kind, primary_key, cells, _decode_condition(condition), _wants_primary_key(message), len(row_bytes)
-    )
+    return RowChange(kind, primary_key, cells, _decode_condition(condition), len(row_bytes))
 
 
 def encode_row(row: RowView) -> bytes:
@@ -280,6 +259,13 @@ def encode_primary_key(primary_key: list | None) -> bytes:
     return bytes(PlainBufferBuilder.serialize_primary_key(primary_key)) if primary_key else b""
 
 
+def _write_kind(row: Message) -> str:
+    kind = _WRITE_KINDS.get(row.type)
+    if kind is None:
+        raise UnsupportedOperation("UpdateRow in BatchWriteRow is not supported by the emulator.")
+    return kind
+
+
 def _set_consumed(message: Message, read: int = 0, write: int = 0) -> None:
     message.consumed.capacity_unit.read = read
     message.consumed.capacity_unit.write = write
@@ -288,8 +274,8 @@ def _set_consumed(message: Message, read: int = 0, write: int = 0) -> None:
 class TablestoreResponses:
     """One method per API: request body bytes in, protobuf reply message out; errors are raised."""
 
-    def __init__(self, backend: TablestoreBackend):
-        self.backend = backend
+    def __init__(self, state: TablestoreState):
+        self.state = state
 
     # ---- tables ---------------------------------------------------------------------------------
 
@@ -298,12 +284,9 @@ class TablestoreResponses:
         if request.index_metas or request.partitions:
             raise UnsupportedOperation("Secondary indexes and pre-split partitions are not supported by the emulator.")
         meta, options = request.table_meta, request.table_options
-        schema = []
-        for column in meta.primary_key:
-            auto_increment = column.HasField("option") and column.option == pb2.AUTO_INCREMENT
-            schema.append(
-                PrimaryKeyColumn(column.name, _PK_TYPE_NAMES.get(column.type, str(column.type)), auto_increment)
-            )
+        if any(column.HasField("option") for column in meta.primary_key):
+            raise UnsupportedOperation("Auto-increment primary keys are not supported by the emulator.")
+        schema = [PrimaryKeyColumn(c.name, _PK_TYPE_NAMES.get(c.type, str(c.type))) for c in meta.primary_key]
         settings = TableSettings(
             time_to_live=options.time_to_live if options.HasField("time_to_live") else -1,
             max_versions=options.max_versions if options.HasField("max_versions") else 1,
@@ -318,43 +301,19 @@ class TablestoreResponses:
         defined = [
             (column.name, pb2.DefinedColumnType.Name(column.type)[len("DCT_") :]) for column in meta.defined_column
         ]
-        self.backend.create_table(meta.table_name, schema, defined, settings, (capacity.read, capacity.write))
+        self.state.create_table(meta.table_name, schema, defined, settings, (capacity.read, capacity.write))
         return pb2.CreateTableResponse()
-
-    def describe_table(self, body: bytes) -> Message:
-        table = self.backend.describe_table(_parse(pb2.DescribeTableRequest, body).table_name)
-        reply = pb2.DescribeTableResponse()
-        reply.table_meta.table_name = table.name
-        for column in table.schema:
-            entry = reply.table_meta.primary_key.add(name=column.name, type=_PK_TYPE_ENUMS[column.type])
-            if column.auto_increment:
-                entry.option = pb2.AUTO_INCREMENT
-        for name, kind in table.defined_columns:
-            reply.table_meta.defined_column.add(name=name, type=pb2.DefinedColumnType.Value("DCT_" + kind))
-        details = reply.reserved_throughput_details
-        details.capacity_unit.read, details.capacity_unit.write = table.reserved
-        details.last_increase_time = int(table.created_at)
-        settings = table.settings
-        reply.table_options.time_to_live = settings.time_to_live
-        reply.table_options.max_versions = settings.max_versions
-        reply.table_options.deviation_cell_version_in_sec = settings.max_time_deviation
-        reply.table_options.allow_update = settings.allow_update
-        return reply
 
     def list_table(self, body: bytes) -> Message:
         _parse(pb2.ListTableRequest, body)
-        return pb2.ListTableResponse(table_names=self.backend.list_tables())
-
-    def delete_table(self, body: bytes) -> Message:
-        self.backend.delete_table(_parse(pb2.DeleteTableRequest, body).table_name)
-        return pb2.DeleteTableResponse()
+        return pb2.ListTableResponse(table_names=self.state.list_tables())
 
     # ---- single rows ----------------------------------------------------------------------------
 
     def get_row(self, body: bytes) -> Message:
         request = _parse(pb2.GetRowRequest, body)
         _reject_unsupported_fields(request, "transaction_id", "token")
-        row, read_cu = self.backend.get_row(
+        row, read_cu = self.state.get_row(
             request.table_name, _read_primary_key(request.primary_key), _read_options(request)
         )
         reply = pb2.GetRowResponse(row=encode_row(row) if row else b"")
@@ -365,12 +324,6 @@ class TablestoreResponses:
         request = _parse(pb2.PutRowRequest, body)
         return self._write(request, _row_change("put", request.row, request.condition, request), pb2.PutRowResponse())
 
-    def update_row(self, body: bytes) -> Message:
-        request = _parse(pb2.UpdateRowRequest, body)
-        return self._write(
-            request, _row_change("update", request.row_change, request.condition, request), pb2.UpdateRowResponse()
-        )
-
     def delete_row(self, body: bytes) -> Message:
         request = _parse(pb2.DeleteRowRequest, body)
         return self._write(
@@ -379,10 +332,8 @@ class TablestoreResponses:
 
     def _write(self, request: Message, change: RowChange, reply: Message) -> Message:
         _reject_unsupported_fields(request, "transaction_id")
-        result = self.backend.write_row(request.table_name, change)
+        result = self.state.write_row(request.table_name, change)
         _set_consumed(reply, result.read_cu, result.write_cu)
-        if result.primary_key:
-            reply.row = encode_primary_key(result.primary_key)
         return reply
 
     # ---- batches and ranges ---------------------------------------------------------------------
@@ -394,7 +345,7 @@ class TablestoreResponses:
             _reject_unsupported_fields(table, "token")
             items.append((table.table_name, [_read_primary_key(pk) for pk in table.primary_key], _read_options(table)))
         reply = pb2.BatchGetRowResponse()
-        for (table_name, _, _), results in zip(items, self.backend.batch_get(items), strict=True):
+        for (table_name, _, _), results in zip(items, self.state.batch_get(items), strict=True):
             table_reply = reply.tables.add(table_name=table_name)
             for row, read_cu in results:
                 row_reply = table_reply.rows.add(is_ok=True, row=encode_row(row) if row else b"")
@@ -407,12 +358,12 @@ class TablestoreResponses:
         items = [
             (
                 table.table_name,
-                [_row_change(_WRITE_KINDS[row.type], row.row_change, row.condition, row) for row in table.rows],
+                [_row_change(_write_kind(row), row.row_change, row.condition, row) for row in table.rows],
             )
             for table in request.tables
         ]
         reply = pb2.BatchWriteRowResponse()
-        for (table_name, _), results in zip(items, self.backend.batch_write(items), strict=True):
+        for (table_name, _), results in zip(items, self.state.batch_write(items), strict=True):
             table_reply = reply.tables.add(table_name=table_name)
             for result in results:
                 if isinstance(result, TablestoreError):
@@ -421,14 +372,12 @@ class TablestoreResponses:
                     continue
                 row_reply = table_reply.rows.add(is_ok=True)
                 _set_consumed(row_reply, result.read_cu, result.write_cu)
-                if result.primary_key:
-                    row_reply.row = encode_primary_key(result.primary_key)
         return reply
 
     def get_range(self, body: bytes) -> Message:
         request = _parse(pb2.GetRangeRequest, body)
         _reject_unsupported_fields(request, "transaction_id", "token")
-        result = self.backend.get_range(
+        result = self.state.get_range(
             request.table_name,
             request.direction == pb2.FORWARD,
             _read_primary_key(request.inclusive_start_primary_key),

@@ -45,7 +45,7 @@ from .exceptions import (
     TablestoreError,
 )
 from .faults import FaultConfig
-from .models import TablestoreBackend
+from .models import TablestoreState
 from .persistence import SnapshotStore
 from .responses import TablestoreResponses
 from .urls import api_name, resolve
@@ -110,11 +110,11 @@ class TablestoreEmulator(LoopbackService):
         self.access_key_secret = access_key_secret
         self.verify_signatures = verify_signatures
         self.faults = faults or FaultConfig()
-        self.backend = TablestoreBackend()
+        self.state = TablestoreState()
         self._store = SnapshotStore(data_dir) if data_dir is not None else None
         if self._store is not None:
-            self._store.load(self.backend)
-        self._responses = TablestoreResponses(self.backend)
+            self._store.load(self.state)
+        self._responses = TablestoreResponses(self.state)
 
     def connection_info(self) -> dict[str, str]:
         return {
@@ -152,7 +152,7 @@ class TablestoreEmulator(LoopbackService):
                 return
             reply: TablestoreError | bytes = handle(body).SerializeToString()
             if self._store is not None:
-                self._store.save_if_changed(self.backend)  # before replying: an acknowledged write is durable
+                self._store.save_if_changed(self.state)  # before replying: an acknowledged write is durable
         except TablestoreError as error:
             reply = error
         except Exception as error:

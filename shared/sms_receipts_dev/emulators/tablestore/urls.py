@@ -1,7 +1,7 @@
 """Routing: every call is `POST /<ApiName>`; the API name picks a `TablestoreResponses` method.
 
-Anything else, including APIs the SDK knows but the emulator does not implement (UpdateTable,
-search indexes, transactions, timeseries, ...), fails loudly with 400 OTSUnsupportOperation
+These are the APIs the project calls. Anything else, including APIs the SDK knows (UpdateRow,
+DescribeTable, DeleteTable, UpdateTable, search indexes, transactions, ...), fails loudly with 400 OTSUnsupportOperation
 "Unsupported operation: '<ApiName>'.", exactly as the real service answers an unknown operation.
 """
 
@@ -17,12 +17,9 @@ from .responses import TablestoreResponses
 
 url_paths: dict[str, str] = {
     "/CreateTable": "create_table",
-    "/DescribeTable": "describe_table",
     "/ListTable": "list_table",
-    "/DeleteTable": "delete_table",
     "/PutRow": "put_row",
     "/GetRow": "get_row",
-    "/UpdateRow": "update_row",
     "/DeleteRow": "delete_row",
     "/BatchWriteRow": "batch_write_row",
     "/BatchGetRow": "batch_get_row",
