@@ -20,12 +20,13 @@ from sms_receipts.parsing import (
     decode_eventbridge_event,
     decode_http_body,
     decode_http_event,
-    decode_message_body,
+    decode_items,
     decode_topic_event,
-    parse_http_event,
+    read_http_event,
+    read_message_body,
 )
 from sms_receipts.parsing import envelopes as envelopes_module
-from sms_receipts.parsing.identity import identify, texts_of
+from sms_receipts.parsing.identity import identify
 from sms_receipts.parsing.items import Delivery
 from sms_receipts_dev.testing import events
 
@@ -261,7 +262,7 @@ def test_an_unforeseen_error_becomes_a_rejection(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(envelopes_module, "parse_items", broken)
+    monkeypatch.setattr(envelopes_module, "decode_items", broken)
     body = load_event("http/sms_report_single.json")
     rejected = only_rejection(decode_http_body(body))
     assert rejected.reason == "could not decode (RuntimeError: boom)"
@@ -345,7 +346,7 @@ def test_http_time_of_another_shape_names_the_field_and_the_text():
 @pytest.mark.parametrize("enabled", [True, False])
 @pytest.mark.parametrize("name", ["http/sms_report_batch_shared_biz_id.json", "bad/mixed_valid_invalid.json"])
 def test_decoding_leaves_the_garbage_collector_as_it_was(name, enabled):
-    # The fast path holds the collector off while it builds a push's items.
+    # A pure decoder leaves the process's collector alone.
     was_enabled = gc.isenabled()
     try:
         gc.enable() if enabled else gc.disable()
@@ -362,8 +363,8 @@ def test_decoding_leaves_the_garbage_collector_as_it_was(name, enabled):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_parse_http_event_reads_the_request():
-    request = parse_http_event(load_event("fc_http/sms_report.json"))
+def test_read_http_event_reads_the_request():
+    request = read_http_event(load_event("fc_http/sms_report.json"))
     assert request.method == "POST"
     assert request.path == "/SmsReport"
     assert request.headers["content-type"] == "application/json;charset=utf-8"
@@ -374,15 +375,15 @@ def test_parse_http_event_reads_the_request():
     assert json.loads(request.body) == load_json("http/sms_report_batch_shared_biz_id.json")
 
 
-def test_parse_http_event_decodes_a_base64_body():
-    plain = parse_http_event(load_event("fc_http/sms_report.json"))
-    encoded = parse_http_event(load_event("fc_http/sms_report_base64.json"))
+def test_read_http_event_decodes_a_base64_body():
+    plain = read_http_event(load_event("fc_http/sms_report.json"))
+    encoded = read_http_event(load_event("fc_http/sms_report_base64.json"))
     assert encoded.path == "/sms-report"
     assert json.loads(encoded.body) == json.loads(plain.body)
 
 
-def test_parse_http_event_accepts_a_decoded_dict_and_falls_back_to_raw_path():
-    request = parse_http_event({"rawPath": "/SmsUp", "body": "[]"})
+def test_read_http_event_accepts_a_decoded_dict_and_falls_back_to_raw_path():
+    request = read_http_event({"rawPath": "/SmsUp", "body": "[]"})
     assert (request.path, request.body, request.method, request.headers) == ("/SmsUp", b"[]", "", {})
 
 
@@ -402,9 +403,9 @@ def test_parse_http_event_accepts_a_decoded_dict_and_falls_back_to_raw_path():
         (b'{"body": "[]", "queryParameters": [["a"]]}', "the event's queryParameters is a JSON list, not an object"),
     ],
 )
-def test_parse_http_event_rejects_events_of_the_wrong_shape(event, message):
+def test_read_http_event_rejects_events_of_the_wrong_shape(event, message):
     with pytest.raises(EventError, match="^" + re.escape(message)):
-        parse_http_event(event)
+        read_http_event(event)
 
 
 @pytest.mark.parametrize(
@@ -487,14 +488,14 @@ def test_http_event_carrying_non_utf8_bytes_rejects_the_body_exactly():
 
 
 @pytest.mark.parametrize("name", ALICOM_NAMES)
-def test_decode_message_body_reads_json_base64_bytes_and_text(name):
+def test_read_message_body_reads_json_base64_bytes_and_text(name):
     expected = load_json(f"alicom/{name}.json")
     encoded = load_event(f"alicom/{name}.txt")
     assert base64.b64decode(encoded) == load_event(f"alicom/{name}.json").rstrip(b"\n")
-    assert decode_message_body(encoded) == expected
-    assert decode_message_body(encoded.decode()) == expected
-    assert decode_message_body(load_event(f"alicom/{name}.json")) == expected
-    assert decode_message_body(expected) is expected
+    assert read_message_body(encoded) == expected
+    assert read_message_body(encoded.decode()) == expected
+    assert read_message_body(load_event(f"alicom/{name}.json")) == expected
+    assert read_message_body(expected) is expected
 
 
 @pytest.mark.parametrize(
@@ -512,9 +513,9 @@ def test_decode_message_body_reads_json_base64_bytes_and_text(name):
         (42, "message body is a JSON int, not text"),
     ],
 )
-def test_decode_message_body_errors(body, message):
+def test_read_message_body_errors(body, message):
     with pytest.raises(BodyError, match="^" + re.escape(message)):
-        decode_message_body(body)
+        read_message_body(body)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -863,10 +864,10 @@ def test_decoders_table():
 
 def test_items_made_in_bulk_equal_items_made_one_at_a_time():
     pushed = load_json("http/sms_report_batch_shared_biz_id.json")
-    result = decode_http_body(json.dumps(pushed).encode(), T.SMS_REPORT)  # the fast path: ParsedItem.for_records
+    result = decode_http_body(json.dumps(pushed).encode(), T.SMS_REPORT)  # the whole array in one validation
     records = [item.record for item in result.items]
     delivery = Delivery(pushed, Source.HTTP, "M1")
     one_at_a_time = [ParsedItem(r, *identify(r), delivery, position) for position, r in enumerate(records)]
-    assert ParsedItem.for_records(records, texts_of(type(records[0])), delivery) == one_at_a_time
+    assert decode_items(pushed, T.SMS_REPORT, Source.HTTP, "M1").items == one_at_a_time
     shared = [(i.batch, i.source, i.message_id, i.raw) for i in one_at_a_time]
     assert shared == [(pushed, Source.HTTP, "M1", receipt) for receipt in pushed]

@@ -15,7 +15,7 @@ from sms_receipts.parsing import (
     decode_http_body,
     decode_http_event,
     decode_topic_event,
-    parse_http_event,
+    read_http_event,
 )
 from sms_receipts_dev.testing import events
 
@@ -46,7 +46,7 @@ def test_http_event_shape():
 
 
 def test_http_event_round_trips_through_the_decoder():
-    request = parse_http_event(events.http_event(load_event("http/sms_report_single.json"), path="/SmsReport"))
+    request = read_http_event(events.http_event(load_event("http/sms_report_single.json"), path="/SmsReport"))
     assert request.body == load_event("http/sms_report_single.json")
     assert request.headers["content-type"] == "application/json"
     assert [i.idempotency_key for i in decode_http_event(events.http_event([REPORT], path="/SmsReport")).items] == [

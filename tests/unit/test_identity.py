@@ -288,27 +288,3 @@ def test_receipts_without_phone_number_have_an_empty_entity_part():
     assert identify(reply) == (idempotency_key(reply), "SmsUp:|2493559|568585703")
     assert legacy({"BizId": "1", "SendStatus": 1}).type_name == "IntlSmsReport"
     assert entity_key(legacy({"BizId": "1", "SendStatus": 1})) == "IntlSmsReport:1|"
-
-
-def _markdown_table(text: str, header: str) -> list[str]:
-    lines = text.splitlines()
-    start = lines.index(header)
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append(line)
-    return rows
-
-
-def test_the_readme_identity_table_is_the_modules():
-    from pathlib import Path
-
-    from sms_receipts.parsing import identity
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Identity") : readme.index("## Storing receipts in Tablestore")]
-    header = "| type | identity fields |"
-    documented = _markdown_table(section, header)
-    assert documented == _markdown_table(identity.__doc__, header)
-    assert any(row.startswith("| IntlSmsReport, legacy schema |") for row in documented)

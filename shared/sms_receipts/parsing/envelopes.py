@@ -20,16 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import gc
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from .identity import identify, texts_of
+from .identity import identify
 from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Source, compact_json
 from .models import ALL_MODELS, TIME_ERROR_TYPE, model_for
 from .times import ReceiptTimeError, unreadable_time
@@ -66,40 +64,20 @@ def _describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-@contextmanager
-def _collector_paused():
-    """Hold the cyclic garbage collector off while a push's records and items are made. They all outlive
-    the call, so a collection midway frees nothing; yet a thousand items set off several, and these
-    promote the new objects into the older generations, whose full passes cost the most. Paused, one
-    young collection runs after, on the next allocation: under a third of the collector's time per push
-    (0.2 ms instead of 0.7 ms for 1,000 items). A caller that has the collector off keeps it off."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def parse_items(
+def decode_items(
     value: Any, declared: MessageType | None, source: Source, message_id: str | None = None
 ) -> DecodeResult:
-    """Validate a decoded JSON value (an array of receipts, or one receipt object)."""
+    """Validate a decoded JSON value (an array of receipts, or one receipt object). Never raises."""
     objects = value if isinstance(value, list) else [value]
     delivery = Delivery(objects, source, message_id)
     if declared is not None and objects and isinstance(objects[0], dict):
-        # Fast path for the normal case, a push of one type: the whole array in one call into pydantic-core,
-        # then one Python call per item, for both keys.
+        # The normal case, a push of one type: the whole array in one call into pydantic-core.
         model = model_for(resolve_message_type(declared, objects[0]), objects[0])
         try:
-            with _collector_paused():
-                records = _LIST_ADAPTERS[model].validate_python(objects)
-                items = ParsedItem.for_records(records, texts_of(model), delivery)
+            records = _LIST_ADAPTERS[model].validate_python(objects)
+            return DecodeResult(items=[ParsedItem(r, *identify(r), delivery, i) for i, r in enumerate(records)])
         except (ValidationError, ReceiptTimeError):
             pass  # an item is invalid, of another type, or dated a day that does not exist: one by one
-        else:
-            return DecodeResult(items=items)
     return _parse_one_by_one(objects, declared, delivery)
 
 
@@ -183,7 +161,7 @@ def _as_type(message_type: MessageType | str | None) -> MessageType | None:
 
 def _loads_text(raw: bytes | str, what: str) -> Any:
     try:
-        # pydantic-core's parser: about twice as fast as json.loads. NaN and Infinity are not JSON.
+        # pydantic-core's parser, faster than json.loads (BENCHMARKS.md). NaN and Infinity are not JSON.
         return from_json(raw, allow_inf_nan=False)
     except ValueError as exc:
         error = exc
@@ -216,7 +194,7 @@ def decode_http_body(
             Source.HTTP,
             declared,
         )
-    return parse_items(value, declared, Source.HTTP)
+    return decode_items(value, declared, Source.HTTP)
 
 
 @dataclass(frozen=True)
@@ -243,7 +221,7 @@ def _event_object(container: dict, key: str, where: str = "") -> dict:
     return value
 
 
-def parse_http_event(event: bytes | str | dict) -> HttpRequest:
+def read_http_event(event: bytes | str | dict) -> HttpRequest:
     """Read an FC 3.0 HTTP trigger event (`bytes` on Python 3). Raises EventError if it is not one."""
     if isinstance(event, (bytes, bytearray, str)):
         try:
@@ -280,7 +258,7 @@ def parse_http_event(event: bytes | str | dict) -> HttpRequest:
 def decode_http_event(event: bytes, message_type: MessageType | str | None = None) -> DecodeResult:
     """An FC 3.0 HTTP trigger event carrying a push."""
     try:
-        request = parse_http_event(event)
+        request = read_http_event(event)
     except EventError as exc:
         return _whole_body_rejected(str(exc), _raw_bytes(event), Source.HTTP)
     return _keep_envelope(decode_http_body(request.body, message_type, request.path), _raw_bytes(event))
@@ -291,7 +269,7 @@ def decode_http_event(event: bytes, message_type: MessageType | str | None = Non
 # ---------------------------------------------------------------------------------------------
 
 
-def decode_message_body(body: Any) -> Any:
+def read_message_body(body: Any) -> Any:
     """An MNS message body as JSON: already-decoded JSON, JSON text, or base64 of UTF-8 JSON."""
     if isinstance(body, (dict, list)):
         return body
@@ -338,7 +316,7 @@ def _id_text(value: Any) -> str | None:
 
 def _decode_mns_body(body: Any, declared: MessageType | None, source: Source, message_id: str | None) -> DecodeResult:
     try:
-        value = decode_message_body(body)
+        value = read_message_body(body)
     except BodyError as exc:
         return _whole_body_rejected(str(exc), _raw_bytes(body), source, declared, message_id)
     if value == []:
@@ -352,7 +330,7 @@ def _decode_mns_body(body: Any, declared: MessageType | None, source: Source, me
             declared,
             message_id,
         )
-    result = parse_items(value, declared, source, message_id)
+    result = decode_items(value, declared, source, message_id)
     if result.rejected and isinstance(value, dict):
         # One message, one object: keep the message body exactly as it came, for replay.
         result.rejected = [replace(r, raw=_raw_bytes(body)) for r in result.rejected]
@@ -416,7 +394,7 @@ def decode_topic_event(
     """An FC MNS topic trigger event, JSON or STREAM notify format."""
     configured = _as_type(message_type) or message_type_from_queue_name(topic_name)
     try:
-        value = decode_message_body(event)
+        value = read_message_body(event)
     except BodyError as exc:
         return _whole_body_rejected(str(exc), _raw_bytes(event), Source.TOPIC, configured)
     if _looks_like_topic_json_format(value):

@@ -33,12 +33,14 @@ a time of it is first read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import CoreSchema, core_schema, to_jsonable_python
 
+from .spec import AUDIT_RANKS, DELIVERY_RANKS, FINAL_AUDIT, ReceiptSpec, StateRule
 from .times import (
     LEGACY_INTL_TIME_FORMATS,
     LEGACY_INTL_TIME_PATTERN,
@@ -117,7 +119,7 @@ WholeNumberId = Annotated[str, BeforeValidator(_whole_number_id)]
 
 
 class Receipt(BaseModel):
-    """Fields common to every receipt model."""
+    """Fields common to every receipt model. Each concrete model declares its `spec` (see `spec`)."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -126,7 +128,8 @@ class Receipt(BaseModel):
         frozen=True,
     )
     message_type: ClassVar[MessageType]
-    type_name: ClassVar[str]  # message_type.value, read per item on hot paths (enum .value is slow)
+    spec: ClassVar[ReceiptSpec]
+    type_name: ClassVar[str]  # message_type.value, kept as text for the keys
     schema_name: ClassVar[str] = ""  # how a rejection names the schema; type_name unless a type has two
     # Derived from the fields when a model class is made: the fields holding a ReceiptTime, and the
     # optional fields, where a "" kept on the record means absent.
@@ -136,11 +139,14 @@ class Receipt(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        if "spec" not in cls.__dict__:  # a shared base, not a receipt type
+            return
         cls.type_name = cls.message_type.value
         cls.schema_name = cls.__dict__.get("schema_name") or cls.type_name
         fields = cls.model_fields.items()
         cls.time_fields = tuple(name for name, info in fields if _is_time(info.annotation))
         cls._optional_fields = tuple(name for name, info in fields if not info.is_required())
+        _check_spec(cls)
 
     def moment(self, name: str) -> datetime | None:
         """The time field `name` as an aware datetime (China Standard Time where its text has no offset),
@@ -153,11 +159,54 @@ class Receipt(BaseModel):
             raise ReceiptTimeError(f"{type(self).model_fields[name].alias or name}: {exc}") from None
 
 
-class SmsReport(Receipt):
+def _check_spec(model: type[Receipt]) -> None:
+    """A spec names only its model's fields, and an entity only identity fields."""
+    spec, fields = model.spec, model.model_fields
+    parts = [name for part in spec.entity for name in ((part,) if isinstance(part, str) else part)]
+    state = spec.state or StateRule()
+    named = [*spec.identity, *spec.event_time, *state.key, *state.columns, *([spec.items] if spec.items else [])]
+    if state.ticket:
+        named.append(state.ticket)
+    unknown = [name for name in named if name not in fields]
+    if unknown or not set(parts) <= set(spec.identity) or not set(spec.event_time) <= set(model.time_fields):
+        raise TypeError(f"{model.__name__}.spec names fields it has not, or an entity part outside its identity")
+
+
+class DeliveryReport(Receipt):
+    """A delivery report: a normalised `delivery_status` and whether it `is_final`, from its spec."""
+
+    @property
+    def delivery_status(self) -> DeliveryStatus:
+        return self.spec.status(self)  # type: ignore[misc]
+
+    @property
+    def is_final(self) -> bool:
+        return self.spec.state.is_final(self.delivery_status)  # type: ignore[union-attr]
+
+
+def _sms_report_status(r: SmsReport) -> DeliveryStatus:
+    if r.success:
+        return "delivered"
+    if r.err_code and r.err_code.upper() in _EXPIRED_CODES:
+        return "expired"
+    return "failed"
+
+
+class SmsReport(DeliveryReport):
     """Domestic delivery report (SendSms / SendBatchSms). `phone_number` is optional: the older official
     table marks it 可选 (https://developer.aliyun.com/ask/217930); missing, null and "" are all absent."""
 
     message_type: ClassVar[MessageType] = MessageType.SMS_REPORT
+    spec: ClassVar[ReceiptSpec] = ReceiptSpec(
+        identity=("biz_id", "phone_number", "success", "err_code", "send_time", "report_time"),
+        entity=("biz_id", "phone_number"),  # one biz_id covers a whole batch send
+        event_time=("report_time", "send_time"),
+        status=_sms_report_status,
+        # Its own state table when the number is there (an empty string is no primary key).
+        state=StateRule(
+            ranks=DELIVERY_RANKS, key=("biz_id", "phone_number"), columns=("success", "err_code", "out_id")
+        ),
+    )
 
     biz_id: str = Field(min_length=1)
     phone_number: str | None = None
@@ -177,18 +226,6 @@ class SmsReport(Receipt):
     def reported_at(self) -> datetime | None:
         return self.moment("report_time")
 
-    @property
-    def delivery_status(self) -> DeliveryStatus:
-        if self.success:
-            return "delivered"
-        if self.err_code and self.err_code.upper() in _EXPIRED_CODES:
-            return "expired"
-        return "failed"
-
-    @property
-    def is_final(self) -> bool:
-        return True
-
 
 # Carrier codes that mean the message outlived its validity period (CMPP/SMGP spellings).
 _EXPIRED_CODES = frozenset({"EXPIRED", "EXPIRD"})
@@ -196,9 +233,14 @@ _EXPIRED_CODES = frozenset({"EXPIRED", "EXPIRD"})
 
 class SmsUp(Receipt):
     """A user's reply (uplink). `phone_number` is optional: the older official table marks it 可选
-    (https://developer.aliyun.com/ask/217930); missing, null and "" are all absent."""
+    (https://developer.aliyun.com/ask/217930); missing, null and "" are all absent. A reply has no
+    status and no state: the ledger is its record."""
 
     message_type: ClassVar[MessageType] = MessageType.SMS_UP
+    spec: ClassVar[ReceiptSpec] = ReceiptSpec(
+        identity=("phone_number", "dest_code", "sequence_id", "send_time", "content"),
+        entity=("phone_number", "dest_code", ("sequence_id", "send_time")),
+    )
 
     phone_number: str | None = None
     content: str
@@ -218,10 +260,21 @@ class SmsUp(Receipt):
         return self
 
 
+# Sign and template audits: versioned by their ticket `order_id` (see `storage.rules`).
+_AUDIT_STATE = StateRule(ranks=AUDIT_RANKS, final=FINAL_AUDIT, ticket="order_id")
+
+
 class SignSmsReport(Receipt):
     """Signature audit result."""
 
     message_type: ClassVar[MessageType] = MessageType.SIGN_SMS_REPORT
+    spec: ClassVar[ReceiptSpec] = ReceiptSpec(
+        identity=("sign_name", "order_id", "sign_status", "create_date"),
+        entity=("sign_name",),
+        event_time=("create_date",),
+        status=lambda r: r.sign_status.lower(),
+        state=_AUDIT_STATE,
+    )
 
     sign_name: str = Field(min_length=1)
     sign_status: str = Field(min_length=1)
@@ -241,6 +294,13 @@ class TemplateSmsReport(Receipt):
     """Template audit result. `template_type` is a Chinese label here, not the API's number."""
 
     message_type: ClassVar[MessageType] = MessageType.TEMPLATE_SMS_REPORT
+    spec: ClassVar[ReceiptSpec] = ReceiptSpec(
+        identity=("template_code", "order_id", "template_status", "create_date"),
+        entity=("template_code",),
+        event_time=("create_date",),
+        status=lambda r: r.template_status.lower(),
+        state=_AUDIT_STATE,
+    )
 
     template_code: str = Field(min_length=1)
     template_status: str = Field(min_length=1)
@@ -261,6 +321,12 @@ class MnsCardVender(Receipt):
     """Card SMS render receipt (camelCase `outId`; types drift between the HTTP and MNS docs)."""
 
     message_type: ClassVar[MessageType] = MessageType.MNS_CARD_VENDER
+    spec: ClassVar[ReceiptSpec] = ReceiptSpec(
+        identity=("outId", "mobile", "render_status", "desc"),
+        entity=("outId", "mobile"),
+        status=lambda r: "rendered" if r.render_status in (0, None) else f"render-{r.render_status}",
+        state=StateRule(default_rank=1),  # every render receipt is final, and none outranks another
+    )
 
     outId: str = Field(min_length=1)
     mobile: str = Field(min_length=1)
@@ -280,10 +346,24 @@ def _no_vendors_if_blank(value: Any) -> Any:
     return [] if value == "" else value
 
 
+# MnsCardTemplate approval_status: 0 审核中 (in review), 1 通过 (approved), 2 未通过 (rejected)
+_CARD_TEMPLATE_STATUS = {0: "approving", 1: "approved", 2: "rejected"}
+
+
 class MnsCardTemplate(Receipt):
-    """Card SMS template audit, with one result per phone vendor."""
+    """Card SMS template audit, with one result per phone vendor. It carries no time and no ticket
+    (D-436128, D-436114): its status rank alone orders its versions."""
 
     message_type: ClassVar[MessageType] = MessageType.MNS_CARD_TEMPLATE
+    spec: ClassVar[ReceiptSpec] = ReceiptSpec(
+        # The vendors sorted, so that the order they were listed in does not count.
+        identity=("template_code", "approval_status", "desc"),
+        items="tmpOps",
+        item_fields=("vendorCode", "state", "desc"),
+        entity=("template_code",),
+        status=lambda r: _CARD_TEMPLATE_STATUS.get(r.approval_status, f"status-{r.approval_status}"),
+        state=StateRule(ranks=AUDIT_RANKS, final=FINAL_AUDIT),
+    )
 
     template_code: str = Field(min_length=1)
     approval_status: int
@@ -293,18 +373,9 @@ class MnsCardTemplate(Receipt):
     desc: str | None = None
 
 
-class GlobeSmsReport(Receipt):
-    """International delivery report of the China site (SendMessageToGlobe), snake_case."""
-
-    message_type: ClassVar[MessageType] = MessageType.GLOBE_SMS_REPORT
-
-    message_id: str = Field(min_length=1)
-    status: str = Field(min_length=1)
-    to: str | None = None
-    send_date: ReceiptTime | None = None
-    receive_date: ReceiptTime | None = None
-    error_code: str | None = None
-    error_description: str | None = None
+class _InternationalReport(DeliveryReport):
+    """The international delivery reports: the China site's GlobeSmsReport, the international site's
+    IntlSmsReport in both its schemas. The same Python field names for the dates."""
 
     @property
     def sent_at(self) -> datetime | None:
@@ -314,19 +385,54 @@ class GlobeSmsReport(Receipt):
     def received_at(self) -> datetime | None:
         return self.moment("receive_date")
 
-    @property
-    def delivery_status(self) -> DeliveryStatus:
-        return _INTL_STATUS.get(self.status, "unknown")
 
-    @property
-    def is_final(self) -> bool:
-        return self.delivery_status != "unknown"
+def _international_spec(
+    ids: tuple[str, ...],
+    entity: tuple[str, ...],
+    status: Callable[[Any], str],
+    final: frozenset[str],
+    name: str | None = None,
+) -> ReceiptSpec:
+    """The spec the international reports share: their ids differ, their dates and error code do not."""
+    return ReceiptSpec(
+        identity=(*ids, "error_code", "send_date", "receive_date"),
+        entity=entity,
+        event_time=("receive_date", "send_date"),
+        status=status,
+        state=StateRule(ranks=DELIVERY_RANKS, final=final),
+        identity_name=name,
+    )
 
 
-class IntlSmsReport(Receipt):
+_INTL_STATUS: dict[str, DeliveryStatus] = {"1": "delivered", "2": "failed", "6": "expired"}
+_INTERNATIONAL_SPEC = _international_spec(
+    ids=("message_id", "to", "status"),
+    entity=("message_id",),
+    status=lambda r: _INTL_STATUS.get(r.status, "unknown"),
+    final=frozenset({"delivered", "failed", "expired"}),  # an undocumented code is not final
+)
+
+
+class GlobeSmsReport(_InternationalReport):
+    """International delivery report of the China site (SendMessageToGlobe), snake_case."""
+
+    message_type: ClassVar[MessageType] = MessageType.GLOBE_SMS_REPORT
+    spec: ClassVar[ReceiptSpec] = _INTERNATIONAL_SPEC
+
+    message_id: str = Field(min_length=1)
+    status: str = Field(min_length=1)
+    to: str | None = None
+    send_date: ReceiptTime | None = None
+    receive_date: ReceiptTime | None = None
+    error_code: str | None = None
+    error_description: str | None = None
+
+
+class IntlSmsReport(_InternationalReport):
     """International site `SmsReport` ("SMS webhook"), PascalCase on the wire."""
 
     message_type: ClassVar[MessageType] = MessageType.INTL_SMS_REPORT
+    spec: ClassVar[ReceiptSpec] = _INTERNATIONAL_SPEC
 
     message_id: str = Field(alias="MessageId", min_length=1)
     status: str = Field(alias="Status", min_length=1)
@@ -338,27 +444,12 @@ class IntlSmsReport(Receipt):
     error_code: str | None = Field(None, alias="ErrorCode")
     error_description: str | None = Field(None, alias="ErrorDescription")
 
-    @property
-    def sent_at(self) -> datetime | None:
-        return self.moment("send_date")
 
-    @property
-    def received_at(self) -> datetime | None:
-        return self.moment("receive_date")
-
-    @property
-    def delivery_status(self) -> DeliveryStatus:
-        return _INTL_STATUS.get(self.status, "unknown")
-
-    @property
-    def is_final(self) -> bool:
-        return self.delivery_status != "unknown"
+# SendStatus of doc-detail/73871: 1 Submitted (waiting for the carrier's receipt), 2 Failed, 3 Delivered.
+_LEGACY_INTL_STATUS: dict[int, DeliveryStatus] = {1: "pending", 2: "failed", 3: "delivered"}
 
 
-_INTL_STATUS: dict[str, DeliveryStatus] = {"1": "delivered", "2": "failed", "6": "expired"}
-
-
-class LegacyIntlSmsReport(Receipt):
+class LegacyIntlSmsReport(_InternationalReport):
     """The legacy international site `SmsReport`, PascalCase with BizId and SendStatus, pushed to the same
     `/SmsReport` callback as the `MessageId` schema and told from it by its fields (`model_for`).
 
@@ -367,10 +458,18 @@ class LegacyIntlSmsReport(Receipt):
     https://www.alibabacloud.com/help/doc-detail/162962.htm (dates `2020-05-01 10:00:00`). Fields:
     PhoneNumber, SendStatus (Number: 1 Submitted, 2 Failed, 3 Delivered), BizId, ExternalId (the caller's
     id), SendDate, ReceiveDate, ErrorCode, ErrorMessage, SmsQuantity (Number). Its dates have no offset
-    and are read as China Standard Time (see `times`). Its message type stays `IntlSmsReport`."""
+    and are read as China Standard Time (see `times`). Its message type stays `IntlSmsReport`; its
+    entity is BizId + PhoneNumber, as for the domestic report it mirrors."""
 
     message_type: ClassVar[MessageType] = MessageType.INTL_SMS_REPORT
     schema_name: ClassVar[str] = "IntlSmsReport (legacy BizId/SendStatus schema)"
+    spec: ClassVar[ReceiptSpec] = _international_spec(
+        ids=("biz_id", "phone_number", "send_status"),
+        entity=("biz_id", "phone_number"),
+        status=lambda r: _LEGACY_INTL_STATUS.get(r.send_status, "unknown"),
+        final=frozenset({"delivered", "failed"}),  # "1 Submitted" waits for the carrier
+        name="IntlSmsReport.legacy",  # so that no current-schema report hashes the same
+    )
 
     biz_id: str = Field(alias="BizId", min_length=1)
     send_status: int = Field(alias="SendStatus")
@@ -382,27 +481,6 @@ class LegacyIntlSmsReport(Receipt):
     error_message: str | None = Field(None, alias="ErrorMessage")
     sms_quantity: OptionalInt = Field(None, alias="SmsQuantity")
 
-    @property
-    def sent_at(self) -> datetime | None:
-        return self.moment("send_date")
-
-    @property
-    def received_at(self) -> datetime | None:
-        return self.moment("receive_date")
-
-    @property
-    def delivery_status(self) -> DeliveryStatus:
-        return _LEGACY_INTL_STATUS.get(self.send_status, "unknown")
-
-    @property
-    def is_final(self) -> bool:
-        return self.delivery_status in ("delivered", "failed")
-
-
-# SendStatus of doc-detail/73871: 1 Submitted (waiting for the carrier's receipt), 2 Failed, 3 Delivered.
-_LEGACY_INTL_STATUS: dict[int, DeliveryStatus] = {1: "pending", 2: "failed", 3: "delivered"}
-
-DELIVERY_REPORTS = (SmsReport, GlobeSmsReport, IntlSmsReport, LegacyIntlSmsReport)
 
 MODELS: dict[MessageType, type[Receipt]] = {
     model.message_type: model
@@ -434,7 +512,7 @@ def record_dict(record: Receipt) -> dict[str, Any]:
             data[name] = None
     for name in record.time_fields:
         data[name] = to_jsonable_python(record.moment(name))  # as pydantic writes an aware datetime
-    if isinstance(record, DELIVERY_REPORTS):
+    if isinstance(record, DeliveryReport):
         data["delivery_status"] = record.delivery_status
         data["is_final"] = record.is_final
     return data

@@ -116,13 +116,13 @@ def _ledger_row(item: ParsedItem, received_at: int, write_id: str) -> PlannedRow
 
 
 def _state_row(item: ParsedItem, change: StateChange, received_at: int) -> PlannedRow:
-    rank = order_key(change.version, item.idempotency_key)
+    condition_key = order_key(change.version, item.idempotency_key)
     return _row(
         RowKind.STATE,
         change.table,
         change.primary_key,
         (
-            ("order_key", rank),
+            ("order_key", condition_key),
             ("version", change.version),
             ("winner", item.idempotency_key),
             ("message_type", item.message_type.value),
@@ -133,7 +133,7 @@ def _state_row(item: ParsedItem, change: StateChange, received_at: int) -> Plann
             ("updated_at", received_at),
             *change.extra_columns,
         ),
-        SupersedeIfNewer(rank),
+        SupersedeIfNewer(condition_key),
     )
 
 
@@ -166,6 +166,7 @@ def plan_writes(
     units: list[PlannedUnit] = []
     rows: list[PlannedRow] = []
     first_unit_by_key: dict[str, int] = {}
+    # Per state row: the precedence (version, idempotency key) of the best candidate so far, its unit, its row.
     best_state: dict[tuple, tuple[tuple[int, str], PlannedUnit, PlannedRow]] = {}
 
     for item in items:
@@ -184,14 +185,14 @@ def plan_writes(
             continue
         state = _state_row(item, change, received_at)
         unit.rows.append(state)
-        rank = (change.version, item.idempotency_key)
+        precedence = (change.version, item.idempotency_key)  # the higher holds the row
         key = (change.table, change.primary_key)
         current = best_state.get(key)
-        if current is None or rank > current[0]:
+        if current is None or precedence > current[0]:
             if current is not None:
                 current[1].superseded = True
                 current[1].rows.remove(current[2])
-            best_state[key] = (rank, unit, state)
+            best_state[key] = (precedence, unit, state)
         else:
             unit.superseded = True
             unit.rows.remove(state)

@@ -40,33 +40,23 @@ keyed by an empty phone_number.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from ..parsing import (
-    GlobeSmsReport,
-    IntlSmsReport,
-    LegacyIntlSmsReport,
-    MnsCardTemplate,
-    MnsCardVender,
-    ParsedItem,
-    Receipt,
-    SignSmsReport,
-    SmsReport,
-    TemplateSmsReport,
-)
-from .schema import DELIVERY_STATE, RECEIPT_STATE
+from ..parsing import ParsedItem, Receipt
+from ..parsing.models import ALL_MODELS
+from ..parsing.times import epoch_ms
+from .schema import RECEIPT_STATE, TABLES
 
 RANKS = 16  # status ranks are 0..15
 TICKET_BAND = 1 << 62  # every version ordered by an audit ticket is at least this
 MAX_TICKET = (TICKET_BAND >> 4) - 1  # the highest ticket whose version fits a signed 64-bit integer
 _MAX_TICKET_DIGITS = len(str(MAX_TICKET))
 
-_DELIVERY_RANK = {"unknown": 0, "pending": 0, "delivered": 1, "expired": 2, "failed": 3}
-_AUDIT_RANK = {"approving": 1, "rejected": 2, "approved": 3}
-_FINAL_AUDIT = frozenset({"approved", "rejected"})
-# MnsCardTemplate approval_status: 0 审核中 (in review), 1 通过 (approved), 2 未通过 (rejected)
-_CARD_TEMPLATE_STATUS = {0: "approving", 1: "approved", 2: "rejected"}
+# The state table a spec's `state.key` names: the one whose primary key is exactly those columns.
+_TABLE_KEYED_BY = {tuple(column for column, _ in table.primary_key): name for name, table in TABLES.items()}
+for _model in ALL_MODELS:
+    if _model.spec.state and _model.spec.state.key and _model.spec.state.key not in _TABLE_KEYED_BY:
+        raise TypeError(f"no table is keyed by {_model.__name__}'s state key {_model.spec.state.key}")
 
 
 @dataclass(frozen=True)
@@ -78,10 +68,6 @@ class StateChange:
     is_final: bool
     event_time: int | None
     extra_columns: tuple[tuple[str, Any], ...] = ()
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
 
 
 def _version(event_time: int | None, rank: int) -> int:
@@ -107,66 +93,44 @@ def audit_version(order_id: str | None, event_time: int | None, rank: int) -> in
 
 def event_time(record: Receipt) -> int | None:
     """The receipt's own time in epoch ms: when the carrier reported, or when the audit was filed."""
-    if isinstance(record, SmsReport):
-        return _ms(record.reported_at or record.sent_at)
-    if isinstance(record, (GlobeSmsReport, IntlSmsReport, LegacyIntlSmsReport)):
-        return _ms(record.received_at or record.sent_at)
-    if isinstance(record, (SignSmsReport, TemplateSmsReport)):
-        return _ms(record.created_at)
+    for name in record.spec.event_time:
+        moment = record.moment(name)
+        if moment is not None:
+            return epoch_ms(moment)
     return None
 
 
 def normalized_status(record: Receipt) -> str | None:
-    if isinstance(record, (SmsReport, GlobeSmsReport, IntlSmsReport, LegacyIntlSmsReport)):
-        return record.delivery_status
-    if isinstance(record, SignSmsReport):
-        return record.sign_status.lower()
-    if isinstance(record, TemplateSmsReport):
-        return record.template_status.lower()
-    if isinstance(record, MnsCardTemplate):
-        return _CARD_TEMPLATE_STATUS.get(record.approval_status, f"status-{record.approval_status}")
-    if isinstance(record, MnsCardVender):
-        return "rendered" if record.render_status in (0, None) else f"render-{record.render_status}"
-    return None
+    """The receipt's status in this project's words; None for a type without one (SmsUp)."""
+    status = record.spec.status
+    return None if status is None else status(record)
 
 
 def state_change(item: ParsedItem) -> StateChange | None:
     record = item.record
-    status = normalized_status(record)
-    when = event_time(record)
-    if isinstance(record, SmsReport) and record.phone_number:
-        return StateChange(
-            table=DELIVERY_STATE,
-            primary_key=(("biz_id", record.biz_id), ("phone_number", record.phone_number)),
-            version=_version(when, _DELIVERY_RANK[status]),
-            status=status,
-            is_final=record.is_final,
-            event_time=when,
-            extra_columns=(  # an empty text is kept on the record, and stored as absent
-                ("success", record.success),
-                ("err_code", record.err_code or None),
-                ("out_id", record.out_id or None),
-            ),
-        )
-    if isinstance(record, (SmsReport, GlobeSmsReport, IntlSmsReport, LegacyIntlSmsReport)):
-        rank, final = _DELIVERY_RANK[status], record.is_final
-        version = _version(when, rank)
-    elif isinstance(record, (SignSmsReport, TemplateSmsReport)):
-        rank, final = _AUDIT_RANK.get(status, 0), status in _FINAL_AUDIT
-        version = audit_version(record.order_id, when, rank)
-    elif isinstance(record, MnsCardTemplate):
-        rank, final = _AUDIT_RANK.get(status, 0), status in _FINAL_AUDIT
-        version = _version(when, rank)  # no time, no ticket: the rank alone
-    elif isinstance(record, MnsCardVender):
-        rank, final = 1, True
-        version = _version(when, rank)
-    else:
+    spec = record.spec
+    rule = spec.state
+    if rule is None or spec.status is None:
         return None
+    status = spec.status(record)
+    when = event_time(record)
+    rank = rule.rank(status)
+    # Without a ticket, by the event time; without a time either (MnsCardTemplate), the rank alone.
+    ticketed = rule.ticket is not None
+    version = audit_version(getattr(record, rule.ticket), when, rank) if ticketed else _version(when, rank)
+    key = tuple((name, getattr(record, name)) for name in rule.key)
+    if key and all(value for _, value in key):
+        table = _TABLE_KEYED_BY[rule.key]
+        # An empty text is kept on the record, and stored as absent.
+        columns = tuple((name, None if getattr(record, name) == "" else getattr(record, name)) for name in rule.columns)
+    else:  # no key of its own, or a part missing (an empty string is no primary key): by entity key
+        table, key, columns = RECEIPT_STATE, (("entity_key", item.entity_key),), ()
     return StateChange(
-        table=RECEIPT_STATE,
-        primary_key=(("entity_key", item.entity_key),),
+        table=table,
+        primary_key=key,
         version=version,
         status=status,
-        is_final=final,
+        is_final=rule.is_final(status),
         event_time=when,
+        extra_columns=columns,
     )
