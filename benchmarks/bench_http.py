@@ -33,15 +33,18 @@ def emulator_process():
 
 
 def function_env(info: dict) -> dict[str, str]:
+    from sms_receipts.http import receiver
+    from sms_receipts.storage import settings as storage
+
     return {
-        "SMS_RECEIPTS_OTS_ENDPOINT": info["endpoint"],
-        "SMS_RECEIPTS_OTS_INSTANCE": info["instance_name"],
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": info["access_key_id"],
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": info["access_key_secret"],
-        "SMS_RECEIPTS_TABLE_PREFIX": f"bench{uuid.uuid4().hex[:6]}_",
-        "SMS_RECEIPTS_CALLBACK_TOKENS": TOKEN,
-        "SMS_RECEIPTS_HTTP_DEADLINE_MS": "30000",  # measure the time taken, not the cut-off
-        "SMS_RECEIPTS_MAX_BODY_BYTES": str(8 * 1024 * 1024),
+        storage.ENDPOINT.name: info["endpoint"],
+        storage.INSTANCE.name: info["instance_name"],
+        storage.ACCESS_KEY_ID.name: info["access_key_id"],
+        storage.ACCESS_KEY_SECRET.name: info["access_key_secret"],
+        storage.TABLE_PREFIX.name: f"bench{uuid.uuid4().hex[:6]}_",
+        receiver.TOKENS.name: TOKEN,
+        receiver.DEADLINE_MS.name: "30000",  # measure the time taken, not the cut-off
+        receiver.MAX_BODY.name: str(8 * 1024 * 1024),
     }
 
 
@@ -51,19 +54,18 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def latency(info: dict) -> dict:
-    os.environ.update(function_env(info))
     sys.path.insert(0, str(HANDLER_DIR))
     import index  # the deployed handler module
 
     from benchmarks.samples import push_body, sms_report_push
-    from sms_receipts.http import fc
-    from sms_receipts.storage.config import get_store_handle
-    from sms_receipts_dev.local.gateway import fc_context
+    from sms_receipts import instance
     from sms_receipts_dev.testing.events import http_event
+    from sms_receipts_dev.testing.fc import fc_context
 
-    fc.reset()
+    function = instance.Instance(function_env(info))  # a fresh warm instance on the benchmark's tables
+    instance.install(function)
     index.initialize(fc_context("init"))
-    get_store_handle().backend.create_missing_tables()
+    function.storage().backend.create_missing_tables()
     figures = {}
     for size, runs in ((1, 200), (100, 100), (1000, 20)):
         times = []
@@ -114,10 +116,10 @@ sys.path.insert(0, {handler_dir!r})
 os.environ.update(json.loads({env!r}))
 import index
 from benchmarks.samples import push_body, sms_report_push
-from sms_receipts_dev.local.gateway import fc_context
-from sms_receipts.storage.config import get_store_handle
+from sms_receipts import instance
 from sms_receipts_dev.testing.events import http_event
-get_store_handle().backend.create_missing_tables()
+from sms_receipts_dev.testing.fc import fc_context
+instance.current().storage().backend.create_missing_tables()
 event = http_event(push_body(sms_report_push(2000)), path="/SmsReport", query={{"token": {token!r}}})
 response = index.handler(event, fc_context("rss"))
 assert response["statusCode"] == 200, response

@@ -9,9 +9,7 @@ import uuid
 
 from sms_receipts.mns.alicom import AlicomPuller, AlicomSettings, TokenSource
 from sms_receipts.parsing import MessageType, decode_alicom_message
-from sms_receipts.storage import ReceiptStore
-from sms_receipts.storage.plainbuffer import install_fast_put_row_serializer
-from sms_receipts.storage.tablestore import TablestoreBackend, make_client, quiet_sdk_logs
+from sms_receipts.storage import ReceiptStore, Storage, StorageSettings
 from sms_receipts_dev.emulators.credentials import CredentialStore
 from sms_receipts_dev.emulators.dybaseapi import DybaseapiEmulator
 from sms_receipts_dev.emulators.mns import MnsEmulator
@@ -25,10 +23,14 @@ ACCOUNT = "1234567890123456"
 
 def _store(tablestore: TablestoreEmulator) -> ReceiptStore:
     info = tablestore.connection_info()
-    quiet_sdk_logs()  # as the composition root (StoreHandle) does for the functions
-    install_fast_put_row_serializer()
-    client = make_client(info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"])
-    backend = TablestoreBackend(client, f"p{uuid.uuid4().hex[:8]}_")
+    settings = StorageSettings(
+        info["endpoint"],
+        info["instance_name"],
+        table_prefix=f"p{uuid.uuid4().hex[:8]}_",
+        access_key_id=info["access_key_id"],
+        access_key_secret=info["access_key_secret"],
+    )
+    backend = Storage(settings).backend  # built as the functions build theirs
     backend.create_missing_tables()
     return ReceiptStore(backend)
 

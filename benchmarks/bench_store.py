@@ -10,9 +10,8 @@ import uuid
 from tablestore import Condition, Row, RowExistenceExpectation
 
 from sms_receipts.parsing import MessageType, decode_http_body
-from sms_receipts.storage import ReceiptStore
-from sms_receipts.storage.plainbuffer import install_fast_put_row_serializer
-from sms_receipts.storage.tablestore import TablestoreBackend, make_client, quiet_sdk_logs
+from sms_receipts.storage import ReceiptStore, Storage, StorageSettings
+from sms_receipts.storage.tablestore import TablestoreBackend
 from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
 
 from .samples import push_body, sms_report_push
@@ -20,10 +19,14 @@ from .samples import push_body, sms_report_push
 
 def _backend(emulator: TablestoreEmulator) -> TablestoreBackend:
     info = emulator.connection_info()
-    quiet_sdk_logs()  # as the composition root (StoreHandle) does for the functions
-    install_fast_put_row_serializer()
-    client = make_client(info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"])
-    backend = TablestoreBackend(client, f"b{uuid.uuid4().hex[:8]}_")
+    settings = StorageSettings(
+        info["endpoint"],
+        info["instance_name"],
+        table_prefix=f"b{uuid.uuid4().hex[:8]}_",
+        access_key_id=info["access_key_id"],
+        access_key_secret=info["access_key_secret"],
+    )
+    backend = Storage(settings).backend  # built as the functions build theirs
     backend.create_missing_tables()
     return backend
 

@@ -17,7 +17,7 @@
                                          sms_receipts_dev.cli, the console script's parser
 
 Commands that read or write Tablestore use the one configured by environment variables (see
-sms_receipts.storage.config), or else the local stack found through `--data-dir` (default .data).
+sms_receipts.storage.settings), or else the local stack found through `--data-dir` (default .data).
 """
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .settings import Variable
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -67,9 +73,9 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 def _storage(args: argparse.Namespace):
     from .endpoints import storage_env
-    from .storage.config import StorageConfig, StoreHandle
+    from .storage import Storage, StorageSettings
 
-    return StoreHandle(StorageConfig.from_env(storage_env(args.data_dir)))
+    return Storage(StorageSettings.from_env(storage_env(args.data_dir, os.environ)))
 
 
 def _print_rows(rows, **extra) -> None:
@@ -88,14 +94,14 @@ def _print_rows(rows, **extra) -> None:
 
 
 def _cmd_init_tables(args: argparse.Namespace) -> int:
-    from .storage.config import instance_name_warning
+    from .storage.settings import instance_name_warning
 
-    handle = _storage(args)
-    warning = instance_name_warning(handle.config.instance_name)
+    storage = _storage(args)
+    warning = instance_name_warning(storage.settings.instance_name)
     if warning:
         print(f"sms-receipts init-tables: {warning}", file=sys.stderr)
-    created = handle.backend.create_missing_tables()
-    print(json.dumps({"instance": handle.config.instance_name, "created": created}))
+    created = storage.backend.create_missing_tables()
+    print(json.dumps({"instance": storage.settings.instance_name, "created": created}))
     return EXIT_OK
 
 
@@ -136,24 +142,42 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PULL_SECONDS = Variable(
+    "SMS_RECEIPTS_PULL_SECONDS", "the most one pass of `sms-receipts pull` over the queues lasts", "30"
+)
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    """The pull command's own setting (the puller's are `AlicomSettings`)."""
+
+    VARIABLES: ClassVar = (PULL_SECONDS,)
+
+    round_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PullSettings:
+        return cls(round_seconds=PULL_SECONDS.number(env))
+
+
 def _cmd_pull(args: argparse.Namespace) -> int:
     import logging
-    import os
 
     from .endpoints import alicom_env, storage_env
     from .mns.alicom import ENV_TYPES, AlicomPuller, AlicomSettings, TokenSource
-    from .storage.config import StorageConfig, StoreHandle, credentials_from
+    from .storage import Storage, StorageSettings
+    from .storage.settings import credentials_from
     from .storage.tablestore import quiet_sdk_logs
 
-    env = alicom_env(args.data_dir, storage_env(args.data_dir))
+    env = alicom_env(args.data_dir, storage_env(args.data_dir, os.environ))
     if args.type:
         env[ENV_TYPES] = args.type
     settings = AlicomSettings.from_env(env)
-    store = StoreHandle(StorageConfig.from_env(env)).store
+    round_seconds = PullSettings.from_env(env).round_seconds  # one pass over the queues, at most
+    store = Storage(StorageSettings.from_env(env)).store
     puller = AlicomPuller(settings, TokenSource(settings, credentials_from(env)), store)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     quiet_sdk_logs()
-    round_seconds = float(os.environ.get("SMS_RECEIPTS_PULL_SECONDS", 30))  # one pass over the queues, at most
     while True:
         try:
             reports = puller.pull(budget_seconds=round_seconds)
@@ -226,8 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     parser = parser or build_parser()
     args = parser.parse_args(argv)
+    from .settings import ConfigurationError
     from .storage.backend import BackendError
-    from .storage.config import ConfigurationError
 
     try:
         return args.run(args)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .mns import alicom
-from .storage import config as storage
+from .storage import settings as storage
 
 ENDPOINTS_FILE = "endpoints.json"
 
@@ -31,11 +31,11 @@ def local_section(data_dir: str | os.PathLike, section: str, configure_instead: 
         raise storage.ConfigurationError(f"{path} has no usable {section!r} section: {exc}") from None
 
 
-def storage_env(data_dir: str | os.PathLike | None = ".data", env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment to configure storage from: the process's own when it names a Tablestore,
-    otherwise the local stack's."""
-    env = dict(os.environ if env is None else env)
-    if storage.StorageConfig.configured_in(env) or data_dir is None:
+def storage_env(data_dir: str | os.PathLike | None, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment to configure storage from: `env` when it names a Tablestore, otherwise `env`
+    with the local stack's."""
+    env = dict(env)
+    if storage.StorageSettings.configured_in(env) or data_dir is None:
         return env
     hint = f"Tablestore is not configured: set {storage.ENV_ENDPOINT} and {storage.ENV_INSTANCE}"
     local = local_section(data_dir, "tablestore", hint)
@@ -51,10 +51,10 @@ def storage_env(data_dir: str | os.PathLike | None = ".data", env: Mapping[str, 
     return env
 
 
-def alicom_env(data_dir: str | os.PathLike | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment to pull Alicom queues with: the process's own when it names the SMS service's
-    MNS endpoint, otherwise the local stack's MNS and dybaseapi emulators."""
-    env = dict(os.environ if env is None else env)
+def alicom_env(data_dir: str | os.PathLike | None, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment to pull Alicom queues with: `env` when it names the SMS service's MNS endpoint,
+    otherwise `env` with the local stack's MNS and dybaseapi emulators."""
+    env = dict(env)
     if env.get(alicom.ENV_MNS_ENDPOINT) or data_dir is None:
         return env
     hint = f"no Alicom queues configured: set {alicom.ENV_MNS_ENDPOINT} and {alicom.ENV_ACCOUNT_ID}"

@@ -8,15 +8,7 @@ limit, parsing, and storage within a deadline (default 500 ms):
 - storage could not confirm in time, or a dead-letter write failed: 500 with a numeric `code`, so the
   service pushes again (after 1, 5 and 10 minutes); idempotent storage makes that safe.
 
-Settings come from environment variables:
-
-| variable | meaning | default |
-|---|---|---|
-| `SMS_RECEIPTS_CALLBACK_TOKENS` | comma-separated tokens accepted in `?token=`; none set = every push refused | none |
-| `SMS_RECEIPTS_ALLOWED_IPS` | comma-separated source IPs or CIDR ranges allowed; empty = any | any |
-| `SMS_RECEIPTS_MAX_BODY_BYTES` | largest body accepted (413 above) | 1048576 |
-| `SMS_RECEIPTS_HTTP_DEADLINE_MS` | time to parse and store before answering 500 | 500 |
-| `SMS_RECEIPTS_MESSAGE_TYPE` | message type for every push, when the path names none | from the path / fields |
+Settings come from environment variables: `ReceiverSettings.VARIABLES`.
 """
 
 from __future__ import annotations
@@ -25,23 +17,31 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..logs import log_event
 from ..parsing import HttpRequest, MessageType, decode_http_body, message_type_from_name, message_type_from_path
+from ..settings import ConfigurationError, Variable, names
 
 log = logging.getLogger("sms_receipts.http")
 
-ENV_TOKENS = "SMS_RECEIPTS_CALLBACK_TOKENS"
-ENV_ALLOWED_IPS = "SMS_RECEIPTS_ALLOWED_IPS"
-ENV_MAX_BODY = "SMS_RECEIPTS_MAX_BODY_BYTES"
-ENV_DEADLINE_MS = "SMS_RECEIPTS_HTTP_DEADLINE_MS"
-ENV_MESSAGE_TYPE = "SMS_RECEIPTS_MESSAGE_TYPE"
-HTTP_ENV_VARS = (ENV_TOKENS, ENV_ALLOWED_IPS, ENV_MAX_BODY, ENV_DEADLINE_MS, ENV_MESSAGE_TYPE)
+TOKENS = Variable(
+    "SMS_RECEIPTS_CALLBACK_TOKENS",
+    "comma-separated tokens accepted in `?token=`; none = every push refused",
+    unset="none",
+)
+ALLOWED_IPS = Variable(
+    "SMS_RECEIPTS_ALLOWED_IPS", "comma-separated source IPs or CIDR ranges; empty = any", unset="any"
+)
+MAX_BODY = Variable("SMS_RECEIPTS_MAX_BODY_BYTES", "largest body accepted", str(1024 * 1024))
+DEADLINE_MS = Variable("SMS_RECEIPTS_HTTP_DEADLINE_MS", "time to parse and store before answering 500", "500")
+MESSAGE_TYPE = Variable(
+    "SMS_RECEIPTS_MESSAGE_TYPE", "message type of every push when the path names none", unset="path, then fields"
+)
+ENV_TOKENS, ENV_ALLOWED_IPS, ENV_MESSAGE_TYPE = TOKENS.name, ALLOWED_IPS.name, MESSAGE_TYPE.name
 
 ACCEPTED = {"code": 0, "msg": "接收成功"}
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -49,6 +49,8 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 @dataclass(frozen=True)
 class ReceiverSettings:
+    VARIABLES: ClassVar = (TOKENS, ALLOWED_IPS, MAX_BODY, DEADLINE_MS, MESSAGE_TYPE)
+
     tokens: tuple[str, ...] = ()
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     max_body_bytes: int = 1024 * 1024
@@ -56,22 +58,27 @@ class ReceiverSettings:
     message_type: MessageType | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverSettings:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> ReceiverSettings:
         tokens = tuple(t.strip() for t in env.get(ENV_TOKENS, "").split(",") if t.strip())
-        networks = tuple(
-            ipaddress.ip_network(part.strip(), strict=False)
-            for part in env.get(ENV_ALLOWED_IPS, "").split(",")
-            if part.strip()
-        )
+        try:
+            networks = tuple(
+                ipaddress.ip_network(part.strip(), strict=False)
+                for part in env.get(ENV_ALLOWED_IPS, "").split(",")
+                if part.strip()
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"{ENV_ALLOWED_IPS}: {exc}") from None
         message_type = env.get(ENV_MESSAGE_TYPE, "").strip()
         return cls(
             tokens=tokens,
             allowed_networks=networks,
-            max_body_bytes=int(env.get(ENV_MAX_BODY) or 1024 * 1024),
-            deadline_ms=int(env.get(ENV_DEADLINE_MS) or 500),
+            max_body_bytes=MAX_BODY.integer(env),
+            deadline_ms=DEADLINE_MS.integer(env),
             message_type=message_type_from_name(message_type) if message_type else None,
         )
+
+
+HTTP_ENV_VARS = names(ReceiverSettings.VARIABLES)
 
 
 @dataclass

@@ -8,8 +8,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..instance import current
 from ..parsing import HttpRequest
-from .fc import get_receiver
 
 
 def request_from_environ(environ: dict[str, Any], max_body_bytes: int) -> HttpRequest:
@@ -38,7 +38,7 @@ def request_from_environ(environ: dict[str, Any], max_body_bytes: int) -> HttpRe
 
 def application(environ: dict[str, Any], start_response) -> list[bytes]:
     started = time.monotonic()
-    receiver = get_receiver()
+    receiver = current().receiver()
     request = request_from_environ(environ, receiver.settings.max_body_bytes)
     reply = receiver.handle(request, environ.get("fc.context"), started)
     body = reply.body_bytes()

@@ -13,20 +13,7 @@ from `QueryTokenForMnsQueue` (dybaseapi). For each configured message type the p
   then is not deleted and comes back;
 - dead-letters and deletes poison messages (dequeued at least `poison_dequeue_count` times).
 
-Configuration:
-
-- `SMS_RECEIPTS_ALICOM_TYPES`: comma-separated message types to pull; default `SmsReport,SmsUp`.
-- `SMS_RECEIPTS_ALICOM_ACCOUNT_ID`: the `<uid>` in the queue names (your main account id); default
-  the FC context's `account_id`.
-- `SMS_RECEIPTS_ALICOM_MNS_ENDPOINT`: the SMS service's MNS endpoint; default
-  `https://1943695596114318.mns.cn-hangzhou.aliyuncs.com`.
-- `SMS_RECEIPTS_DYBASEAPI_ENDPOINT` (`host[:port]`) and `SMS_RECEIPTS_DYBASEAPI_PROTOCOL`: the token
-  API; default `dybaseapi.aliyuncs.com` over `https`.
-- `SMS_RECEIPTS_ALICOM_WAIT_SECONDS`: long-polling wait per receive, 1..30; default 3.
-- `SMS_RECEIPTS_ALICOM_POISON_DEQUEUE_COUNT`: dequeue count at which a message is dead-lettered;
-  default 10.
-- `SMS_RECEIPTS_ALICOM_BATCH_SECONDS`: the most one batch's store and delete may take from its
-  receipt, 1..25; default 20 (`ALICOM_VISIBILITY_TIMEOUT` says why).
+Configuration: `AlicomSettings.VARIABLES` (`ALICOM_VISIBILITY_TIMEOUT` says why batches get 20 s).
 
 Permissions: the role needs QueryTokenForMnsQueue on Resource "*". The SMS service's RAM codes are
 dysms, cloudcomm, dybase and sms, with SERVICE-level granularity only
@@ -41,34 +28,24 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from ..logs import log_event
 from ..parsing import MessageType, RejectedItem, Source, decode_alicom_message, message_type_from_name
 from ..parsing.times import CHINA_TZ
+from ..settings import Variable, names
 from ..storage.outcomes import Outcome
 
 log = logging.getLogger("sms_receipts.alicom")
 
-ENV_TYPES = "SMS_RECEIPTS_ALICOM_TYPES"
-ENV_ACCOUNT_ID = "SMS_RECEIPTS_ALICOM_ACCOUNT_ID"
-ENV_MNS_ENDPOINT = "SMS_RECEIPTS_ALICOM_MNS_ENDPOINT"
-ENV_DYBASEAPI_ENDPOINT = "SMS_RECEIPTS_DYBASEAPI_ENDPOINT"
-ENV_DYBASEAPI_PROTOCOL = "SMS_RECEIPTS_DYBASEAPI_PROTOCOL"
-ENV_WAIT_SECONDS = "SMS_RECEIPTS_ALICOM_WAIT_SECONDS"
-ENV_POISON = "SMS_RECEIPTS_ALICOM_POISON_DEQUEUE_COUNT"
-ENV_BATCH_SECONDS = "SMS_RECEIPTS_ALICOM_BATCH_SECONDS"
-ALICOM_ENV_VARS = (ENV_TYPES, ENV_ACCOUNT_ID, ENV_MNS_ENDPOINT, ENV_DYBASEAPI_ENDPOINT, ENV_DYBASEAPI_PROTOCOL,
-                   ENV_WAIT_SECONDS, ENV_POISON, ENV_BATCH_SECONDS)  # fmt: skip
-
 DEFAULT_MNS_ENDPOINT = "https://1943695596114318.mns.cn-hangzhou.aliyuncs.com"
 DEFAULT_DYBASEAPI_ENDPOINT = "dybaseapi.aliyuncs.com"
+DEFAULT_TYPES = "SmsReport,SmsUp"
 REFRESH_MARGIN = timedelta(minutes=2)
 BATCH_SIZE = 16  # the most BatchReceiveMessage returns
 # The Alicom queues' VisibilityTimeout, not documented but observed: NextVisibleTime - FirstDequeueTime
@@ -81,6 +58,25 @@ DEFAULT_BATCH_SECONDS = 20.0
 MAX_BATCH_SECONDS = ALICOM_VISIBILITY_TIMEOUT - 5.0
 # Of a batch's bound, the part kept for BatchDeleteMessage after the store (at most 2 s, a quarter of it).
 DELETE_RESERVE_SECONDS = 2.0
+
+TYPES = Variable("SMS_RECEIPTS_ALICOM_TYPES", "message types to pull", DEFAULT_TYPES)
+ACCOUNT_ID = Variable(
+    "SMS_RECEIPTS_ALICOM_ACCOUNT_ID", "the `<uid>` of the queue names (your main account id)", unset="the FC context's"
+)
+MNS_ENDPOINT = Variable("SMS_RECEIPTS_ALICOM_MNS_ENDPOINT", "the SMS service's MNS endpoint", DEFAULT_MNS_ENDPOINT)
+DYBASEAPI_ENDPOINT = Variable(
+    "SMS_RECEIPTS_DYBASEAPI_ENDPOINT", "the token API (`host[:port]`)", DEFAULT_DYBASEAPI_ENDPOINT
+)
+DYBASEAPI_PROTOCOL = Variable("SMS_RECEIPTS_DYBASEAPI_PROTOCOL", "the token API's protocol", "https")
+WAIT_SECONDS = Variable("SMS_RECEIPTS_ALICOM_WAIT_SECONDS", "long-polling wait per receive, 1..30", "3")
+POISON = Variable("SMS_RECEIPTS_ALICOM_POISON_DEQUEUE_COUNT", "dequeues before a message is dead-lettered", "10")
+BATCH_SECONDS = Variable(
+    "SMS_RECEIPTS_ALICOM_BATCH_SECONDS",
+    "the most one batch's store and delete may take from its receipt, 1..25",
+    f"{DEFAULT_BATCH_SECONDS:g}",
+)
+ENV_TYPES, ENV_ACCOUNT_ID, ENV_MNS_ENDPOINT = TYPES.name, ACCOUNT_ID.name, MNS_ENDPOINT.name
+ENV_DYBASEAPI_ENDPOINT, ENV_DYBASEAPI_PROTOCOL = DYBASEAPI_ENDPOINT.name, DYBASEAPI_PROTOCOL.name
 
 # The RAM actions a role may need for QueryTokenForMnsQueue, on Resource "*" (see the module docstring:
 # `dysms` and `dybase` are the SMS service's documented RAM codes; which one the API checks is unverified).
@@ -130,6 +126,17 @@ def token_permission(auth_action: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class AlicomSettings:
+    VARIABLES: ClassVar = (
+        TYPES,
+        ACCOUNT_ID,
+        MNS_ENDPOINT,
+        DYBASEAPI_ENDPOINT,
+        DYBASEAPI_PROTOCOL,
+        WAIT_SECONDS,
+        POISON,
+        BATCH_SECONDS,
+    )
+
     message_types: tuple[MessageType, ...]
     account_id: str
     mns_endpoint: str = DEFAULT_MNS_ENDPOINT
@@ -140,9 +147,8 @@ class AlicomSettings:
     batch_seconds: float = DEFAULT_BATCH_SECONDS
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, context: Any = None) -> AlicomSettings:
-        env = os.environ if env is None else env
-        types = tuple(message_type_from_name(t.strip()) for t in env.get(ENV_TYPES, "SmsReport,SmsUp").split(",")
+    def from_env(cls, env: Mapping[str, str], context: Any = None) -> AlicomSettings:
+        types = tuple(message_type_from_name(t.strip()) for t in env.get(ENV_TYPES, DEFAULT_TYPES).split(",")
                       if t.strip())  # fmt: skip
         account_id = env.get(ENV_ACCOUNT_ID, "").strip() or str(getattr(context, "account_id", "") or "")
         if not account_id:
@@ -150,18 +156,21 @@ class AlicomSettings:
         return cls(
             message_types=types,
             account_id=account_id,
-            mns_endpoint=env.get(ENV_MNS_ENDPOINT) or DEFAULT_MNS_ENDPOINT,
-            dybaseapi_endpoint=env.get(ENV_DYBASEAPI_ENDPOINT) or DEFAULT_DYBASEAPI_ENDPOINT,
-            dybaseapi_protocol=env.get(ENV_DYBASEAPI_PROTOCOL) or "https",
-            wait_seconds=max(1, min(30, int(env.get(ENV_WAIT_SECONDS) or 3))),
-            poison_dequeue_count=int(env.get(ENV_POISON) or 10),
-            batch_seconds=max(1.0, min(MAX_BATCH_SECONDS, float(env.get(ENV_BATCH_SECONDS) or DEFAULT_BATCH_SECONDS))),
+            mns_endpoint=MNS_ENDPOINT.read(env),
+            dybaseapi_endpoint=DYBASEAPI_ENDPOINT.read(env),
+            dybaseapi_protocol=DYBASEAPI_PROTOCOL.read(env),
+            wait_seconds=max(1, min(30, WAIT_SECONDS.integer(env))),
+            poison_dequeue_count=POISON.integer(env),
+            batch_seconds=max(1.0, min(MAX_BATCH_SECONDS, BATCH_SECONDS.number(env))),
         )
 
     def queue_name(self, message_type: MessageType) -> str:
         # The international site's report is a `SmsReport` queue too.
         name = "SmsReport" if message_type is MessageType.INTL_SMS_REPORT else message_type.value
         return f"Alicom-Queue-{self.account_id}-{name}"
+
+
+ALICOM_ENV_VARS = names(AlicomSettings.VARIABLES)
 
 
 @dataclass(frozen=True)

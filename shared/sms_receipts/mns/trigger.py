@@ -2,12 +2,8 @@
 
 Events: the EventBridge MNS queue trigger (a CloudEvents list, or one CloudEvent in event-driven
 mode) and the MNS topic trigger (JSON or STREAM notify format). The message type comes from
-configuration, per function or per queue/topic name, with field detection as the fallback:
-
-| variable | meaning |
-|---|---|
-| `SMS_RECEIPTS_MNS_MESSAGE_TYPE` | the type of every message this function receives |
-| `SMS_RECEIPTS_MNS_SOURCE_TYPES` | `name=Type` pairs, comma-separated: the type of each queue or topic |
+configuration, per function or per queue/topic name, with field detection as the fallback
+(`MnsTriggerSettings.VARIABLES`).
 
 Unparseable messages are dead-lettered and do not fail the batch. When storage cannot confirm any
 message, the invocation raises `StorageNotConfirmed`, so the platform retries the whole batch;
@@ -18,12 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from ..instance import function_timeout
 from ..logs import log_event
 from ..parsing import (
     DecodeResult,
@@ -33,12 +29,20 @@ from ..parsing import (
     message_type_from_name,
     message_type_from_queue_name,
 )
+from ..settings import Variable, names
 
 log = logging.getLogger("sms_receipts.mns")
 
-ENV_MESSAGE_TYPE = "SMS_RECEIPTS_MNS_MESSAGE_TYPE"
-ENV_SOURCE_TYPES = "SMS_RECEIPTS_MNS_SOURCE_TYPES"
-MNS_TRIGGER_ENV_VARS = (ENV_MESSAGE_TYPE, ENV_SOURCE_TYPES)
+MESSAGE_TYPE = Variable(
+    "SMS_RECEIPTS_MNS_MESSAGE_TYPE",
+    "the type of every message this function receives",
+    unset="from the queue or topic name, then the fields",
+)
+SOURCE_TYPES = Variable(
+    "SMS_RECEIPTS_MNS_SOURCE_TYPES",
+    "`queue-or-topic=Type` pairs, comma-separated: the type of each queue or topic",
+    unset="none",
+)
 
 
 class StorageNotConfirmed(RuntimeError):
@@ -47,15 +51,16 @@ class StorageNotConfirmed(RuntimeError):
 
 @dataclass(frozen=True)
 class MnsTriggerSettings:
+    VARIABLES: ClassVar = (MESSAGE_TYPE, SOURCE_TYPES)
+
     message_type: MessageType | None = None
     source_types: dict[str, MessageType] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> MnsTriggerSettings:
-        env = os.environ if env is None else env
-        explicit = env.get(ENV_MESSAGE_TYPE, "").strip()
+    def from_env(cls, env: Mapping[str, str]) -> MnsTriggerSettings:
+        explicit = env.get(MESSAGE_TYPE.name, "").strip()
         pairs = {}
-        for pair in env.get(ENV_SOURCE_TYPES, "").split(","):
+        for pair in env.get(SOURCE_TYPES.name, "").split(","):
             if pair.strip():
                 name, _, type_name = pair.partition("=")
                 pairs[name.strip()] = message_type_from_name(type_name.strip())
@@ -69,6 +74,9 @@ class MnsTriggerSettings:
             short = source_name.rsplit("/", 1)[-1]
             return self.source_types.get(short) or message_type_from_queue_name(short)
         return None
+
+
+MNS_TRIGGER_ENV_VARS = names(MnsTriggerSettings.VARIABLES)
 
 
 def _source_name(value: Any) -> tuple[str, str | None]:
@@ -98,8 +106,7 @@ def handle_mns_event(event: bytes, context: Any, settings: MnsTriggerSettings,
     started = time.monotonic()
     kind, parsed = decode_trigger_event(event, settings)
     # The trigger waits for this invocation; keep well inside the function's own timeout.
-    timeout = float(getattr(getattr(context, "function", None), "timeout", 0) or 60)
-    deadline = started + max(1.0, timeout * 0.8)
+    deadline = started + max(1.0, function_timeout(context) * 0.8)
     result = store_getter(context).write(parsed.items, parsed.rejected, deadline=deadline)
     summary = {
         "request_id": getattr(context, "request_id", ""),

@@ -2,21 +2,36 @@
 
 `plan` and `rules` decide what to write (pure); `writer` carries it out with retries and reports
 each item's outcome; `tablestore` is the thin SDK adapter behind the `backend` interface; `schema`
-defines the tables once; `config` reads the environment and keeps one client per warm instance.
+defines the tables once; `settings` reads the environment; `factory` builds the client, backend and
+store from those settings (one per warm instance: `sms_receipts.instance`).
 """
 
 import logging
 
 from .backend import BackendError, RowResult, StorageBackend
-from .config import ConfigurationError, StorageConfig, StoreHandle, get_store_handle
+from .factory import Storage
 from .outcomes import ItemOutcome, Outcome, StoreResult
 from .schema import DEAD_LETTER, DELIVERY_STATE, LEDGER, RECEIPT_STATE, TABLES, TableSchema
+from .settings import ConfigurationError, StorageSettings
 from .writer import ReceiptStore
 
 __all__ = [
-    "DEAD_LETTER", "DELIVERY_STATE", "LEDGER", "RECEIPT_STATE", "TABLES", "BackendError",
-    "ConfigurationError", "ItemOutcome", "Outcome", "ReceiptStore", "RowResult", "StorageBackend",
-    "StorageConfig", "StoreHandle", "StoreResult", "TableSchema", "get_store_handle",
+    "DEAD_LETTER",
+    "DELIVERY_STATE",
+    "LEDGER",
+    "RECEIPT_STATE",
+    "TABLES",
+    "BackendError",
+    "ConfigurationError",
+    "ItemOutcome",
+    "Outcome",
+    "ReceiptStore",
+    "RowResult",
+    "Storage",
+    "StorageBackend",
+    "StorageSettings",
+    "StoreResult",
+    "TableSchema",
 ]  # fmt: skip
 
 

@@ -18,15 +18,10 @@ its timestamp's 8 bytes; the row checksum is the CRC-8 of the cells' checksums, 
 row carries no delete marker). So each checksum is a CRC over whole byte strings that are written
 anyway, and per-byte Python work is left only inside `crc8`.
 
-CRC-8 here is the plain (non-reflected) CRC with polynomial p = x^8 + x^2 + x + 1 and no final xor:
-crc(c, M) = (M(x) + c(x) * x^(8(n-1))) * x^8 mod p, with M(x) the bytes read as one big-endian number.
-- Short inputs: a 65,536-entry table steps two bytes per loop iteration (words from `struct`).
-- Long inputs: x^127 = 1 (mod p), so the big-endian integer of the bytes can be folded onto itself
-  in 127 * 2^k-bit halves with C-speed big-integer xors until 127 bits are left, whose CRC is 8 steps
-  of the two-byte table, so a long value costs a few big-integer operations instead of a loop per byte.
+The CRC-8 is `storage.crc8` (its docstring has the tricks).
 
 `install_fast_put_row_serializer()` makes the SDK use it (see there for the seam); the composition
-root (`storage.config.StoreHandle`) calls it once, and only on the SDK version the bytes were verified
+root (`storage.factory.Storage`) calls it once, and only on the SDK version the bytes were verified
 against. A row the fast path does not write (`_Unsupported`: a type it does not handle, or a value the
 SDK rejects) goes to the SDK's own serializer, which then answers or raises exactly as without this
 module; `fallbacks()` counts those rows, and the push log lines carry the count.
@@ -42,11 +37,11 @@ from importlib import metadata
 from typing import Any
 
 from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
-from tablestore.plainbuffer.plain_buffer_crc8 import CRC8_TABLE
+
+from .crc8 import TABLE, TWO_BYTE_TABLE, WORDS, crc8
 
 __all__ = [
     "VERIFIED_SDK_VERSION",
-    "crc8",
     "fallbacks",
     "install_fast_put_row_serializer",
     "is_installed",
@@ -61,63 +56,6 @@ log = logging.getLogger(__name__)
 # The `tablestore` release whose PlainBuffer bytes tests/functional/storage/test_plainbuffer.py compares against
 # (requirements.txt pins it). Any other release keeps its own serializer until the tests are rerun on it.
 VERIFIED_SDK_VERSION = "6.4.8"
-
-# ---- CRC-8 ---------------------------------------------------------------------------------------
-
-_T = bytes(CRC8_TABLE)  # crc' = _T[crc ^ byte]
-
-
-def _two_byte_table() -> bytes:
-    """_T2[crc ^ (b0 | b1 << 8)] = _T[_T[crc ^ b0] ^ b1]: two bytes per lookup.
-
-    Row `b1` holds _T[_T[b0] ^ b1] for every b0: _T xored with `b1` in one big-integer operation, then
-    mapped through _T with `bytes.translate`: 256 C-speed operations build the 64 KB table at import.
-    """
-    base = int.from_bytes(_T, "little")
-    return b"".join(
-        (base ^ int.from_bytes(bytes((b1,)) * 256, "little")).to_bytes(256, "little").translate(_T) for b1 in range(256)
-    )
-
-
-_T2 = _two_byte_table()
-_WORDS = tuple(struct.Struct(f"<{k}H").unpack_from for k in range(16))  # k little-endian 16-bit words
-_FOLD_MIN_BYTES = 32  # from here on the fold beats the two-byte loop
-_FOLD_STEPS = tuple((127 << k, (1 << (127 << k)) - 1) for k in range(9))  # x^(127 * 2^k) = 1 (mod p)
-_FOLD_CHUNK_BYTES = 127 * 64  # 127 * 2^9 bits: longer inputs are first folded in slices of this size
-
-
-def crc8(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
-    """The SDK's CRC-8 (`PlainBufferCrc8.crc_bytes`) of `data`, continuing from `crc`."""
-    n = len(data)
-    table2 = _T2
-    if n < _FOLD_MIN_BYTES:
-        if n & 1:
-            crc = _T[crc ^ data[0]]
-            for word in _WORDS[n >> 1](data, 1):
-                crc = table2[crc ^ word]
-            return crc
-        for word in _WORDS[n >> 1](data):
-            crc = table2[crc ^ word]
-        return crc
-    if n <= _FOLD_CHUNK_BYTES:
-        value = int.from_bytes(data, "big") ^ (crc << (8 * n - 8))
-    else:  # fold slices aligned on the end; the leftmost one is partial and takes the running crc
-        first = n % _FOLD_CHUNK_BYTES or _FOLD_CHUNK_BYTES
-        value = int.from_bytes(data[:first], "big") ^ (crc << (8 * first - 8))
-        for start in range(first, n, _FOLD_CHUNK_BYTES):
-            value ^= int.from_bytes(data[start : start + _FOLD_CHUNK_BYTES], "big")
-    bits = value.bit_length()
-    if bits > 127:
-        k = ((bits + 253) // 254 - 1).bit_length()  # smallest k with 254 * 2^k >= bits
-        while k >= 0:
-            size, mask = _FOLD_STEPS[k]
-            value = (value & mask) ^ (value >> size)
-            k -= 1
-    crc = 0
-    for word in _WORDS[8](value.to_bytes(16, "big")):
-        crc = table2[crc ^ word]
-    return crc
-
 
 # ---- PutRow rows ---------------------------------------------------------------------------------
 
@@ -250,7 +188,7 @@ def _write_row(primary_key: Any, attribute_columns: Any) -> bytearray:
         add_crc(crc)
     if attribute_columns:
         append(_ROW_DATA)
-        names, cells, table, table2, words = _names, _cells, _T, _T2, _WORDS[4]
+        names, cells, table, table2, words = _names, _cells, TABLE, TWO_BYTE_TABLE, WORDS[4]
         for column in attribute_columns:
             if type(column) is tuple and len(column) == 2:  # (name, value): the common case, inlined
                 name, value = column

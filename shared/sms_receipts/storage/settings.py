@@ -1,46 +1,40 @@
-"""Storage configuration, read in one place, and one Tablestore client per warm instance.
+"""Storage settings: where the tables are, read from the environment (`StorageSettings.VARIABLES`).
 
-Environment variables:
-
-- `SMS_RECEIPTS_OTS_ENDPOINT`: the Tablestore endpoint, `https://<instance>.<region>.ots.aliyuncs.com`
-  (inside a VPC: `https://<instance>.<region>.vpc.tablestore.aliyuncs.com`). Required.
-- `SMS_RECEIPTS_OTS_INSTANCE`: the instance name. Required.
-- `SMS_RECEIPTS_TABLE_PREFIX`: prefix of every table name; default `sms_`.
-- `SMS_RECEIPTS_OTS_REGION`: region id; when set, requests are signed with signature V4 (else V2).
-- `SMS_RECEIPTS_OTS_TIMEOUT`: socket timeout in seconds for requests with no deadline; default 10.
-- `ALIBABA_CLOUD_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, `ALIBABA_CLOUD_SECURITY_TOKEN`:
-  credentials; FC sets them from the function's role.
-
-Credentials come from those variables or, on FC, from the invocation context's STS credentials
-(`context.credentials`), which FC rotates: each invocation hands the newest ones to the client.
+Credentials come from `ALIBABA_CLOUD_*` or, on FC, from the invocation context's STS credentials
+(`context.credentials`), which FC rotates: `storage.factory.Storage` hands each invocation's newest
+ones to its client.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-ENV_ENDPOINT = "SMS_RECEIPTS_OTS_ENDPOINT"
-ENV_INSTANCE = "SMS_RECEIPTS_OTS_INSTANCE"
-ENV_TABLE_PREFIX = "SMS_RECEIPTS_TABLE_PREFIX"
-ENV_REGION = "SMS_RECEIPTS_OTS_REGION"
-ENV_TIMEOUT = "SMS_RECEIPTS_OTS_TIMEOUT"
-ENV_ACCESS_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
-ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
-ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+from ..settings import ConfigurationError, Variable, names
+
 DEFAULT_TABLE_PREFIX = "sms_"
 
-STORAGE_ENV_VARS = (
-    ENV_ENDPOINT, ENV_INSTANCE, ENV_TABLE_PREFIX, ENV_REGION, ENV_TIMEOUT,
-    ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_SECURITY_TOKEN,
-)  # fmt: skip
+ENDPOINT = Variable(
+    "SMS_RECEIPTS_OTS_ENDPOINT",
+    "Tablestore endpoint, `https://<instance>.<region>.ots.aliyuncs.com` "
+    "(in a VPC `https://<instance>.<region>.vpc.tablestore.aliyuncs.com`)",
+    unset="required",
+)
+INSTANCE = Variable("SMS_RECEIPTS_OTS_INSTANCE", "instance name", unset="required")
+TABLE_PREFIX = Variable("SMS_RECEIPTS_TABLE_PREFIX", "prefix of every table name", DEFAULT_TABLE_PREFIX)
+REGION = Variable("SMS_RECEIPTS_OTS_REGION", "region id; when set, requests use signature V4", unset="unset (V2)")
+TIMEOUT = Variable("SMS_RECEIPTS_OTS_TIMEOUT", "socket timeout (s) for calls without a deadline of their own", "10")
+_FROM_THE_ROLE = "credentials; FC sets them from the function's role"
+_STS = "the FC context's STS credentials"
+ACCESS_KEY_ID = Variable("ALIBABA_CLOUD_ACCESS_KEY_ID", _FROM_THE_ROLE, unset=_STS)
+ACCESS_KEY_SECRET = Variable("ALIBABA_CLOUD_ACCESS_KEY_SECRET", _FROM_THE_ROLE, unset=_STS)
+SECURITY_TOKEN = Variable("ALIBABA_CLOUD_SECURITY_TOKEN", _FROM_THE_ROLE, unset=_STS)
 
-
-class ConfigurationError(ValueError):
-    """A setting is missing or wrong; the message names the variable."""
+ENV_ENDPOINT, ENV_INSTANCE, ENV_TABLE_PREFIX = ENDPOINT.name, INSTANCE.name, TABLE_PREFIX.name
+ENV_REGION, ENV_TIMEOUT = REGION.name, TIMEOUT.name
+ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET = ACCESS_KEY_ID.name, ACCESS_KEY_SECRET.name
+ENV_SECURITY_TOKEN = SECURITY_TOKEN.name
 
 
 # Tablestore's instance-name rules that a deployment trips over (README, "Deploy"): RAM policies
@@ -68,7 +62,18 @@ def instance_name_warning(name: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class StorageConfig:
+class StorageSettings:
+    VARIABLES: ClassVar = (
+        ENDPOINT,
+        INSTANCE,
+        TABLE_PREFIX,
+        REGION,
+        TIMEOUT,
+        ACCESS_KEY_ID,
+        ACCESS_KEY_SECRET,
+        SECURITY_TOKEN,
+    )
+
     endpoint: str
     instance_name: str
     table_prefix: str = DEFAULT_TABLE_PREFIX
@@ -79,33 +84,38 @@ class StorageConfig:
     security_token: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, context: Any = None) -> StorageConfig:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> StorageSettings:
         endpoint, instance = env.get(ENV_ENDPOINT, "").strip(), env.get(ENV_INSTANCE, "").strip()
         if not endpoint or not instance:
             raise ConfigurationError(f"Tablestore is not configured: set {ENV_ENDPOINT} and {ENV_INSTANCE}")
         if not endpoint.startswith(("http://", "https://")):
             raise ConfigurationError(f"{ENV_ENDPOINT} must start with http:// or https://, got {endpoint!r}")
-        try:
-            timeout = float(env.get(ENV_TIMEOUT) or 10.0)
-        except ValueError:
-            raise ConfigurationError(f"{ENV_TIMEOUT} must be a number of seconds") from None
-        key_id, secret, token = credentials_from(env, context)
         return cls(
             endpoint=endpoint,
             instance_name=instance,
             table_prefix=env.get(ENV_TABLE_PREFIX, DEFAULT_TABLE_PREFIX),
             region=env.get(ENV_REGION) or None,
-            socket_timeout=timeout,
-            access_key_id=key_id,
-            access_key_secret=secret,
-            security_token=token,
+            socket_timeout=TIMEOUT.number(env),
+            access_key_id=env.get(ENV_ACCESS_KEY_ID, ""),
+            access_key_secret=env.get(ENV_ACCESS_KEY_SECRET, ""),
+            security_token=env.get(ENV_SECURITY_TOKEN) or None,
         )
 
     @classmethod
-    def configured_in(cls, env: Mapping[str, str] | None = None) -> bool:
-        env = os.environ if env is None else env
+    def configured_in(cls, env: Mapping[str, str]) -> bool:
         return bool(env.get(ENV_ENDPOINT) and env.get(ENV_INSTANCE))
+
+    def credentials(self, context: Any = None) -> tuple[str, str, str | None]:
+        """The context's STS credentials when FC gives some, else these settings' keys."""
+        env = {
+            ENV_ACCESS_KEY_ID: self.access_key_id,
+            ENV_ACCESS_KEY_SECRET: self.access_key_secret,
+            ENV_SECURITY_TOKEN: self.security_token or "",
+        }
+        return credentials_from(env, context)
+
+
+STORAGE_ENV_VARS = names(StorageSettings.VARIABLES)
 
 
 def credentials_from(env: Mapping[str, str], context: Any = None) -> tuple[str, str, str | None]:
@@ -123,66 +133,3 @@ def credentials_from(env: Mapping[str, str], context: Any = None) -> tuple[str, 
             "(FC sets them when the function has a role)"
         )
     return key_id, secret, env.get(ENV_SECURITY_TOKEN) or None
-
-
-class _RotatingCredentials:
-    """A credentials provider the SDK asks before every request; FC's STS keys are swapped in."""
-
-    def __init__(self, key_id: str, secret: str, token: str | None):
-        from tablestore.credentials import Credentials
-
-        self._make = Credentials
-        self._current = Credentials(key_id, secret, token)
-
-    def update(self, key_id: str, secret: str, token: str | None) -> None:
-        self._current = self._make(key_id, secret, token)
-
-    def get_credentials(self):
-        return self._current
-
-
-class StoreHandle:
-    """The client, backend and store of one configuration, created once per warm instance.
-
-    This is the composition root of storage: the one place that sets the SDK up for the process,
-    its clients' log level (`quiet_sdk_logs`) and the fast PlainBuffer serializer (installed only on
-    the SDK release it was verified against; otherwise one warning line says the writes are slower)."""
-
-    def __init__(self, config: StorageConfig):
-        from .plainbuffer import install_fast_put_row_serializer
-        from .tablestore import TablestoreBackend, make_client, quiet_sdk_logs
-        from .writer import ReceiptStore
-
-        quiet_sdk_logs()
-        install_fast_put_row_serializer()
-        self.config = config
-        self.credentials = _RotatingCredentials(config.access_key_id, config.access_key_secret, config.security_token)
-        self.client = make_client(
-            config.endpoint,
-            config.instance_name,
-            config.access_key_id,
-            config.access_key_secret,
-            security_token=config.security_token,
-            region=config.region,
-            socket_timeout=config.socket_timeout,
-            credentials_provider=self.credentials,
-        )
-        self.backend = TablestoreBackend(self.client, config.table_prefix)
-        self.store = ReceiptStore(self.backend)
-
-
-_handles: dict[tuple, StoreHandle] = {}
-_lock = threading.Lock()
-
-
-def get_store_handle(env: Mapping[str, str] | None = None, context: Any = None) -> StoreHandle:
-    """The instance's store for the current configuration, created on first use. Fresh STS
-    credentials from `context` replace the old ones without a new client."""
-    config = StorageConfig.from_env(env, context)
-    key = (config.endpoint, config.instance_name, config.table_prefix, config.region, config.socket_timeout)
-    with _lock:
-        handle = _handles.get(key)
-        if handle is None:
-            handle = _handles[key] = StoreHandle(config)
-    handle.credentials.update(config.access_key_id, config.access_key_secret, config.security_token)
-    return handle

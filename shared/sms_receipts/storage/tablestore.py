@@ -5,7 +5,7 @@ to the SDK: a per-request timeout (the SDK has only one per client, and the HTTP
 inside its 700 ms budget), and network errors reported as `BackendError("NetworkError")` (the SDK
 lets urllib3's exceptions through). What it leaves to the caller: the SDK's log level
 (`quiet_sdk_logs()`) and the fast PlainBuffer serializer (`plainbuffer.install_fast_put_row_serializer`),
-both set once by the composition root, `storage.config.StoreHandle`.
+both set once by the composition root, `storage.factory.Storage`.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def make_client(
     credentials_provider: Any = None,
 ) -> OTSClient:
     """An OTSClient whose own retries are off (the store owns retries), logging to `SDK_LOGGER`, with
-    a timeout per call. It changes nothing process-wide: a caller that builds one without `StoreHandle`
+    a timeout per call. It changes nothing process-wide: a caller that builds one without `Storage`
     sets the SDK up itself (`quiet_sdk_logs()`, `plainbuffer.install_fast_put_row_serializer()`)."""
     kwargs: dict[str, Any] = {
         "sts_token": security_token or None,

@@ -10,25 +10,28 @@ prints the callback URL and a ready-to-paste `curl`. Ctrl-C stops everything.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
 import secrets
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sms_receipts import instance
 from sms_receipts.endpoints import ENDPOINTS_FILE
+from sms_receipts.http import receiver
 from sms_receipts.logs import log_event
 from sms_receipts.parsing import MessageType
-from sms_receipts.storage import config as storage_config
+from sms_receipts.storage import settings as storage_settings
 
 from ..emulators.credentials import CredentialStore
 from ..emulators.dybaseapi import DybaseapiEmulator
 from ..emulators.mns import MnsEmulator
 from ..emulators.tablestore import FaultConfig, FaultRates, TablestoreEmulator
+from ..testing.fc import load_module
 from .gateway import FcHttpGateway, Handler
 
 FUNCTION_FILE = Path("functions") / "http_receipt" / "index.py"
@@ -43,10 +46,7 @@ def load_http_handler(root: Path | None = None) -> Handler:
     hand, else the same core from the package."""
     path = (root or Path.cwd()) / FUNCTION_FILE
     if path.is_file():
-        spec = importlib.util.spec_from_file_location("http_receipt_index", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-        return module.handler
+        return load_module(path, "http_receipt_index").handler
     from sms_receipts.http.fc import handle_event
 
     return handle_event
@@ -65,8 +65,16 @@ def _token(data_dir: Path, given: str | None) -> str:
 
 
 class DevStack:
+    """The local stack. The HTTP function runs on an `Instance` of its own, built from `env` (the
+    function's other settings, e.g. `SMS_RECEIPTS_HTTP_DEADLINE_MS`) with the emulators' endpoints and
+    the token; it is the process's instance while the stack runs."""
+
     def __init__(self, port: int = 9000, data_dir: str | os.PathLike = ".data", token: str | None = None,
-                 fault_rate: float = 0.0, table_prefix: str = storage_config.DEFAULT_TABLE_PREFIX):  # fmt: skip
+                 fault_rate: float = 0.0, table_prefix: str = storage_settings.DEFAULT_TABLE_PREFIX,
+                 env: Mapping[str, str] | None = None):  # fmt: skip
+        self.env = dict(env or {})
+        self.instance: instance.Instance | None = None
+        self._previous: instance.Instance | None = None
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port
@@ -90,22 +98,19 @@ class DevStack:
     def start(self) -> DevStack:
         self.tablestore.start()
         info = self.tablestore.connection_info()
-        os.environ.update(
-            {
-                storage_config.ENV_ENDPOINT: info["endpoint"],
-                storage_config.ENV_INSTANCE: info["instance_name"],
-                storage_config.ENV_ACCESS_KEY_ID: info["access_key_id"],
-                storage_config.ENV_ACCESS_KEY_SECRET: info["access_key_secret"],
-                storage_config.ENV_TABLE_PREFIX: self.table_prefix,
-                "SMS_RECEIPTS_CALLBACK_TOKENS": self.token,
-            }
-        )
-        os.environ.pop(storage_config.ENV_SECURITY_TOKEN, None)
-        from sms_receipts.http import fc
-
-        fc.reset()
-        handle = storage_config.get_store_handle()
-        handle.backend.create_missing_tables()
+        env = {
+            **self.env,
+            storage_settings.ENV_ENDPOINT: info["endpoint"],
+            storage_settings.ENV_INSTANCE: info["instance_name"],
+            storage_settings.ENV_ACCESS_KEY_ID: info["access_key_id"],
+            storage_settings.ENV_ACCESS_KEY_SECRET: info["access_key_secret"],
+            storage_settings.ENV_TABLE_PREFIX: self.table_prefix,
+            receiver.ENV_TOKENS: self.token,
+        }
+        env.pop(storage_settings.ENV_SECURITY_TOKEN, None)
+        self.instance = instance.Instance(env)
+        self._previous = instance.install(self.instance)
+        self.instance.storage().backend.create_missing_tables()
         self.gateway = FcHttpGateway(load_http_handler(), port=self.port).start()
         self.dybaseapi.start()
         self.mns.start()
@@ -124,7 +129,8 @@ class DevStack:
             wait_seconds=1,
         )  # fmt: skip
         keys = (self.tablestore.access_key_id, self.tablestore.access_key_secret, None)
-        puller = AlicomPuller(settings, TokenSource(settings, keys), storage_config.get_store_handle().store)
+        assert self.instance is not None, "start() first"
+        puller = AlicomPuller(settings, TokenSource(settings, keys), self.instance.store())
 
         # Locally the puller cycles every few seconds: say only what it found, not every empty queue.
         logging.getLogger("sms_receipts.alicom").setLevel(logging.WARNING)
@@ -187,6 +193,9 @@ class DevStack:
             self._puller_thread = None
         self.dybaseapi.stop()
         self.tablestore.stop()
+        if self.instance is not None:
+            instance.install(self._previous)
+            self.instance = None
 
     def __enter__(self) -> DevStack:
         return self.start()
@@ -200,7 +209,7 @@ def run(port: int, data_dir: str, token: str | None, fault_rate: float) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the function's log lines, as on FC
     quiet_sdk_logs()
-    stack = DevStack(port=port, data_dir=data_dir, token=token, fault_rate=fault_rate).start()
+    stack = DevStack(port=port, data_dir=data_dir, token=token, fault_rate=fault_rate, env=os.environ).start()
     stack.start_puller()
     url = stack.callback_url()
     sample = Path("examples") / "http" / "SmsReport.json"

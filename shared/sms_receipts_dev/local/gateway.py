@@ -7,34 +7,25 @@ and the handler's `{statusCode, headers, isBase64Encoded, body}` becomes the HTT
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
+
+from ..testing.events import fc_http_event
+from ..testing.fc import decode_fc_response, fc_context
 
 Handler = Callable[[bytes, Any], Any]
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # FC's synchronous payload limit
 
 
-def fc_context(request_id: str, function_name: str = "http-receipt") -> SimpleNamespace:
-    return SimpleNamespace(
-        request_id=request_id,
-        region="cn-hangzhou",
-        account_id="1234567890123456",
-        credentials=None,  # storage takes the local keys from the environment
-        function=SimpleNamespace(name=function_name, handler="index.handler", memory=256, timeout=10),
-    )
-
-
 def build_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str,
                 request_id: str) -> bytes:  # fmt: skip
+    """The FC event of one HTTP request: repeated headers and query parameters joined with commas."""
     parts = urlsplit(target)
     joined: dict[str, str] = {}
     for name, value in headers:
@@ -42,50 +33,7 @@ def build_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     query: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
-    try:
-        text, binary = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, binary = base64.b64encode(body).decode("ascii"), True
-    now = time.time()
-    event = {
-        "version": "v1",
-        "rawPath": parts.path,
-        "body": text,
-        "isBase64Encoded": binary,
-        "headers": joined,
-        "queryParameters": query,
-        "requestContext": {
-            "accountId": "1234567890123456",
-            "domainName": "127.0.0.1",
-            "domainPrefix": "local",
-            "requestId": request_id,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-            "timeEpoch": str(int(now * 1000)),
-            "http": {
-                "method": method,
-                "path": unquote(parts.path),
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": joined.get("User-Agent", ""),
-            },
-        },
-    }
-    return json.dumps(event, ensure_ascii=False).encode("utf-8")
-
-
-def response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    """What FC makes of a handler's return value."""
-    if isinstance(result, dict) and "statusCode" in result:
-        body = result.get("body") or ""
-        if result.get("isBase64Encoded"):
-            data = base64.b64decode(body)
-        else:
-            data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
-        return int(result["statusCode"]), list((result.get("headers") or {}).items()), data
-    if isinstance(result, bytes):
-        return 200, [], result
-    data = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
-    return 200, [], data.encode("utf-8")
+    return fc_http_event(method, parts.path, joined, query, body, source_ip, request_id)
 
 
 class _GatewayRequestHandler(BaseHTTPRequestHandler):
@@ -103,7 +51,7 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0],
                             request_id)  # fmt: skip
         try:
-            status, headers, data = response_parts(self.server.handler(event, fc_context(request_id)))
+            status, headers, data = decode_fc_response(self.server.handler(event, fc_context(request_id)))
         except Exception as exc:  # what FC does with an unhandled error
             status, headers = 502, [("X-Fc-Error-Type", "UnhandledInvocationError")]
             data = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode("utf-8")

@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from sms_receipts.parsing.items import compact_json
 
@@ -31,14 +32,43 @@ def http_event(
     base64_body: bool | None = None,
     request_id: str | None = None,
 ) -> bytes:
-    """An FC 3.0 HTTP trigger event. A bytes body that is not UTF-8 (or `base64_body=True`) is sent
-    base64-encoded with `isBase64Encoded: true`, as FC does for binary bodies."""
+    """An FC 3.0 HTTP trigger event carrying a push (JSON unless `headers` say otherwise). A bytes body
+    that is not UTF-8 (or `base64_body=True`) is sent base64-encoded with `isBase64Encoded: true`, as
+    FC does for binary bodies."""
     if not isinstance(body, (bytes, str)):
         body = compact_json(body)
     raw = body.encode("utf-8") if isinstance(body, str) else body
+    return fc_http_event(
+        method,
+        path,
+        {"Content-Type": "application/json", **(headers or {})},
+        dict(query or {}),
+        raw,
+        source_ip,
+        request_id or f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:16]}",
+        base64_body=base64_body,
+        domain_name="local.cn-hangzhou.fcapp.run",
+        user_agent="Alibaba-SMS-Receipt/1.0",
+    )
+
+
+def fc_http_event(
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    query: dict[str, str],
+    body: bytes,
+    source_ip: str,
+    request_id: str,
+    base64_body: bool | None = None,
+    domain_name: str = "127.0.0.1",
+    user_agent: str | None = None,
+) -> bytes:
+    """The FC 3.0 HTTP trigger event of one request, exactly as given (the local gateway's too):
+    `headers` and `query` hold one value per name (FC joins repeated ones with commas)."""
     if base64_body is None:
         try:
-            raw.decode("utf-8")
+            body.decode("utf-8")
             base64_body = False
         except UnicodeDecodeError:
             base64_body = True
@@ -46,24 +76,24 @@ def http_event(
     return json.dumps(
         {
             "version": "v1",
-            "rawPath": path,
-            "body": base64.b64encode(raw).decode("ascii") if base64_body else raw.decode("utf-8"),
+            "rawPath": raw_path,
+            "body": base64.b64encode(body).decode("ascii") if base64_body else body.decode("utf-8"),
             "isBase64Encoded": base64_body,
-            "headers": {"Content-Type": "application/json", **(headers or {})},
-            "queryParameters": dict(query or {}),
+            "headers": headers,
+            "queryParameters": query,
             "requestContext": {
                 "accountId": "1234567890123456",
-                "domainName": "local.cn-hangzhou.fcapp.run",
+                "domainName": domain_name,
                 "domainPrefix": "local",
-                "requestId": request_id or f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:16]}",
+                "requestId": request_id,
                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
                 "timeEpoch": str(int(now * 1000)),
                 "http": {
                     "method": method,
-                    "path": path,
+                    "path": unquote(raw_path),
                     "protocol": "HTTP/1.1",
                     "sourceIp": source_ip,
-                    "userAgent": "Alibaba-SMS-Receipt/1.0",
+                    "userAgent": headers.get("User-Agent", "") if user_agent is None else user_agent,
                 },
             },
         },

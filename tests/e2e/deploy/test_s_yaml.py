@@ -21,7 +21,9 @@ import yaml
 from sms_receipts.http.receiver import ReceiverSettings
 from sms_receipts.mns.alicom import AlicomSettings
 from sms_receipts.mns.trigger import MnsTriggerSettings
-from sms_receipts.storage import config as storage_config
+from sms_receipts.settings import declared
+from sms_receipts.storage import settings as storage_settings
+from sms_receipts.storage.settings import StorageSettings
 
 from deploy_support import (
     BUILD,
@@ -223,6 +225,18 @@ def test_every_value_comes_from_the_deployers_environment_under_its_own_name():
     assert REQUIRED_ENV["SMS_RECEIPTS_CALLBACK_TOKENS"] not in (ROOT / "s.yaml").read_text(encoding="utf-8")
 
 
+def test_each_default_in_s_yaml_is_the_declared_one():
+    """s.yaml's `${env('NAME', 'default')}` is the code's default of NAME (`Variable.default`); a variable
+    with no default there (the tokens, the endpoint) has none in the code either."""
+    raw = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))
+    variables = {v.name: v for variables in declared().values() for v in variables}
+    pattern = re.compile(r"^\$\{env\('([A-Z0-9_]+)'(?:, '([^']*)')?\)\}$")
+    for function in FUNCTIONS:
+        for name, value in raw["resources"][function]["props"]["environmentVariables"].items():
+            default = pattern.match(value).group(2)
+            assert (default or "") == variables[name].default, (function, name)
+
+
 def test_a_missing_required_setting_stops_the_render(s_cli, tmp_path):
     env = {k: v for k, v in REQUIRED_ENV.items() if k != "SMS_RECEIPTS_CALLBACK_TOKENS"}
     done = preview(s_cli, tmp_path, env)
@@ -240,11 +254,11 @@ def test_defaults_are_the_codes_defaults(resources):
     context = types.SimpleNamespace(account_id="1234567890123456")
     alicom = resources["alicom_pull"]["props"]["environmentVariables"]
     assert AlicomSettings.from_env(alicom, context) == AlicomSettings.from_env({}, context)
-    keys = {storage_config.ENV_ACCESS_KEY_ID: "id", storage_config.ENV_ACCESS_KEY_SECRET: "secret"}
-    required = {k: REQUIRED_ENV[k] for k in (storage_config.ENV_ENDPOINT, storage_config.ENV_INSTANCE)}
+    keys = {storage_settings.ENV_ACCESS_KEY_ID: "id", storage_settings.ENV_ACCESS_KEY_SECRET: "secret"}
+    required = {k: REQUIRED_ENV[k] for k in (storage_settings.ENV_ENDPOINT, storage_settings.ENV_INSTANCE)}
     for function in FUNCTIONS:
         env = {**resources[function]["props"]["environmentVariables"], **keys}
-        assert storage_config.StorageConfig.from_env(env) == storage_config.StorageConfig.from_env({**required, **keys})
+        assert StorageSettings.from_env(env) == StorageSettings.from_env({**required, **keys})
 
 
 def test_the_http_trigger_is_anonymous_with_the_token_in_the_url(resources):

@@ -15,7 +15,7 @@ import yaml
 
 from sms_receipts.mns import fc as mns_fc
 from sms_receipts.storage import TABLES, writer
-from sms_receipts.storage import config as storage_config
+from sms_receipts.storage import settings as storage_settings
 from sms_receipts.storage.tablestore import TablestoreBackend
 from sms_receipts_dev.testing import events
 
@@ -169,14 +169,14 @@ def test_the_instance_name_is_lowercase_and_free_of_the_words_tablestore_rejects
     assert not allowed("SmsReceipts") and not allowed("SMSRECEIPTS") and not allowed("smsReceipts")
     assert not allowed("sms-") and not allowed("1sms") and not allowed("ab") and not allowed("a" * 17)
     assert all(f" {word}" in spec["Description"] for word in FORBIDDEN_INSTANCE_WORDS)
-    assert storage_config.FORBIDDEN_INSTANCE_WORDS == FORBIDDEN_INSTANCE_WORDS
+    assert storage_settings.FORBIDDEN_INSTANCE_WORDS == FORBIDDEN_INSTANCE_WORDS
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     suggested = {GIVEN["OtsInstanceName"], *([spec["Default"]] if "Default" in spec else []),
                  *re.findall(r"`(\w+)` works", readme)}  # fmt: skip
     assert "smsreceipts" in suggested
     for name in suggested:
         assert allowed(name) and not [w for w in FORBIDDEN_INSTANCE_WORDS if w in name], name
-        assert storage_config.instance_name_warning(name) is None
+        assert storage_settings.instance_name_warning(name) is None
 
 
 def test_warm_http_instances_are_opt_in():
@@ -212,7 +212,7 @@ def test_the_tables_are_the_stores_schema():
         assert [(k["Name"], k["Type"]) for k in props["PrimaryKey"]] == list(schema.primary_key)
         assert props["InstanceName"] == GIVEN["OtsInstanceName"]
         assert props["TimeToLive"] == -1 and props["MaxVersions"] == 1  # as init-tables creates them
-    assert PARAMETERS["TablePrefix"]["Default"] == storage_config.DEFAULT_TABLE_PREFIX
+    assert PARAMETERS["TablePrefix"]["Default"] == storage_settings.DEFAULT_TABLE_PREFIX
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -237,8 +237,8 @@ def test_each_function_runs_an_existing_handler_with_s_yamls_settings(function):
 def test_environment_variables_are_documented_and_configure_the_store(function):
     env = resolve(RESOURCES[FUNCTION_RESOURCES[function]]["Properties"]["EnvironmentVariables"])
     assert set(env) <= DOCUMENTED[function] and not set(env) & CREDENTIALS
-    keys = {storage_config.ENV_ACCESS_KEY_ID: "id", storage_config.ENV_ACCESS_KEY_SECRET: "secret"}
-    config = storage_config.StorageConfig.from_env({**env, **keys})
+    keys = {storage_settings.ENV_ACCESS_KEY_ID: "id", storage_settings.ENV_ACCESS_KEY_SECRET: "secret"}
+    config = storage_settings.StorageSettings.from_env({**env, **keys})
     assert config.endpoint == "https://smsreceipts.cn-hangzhou.ots.aliyuncs.com"
     assert config.instance_name == GIVEN["OtsInstanceName"] and config.table_prefix == "sms_"
     if function == "http_receipt":
@@ -353,12 +353,9 @@ def test_the_readme_gives_the_pullers_token_statement_of_the_template():
     assert "dybaseapi:QueryTokenForMnsQueue" not in readme and "acs:dybaseapi" not in readme
 
 
-def test_a_push_through_the_function_calls_only_allowed_apis(emulator, storage_env, monkeypatch):
+def test_a_push_through_the_function_calls_only_allowed_apis(emulator, storage_env, fresh_instance):
     """End to end on the emulator: what the HTTP function actually asks Tablestore for is allowed."""
-    from sms_receipts.http import fc as http_fc
-
-    monkeypatch.setenv("SMS_RECEIPTS_CALLBACK_TOKENS", "t")
-    http_fc.reset()
+    fresh_instance({**storage_env, "SMS_RECEIPTS_CALLBACK_TOKENS": "t"})
     index = load_function("http_receipt")
     before = emulator.requests
     receipt = {
@@ -371,7 +368,6 @@ def test_a_push_through_the_function_calls_only_allowed_apis(emulator, storage_e
     }
     response = index.handler(events.http_event([receipt, "not a receipt"], path="/SmsReport",
                                                query={"token": "t"}), None)  # fmt: skip
-    http_fc.reset()
     assert response["statusCode"] == 200, json.loads(response["body"])
     used = {"ots:" + api for api, count in (emulator.requests - before).items() if count}
     allowed = {a for s in statements("FunctionRole") for a in as_list(s["Action"])}

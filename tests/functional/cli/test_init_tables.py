@@ -11,11 +11,11 @@ import json
 import pytest
 
 from sms_receipts import cli
-from sms_receipts.storage import config as storage_config
+from sms_receipts.storage import settings as storage_settings
 
 
 def init_tables(monkeypatch, capsys, instance: str):
-    monkeypatch.setenv(storage_config.ENV_INSTANCE, instance)
+    monkeypatch.setenv(storage_settings.ENV_INSTANCE, instance)
     code = cli.main(["init-tables"])
     out, err = capsys.readouterr()
     return code, out, err

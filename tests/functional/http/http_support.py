@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sms_receipts_dev.local.gateway import fc_context
+from sms_receipts_dev.testing.fc import fc_context
 
 from function_support import ROOT, load_function  # noqa: F401 - re-exported for the HTTP tests
 

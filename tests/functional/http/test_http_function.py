@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sms_receipts.http import fc
 from sms_receipts.parsing import MessageType
 from sms_receipts.storage import DEAD_LETTER, DELIVERY_STATE, LEDGER, RECEIPT_STATE
 from sms_receipts_dev.local.push import post_once, push
 from sms_receipts_dev.testing.events import http_event
+from sms_receipts_dev.testing.fc import decode_fc_response
 
 from http_support import OTHER_TOKEN, ROOT, TOKEN, context
 
@@ -24,7 +24,7 @@ ACCEPTED = {"code": 0, "msg": "接收成功"}
 def call(index, body, path="/SmsReport", token=TOKEN, method="POST", **kwargs):
     query = {"token": token} if token is not None else {}
     response = index.handler(http_event(body, path=path, method=method, query=query, **kwargs), context())
-    status, _headers, data = fc.decode_fc_response(response)
+    status, _headers, data = decode_fc_response(response)
     return status, json.loads(data)
 
 
@@ -69,10 +69,10 @@ def test_reports_of_one_message_pushed_out_of_order_keep_the_newest(index, backe
     assert len(rows(backend, LEDGER)) == 2
 
 
-def test_a_ten_thousand_item_push(index, backend, monkeypatch):
-    monkeypatch.setenv("SMS_RECEIPTS_HTTP_DEADLINE_MS", "60000")  # this size is about storage, not latency
-    monkeypatch.setenv("SMS_RECEIPTS_MAX_BODY_BYTES", str(4 * 1024 * 1024))  # 10,000 reports: about 2 MB
-    fc.reset()
+@pytest.mark.slow
+def test_a_ten_thousand_item_push(index, backend, reconfigure):
+    # This size is about storage, not latency; 10,000 reports are about 2 MB.
+    reconfigure(SMS_RECEIPTS_HTTP_DEADLINE_MS="60000", SMS_RECEIPTS_MAX_BODY_BYTES=str(4 * 1024 * 1024))
     body = json.dumps([report(phone=f"138{i:08d}", biz_id=f"b{i // 100}") for i in range(10_000)])
     assert call(index, body) == (200, ACCEPTED)
     assert len(rows(backend, LEDGER)) == 10_000
@@ -91,15 +91,13 @@ def test_every_configured_token_is_accepted_for_rotation(index, backend):
     assert call(index, json.dumps([report()]), token=OTHER_TOKEN)[0] == 200
 
 
-def test_no_configured_token_refuses_everything(index, backend, monkeypatch):
-    monkeypatch.setenv("SMS_RECEIPTS_CALLBACK_TOKENS", "")
-    fc.reset()
+def test_no_configured_token_refuses_everything(index, backend, reconfigure):
+    reconfigure(SMS_RECEIPTS_CALLBACK_TOKENS="")
     assert call(index, json.dumps([report()]))[0] == 403
 
 
-def test_source_ip_allow_list(index, backend, monkeypatch):
-    monkeypatch.setenv("SMS_RECEIPTS_ALLOWED_IPS", "10.0.0.0/8, 192.0.2.7")
-    fc.reset()
+def test_source_ip_allow_list(index, backend, reconfigure):
+    reconfigure(SMS_RECEIPTS_ALLOWED_IPS="10.0.0.0/8, 192.0.2.7")
     assert call(index, json.dumps([report()]), source_ip="203.0.113.9")[0] == 403
     assert rows(backend, LEDGER) == []
     assert call(index, json.dumps([report()]), source_ip="10.1.2.3")[0] == 200
@@ -119,9 +117,8 @@ def test_health_answers_without_touching_storage(index, emulator):
     assert sum(emulator.requests.values()) == 0
 
 
-def test_a_body_over_the_limit_is_refused(index, backend, monkeypatch):
-    monkeypatch.setenv("SMS_RECEIPTS_MAX_BODY_BYTES", "1000")
-    fc.reset()
+def test_a_body_over_the_limit_is_refused(index, backend, reconfigure):
+    reconfigure(SMS_RECEIPTS_MAX_BODY_BYTES="1000")
     assert call(index, json.dumps([report()] * 10))[0] == 413
     assert rows(backend, LEDGER) == []
 
@@ -218,9 +215,17 @@ def test_the_wsgi_entry_point(index, backend):
     assert captured["status"] == "403 Forbidden"
 
 
-def test_initialize_warms_the_client(index):
+def test_initialize_warms_the_client(index, function_instance):
+    from tablestore import OTSClient
+
+    assert function_instance.built() == ()
     index.initialize(context())
-    assert fc._receiver is not None
+    assert {"storage", "receiver"} <= set(function_instance.built())
+    storage = function_instance.storage()
+    assert isinstance(storage.client, OTSClient)  # the client really exists, before any push
+    assert function_instance.receiver().settings.tokens == (TOKEN, OTHER_TOKEN)
+    assert call(index, json.dumps([report()])) == (200, ACCEPTED)
+    assert function_instance.storage() is storage  # the push used it: no second client
 
 
 def test_the_handler_module_is_thin():

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from sms_receipts import instance
 from sms_receipts.storage import LEDGER
-from sms_receipts.storage.config import get_store_handle
 from sms_receipts_dev.local.dev import DevStack
 from sms_receipts_dev.local.mns_send import send_receipts
 from sms_receipts_dev.local.push import post_once
@@ -23,15 +23,8 @@ SAMPLE = ROOT / "examples" / "http" / "SmsReport.json"
 
 
 @pytest.fixture(autouse=True)
-def own_environment(monkeypatch):
-    """The stack configures the process environment, as `make dev` does: give it back afterwards."""
-    saved = dict(os.environ)
+def in_the_project(monkeypatch):
     monkeypatch.chdir(ROOT)  # the stack serves functions/http_receipt/index.py from the project
-    for name in [n for n in os.environ if n.startswith(("SMS_RECEIPTS_", "ALIBABA_CLOUD_"))]:
-        del os.environ[name]
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture
@@ -40,8 +33,8 @@ def stack(tmp_path):
         yield running
 
 
-def ledger_count():
-    return sum(1 for _ in get_store_handle().backend.scan(LEDGER))
+def ledger_count(stack):
+    return sum(1 for _ in stack.instance.storage().backend.scan(LEDGER))
 
 
 def test_push_and_mns_send_both_end_in_tablestore(stack):
@@ -52,15 +45,15 @@ def test_push_and_mns_send_both_end_in_tablestore(stack):
 
     attempt = post_once(stack.callback_url(), SAMPLE.read_bytes())
     assert attempt.status == 200 and json.loads(attempt.body)["code"] == 0
-    assert ledger_count() == 2
+    assert ledger_count(stack) == 2
 
     stack.start_puller()
     sent = send_receipts((ROOT / "examples" / "http" / "SmsUp.json").read_bytes(), None, str(stack.data_dir))
     assert sent[0]["queue"].endswith("-SmsUp")
     deadline = time.monotonic() + 20
-    while ledger_count() < 3 and time.monotonic() < deadline:
+    while ledger_count(stack) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert ledger_count() == 3
+    assert ledger_count(stack) == 3
 
 
 def test_data_persists_across_restarts(tmp_path):
@@ -69,7 +62,16 @@ def test_data_persists_across_restarts(tmp_path):
         assert post_once(first.callback_url(), SAMPLE.read_bytes()).status == 200
     with DevStack(port=0, data_dir=tmp_path / "data") as second:
         assert second.token == token  # kept in the data dir
-        assert ledger_count() == 2
+        assert ledger_count(second) == 2
+
+
+def test_the_stack_leaves_the_process_environment_alone(tmp_path, fresh_instance):
+    before, outside = dict(os.environ), fresh_instance({})
+    with DevStack(port=0, data_dir=tmp_path / "data") as running:
+        assert dict(os.environ) == before
+        assert instance.current() is running.instance  # the HTTP function runs on the stack's settings
+        assert running.instance.receiver().settings.tokens == (running.token,)
+    assert instance.current() is outside and dict(os.environ) == before
 
 
 def test_the_dev_command_prints_the_callback_and_stops_on_ctrl_c(tmp_path):

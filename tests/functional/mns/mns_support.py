@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from sms_receipts import instance
 from sms_receipts.mns.alicom import AlicomPuller, AlicomSettings, TokenSource
 from sms_receipts.parsing import MessageType
-from sms_receipts.storage.config import get_store_handle
 
 ACCOUNT_ID = "1234567890123456"
 
@@ -18,4 +18,4 @@ def make_puller(alicom, types=(MessageType.SMS_REPORT,), poison_dequeue_count=10
         poison_dequeue_count=poison_dequeue_count, batch_seconds=batch_seconds,
     )  # fmt: skip
     tokens = TokenSource(settings, (dybaseapi.access_key_id, dybaseapi.access_key_secret, None), now=now)
-    return AlicomPuller(settings, tokens, get_store_handle().store)
+    return AlicomPuller(settings, tokens, instance.current().store())

@@ -9,29 +9,31 @@ import sys
 
 import pytest
 
-from sms_receipts.mns import fc as mns_fc
+from sms_receipts import instance
 from sms_receipts.storage import LEDGER
-from sms_receipts.storage.config import get_store_handle
-from sms_receipts_dev.local.gateway import fc_context
 from sms_receipts_dev.testing import events
+from sms_receipts_dev.testing.fc import fc_context
 
 from function_support import ROOT, load_function
 from mns_support import ACCOUNT_ID
 
 
 @pytest.fixture
-def function_env(alicom, monkeypatch):
+def function_env(alicom, storage_env, fresh_instance, monkeypatch):
     dybaseapi, mns = alicom
-    monkeypatch.setenv("SMS_RECEIPTS_ALICOM_MNS_ENDPOINT", mns.endpoint)
-    monkeypatch.setenv("SMS_RECEIPTS_DYBASEAPI_ENDPOINT", dybaseapi.address)
-    monkeypatch.setenv("SMS_RECEIPTS_DYBASEAPI_PROTOCOL", "http")
-    monkeypatch.setenv("SMS_RECEIPTS_ALICOM_TYPES", "SmsReport,SmsUp")
-    monkeypatch.setenv("SMS_RECEIPTS_ALICOM_WAIT_SECONDS", "1")
+    env = {
+        "SMS_RECEIPTS_ALICOM_MNS_ENDPOINT": mns.endpoint,
+        "SMS_RECEIPTS_DYBASEAPI_ENDPOINT": dybaseapi.address,
+        "SMS_RECEIPTS_DYBASEAPI_PROTOCOL": "http",
+        "SMS_RECEIPTS_ALICOM_TYPES": "SmsReport,SmsUp",
+        "SMS_RECEIPTS_ALICOM_WAIT_SECONDS": "1",
+    }
+    for name, value in env.items():  # the command line reads the process's environment
+        monkeypatch.setenv(name, value)
     # One role's keys serve Tablestore and dybaseapi alike: make the Tablestore emulator's known to dybaseapi.
     dybaseapi.credentials.add_access_key("LTAI-local-emulator", "local-emulator-secret")
-    mns_fc.reset_puller()
-    yield alicom
-    mns_fc.reset_puller()
+    fresh_instance({**storage_env, **env})
+    return alicom
 
 
 def test_the_timer_function_drains_the_queues(function_env):
@@ -46,12 +48,12 @@ def test_the_timer_function_drains_the_queues(function_env):
     summary = index.handler(events.timer_event(), context)
     by_type = {q["message_type"]: q for q in summary["queues"]}
     assert by_type["SmsUp"]["outcomes"]["stored"] == 1 and by_type["SmsReport"]["status"] == "empty"
-    rows = list(get_store_handle().backend.scan(LEDGER))
+    rows = list(instance.current().storage().backend.scan(LEDGER))
     assert [r["message_type"] for r in rows] == ["SmsUp"]
     # a warm instance keeps its token: the next tick asks dybaseapi for none
-    fetches = mns_fc.get_puller(context).tokens.fetches
+    fetches = instance.current().puller(context).tokens.fetches
     index.handler(events.timer_event(), context)
-    assert mns_fc.get_puller(context).tokens.fetches == fetches
+    assert instance.current().puller(context).tokens.fetches == fetches
 
 
 def test_pull_once_from_the_command_line(function_env, storage_env, tmp_path):
@@ -66,5 +68,5 @@ def test_pull_once_from_the_command_line(function_env, storage_env, tmp_path):
     done = subprocess.run([sys.executable, "-m", "sms_receipts.cli", "pull", "--once", "--data-dir", str(tmp_path)],
                           env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert [r["message_type"] for r in get_store_handle().backend.scan(LEDGER)] == ["SmsReport"]
+    assert [r["message_type"] for r in instance.current().storage().backend.scan(LEDGER)] == ["SmsReport"]
     assert '"status":"empty"' in done.stderr

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from sms_receipts import instance
 from sms_receipts.mns.alicom import AlicomSettings, denied_auth_action, parse_expire_time
 from sms_receipts.parsing import MessageType
 from sms_receipts.storage import DEAD_LETTER, LEDGER
-from sms_receipts.storage.config import get_store_handle
 
 from mns_support import ACCOUNT_ID, make_puller
 
@@ -34,11 +34,11 @@ def enqueue(mns, count: int, start: int = 0, queue: str = QUEUE) -> None:
 
 
 def ledger_rows():
-    return list(get_store_handle().backend.scan(LEDGER))
+    return list(instance.current().storage().backend.scan(LEDGER))
 
 
 def queue_depth(mns, queue: str = QUEUE) -> int:
-    return len(mns.backend.message_views(queue))
+    return len(mns.state.message_views(queue))
 
 
 def test_pulls_stores_and_deletes(alicom):
@@ -74,6 +74,7 @@ def test_a_crash_between_store_and_delete_then_redelivery_stores_nothing_twice(a
     assert queue_depth(mns) == 0
 
 
+@pytest.mark.slow
 def test_messages_whose_storage_failed_are_left_for_redelivery(alicom, emulator):
     _, mns = alicom
     enqueue(mns, 5)
@@ -87,6 +88,7 @@ def test_messages_whose_storage_failed_are_left_for_redelivery(alicom, emulator)
     assert len(ledger_rows()) == 5 and queue_depth(mns) == 0
 
 
+@pytest.mark.slow
 def test_poison_messages_are_dead_lettered_and_deleted(alicom, emulator):
     _, mns = alicom
     mns.enqueue(QUEUE, "this is no receipt")  # dead-lettered at once: a parse failure
@@ -97,11 +99,12 @@ def test_poison_messages_are_dead_lettered_and_deleted(alicom, emulator):
     time.sleep(1.2)
     (report_,) = make_puller(alicom, poison_dequeue_count=2).pull(budget_seconds=20)  # dequeue 2: poison
     assert report_.poison == 2 and report_.deleted == 2
-    dead = list(get_store_handle().backend.scan(DEAD_LETTER))
+    dead = list(instance.current().storage().backend.scan(DEAD_LETTER))
     assert len(dead) == 2 and all("poison" in row["reason"] for row in dead)
     assert queue_depth(mns) == 0
 
 
+@pytest.mark.slow
 def test_ten_thousand_messages_drained_none_lost_none_twice(alicom):
     _, mns = alicom
     enqueue(mns, 10_000)
@@ -169,7 +172,7 @@ def test_a_missing_queue_is_reported_clearly(alicom, caplog):
         (report_,) = make_puller(alicom, types=(MessageType.SMS_UP,)).pull(budget_seconds=5)
     assert report_.status == "empty"  # exists: created by the fixture
     _, mns = alicom
-    mns.backend.queues.pop(f"Alicom-Queue-{ACCOUNT_ID}-SmsUp")
+    mns.state.queues.pop(f"Alicom-Queue-{ACCOUNT_ID}-SmsUp")
     with caplog.at_level("INFO", logger="sms_receipts"):
         (report_,) = make_puller(alicom, types=(MessageType.SMS_UP,)).pull(budget_seconds=5)
     assert report_.status == "queue missing" and "enable MNS mode" in report_.error
@@ -260,7 +263,7 @@ class RedeliveryWatch:
     def _run(self) -> None:
         while not self._stop.wait(0.05):
             now_ms = time.time() * 1000
-            for view in self._mns.backend.message_views(self._queue):
+            for view in self._mns.state.message_views(self._queue):
                 if view.dequeue_count >= 1 and view.next_visible_time <= now_ms:
                     self.seen.add(view.message_id)
 
@@ -275,7 +278,7 @@ class RedeliveryWatch:
 
 def test_a_slow_store_within_the_bound_is_not_redelivered(alicom, emulator):
     _, mns = alicom
-    mns.backend.set_queue_attributes(QUEUE, visibility_timeout=3)
+    mns.state.set_queue_attributes(QUEUE, visibility_timeout=3)
     enqueue(mns, 80)  # five batches of 16: the whole pull lasts longer than one visibility timeout
     emulator.faults.slow_delay = 0.5
     emulator.faults.set(api="BatchWriteRow", slow=1.0)
@@ -290,11 +293,12 @@ def test_a_slow_store_within_the_bound_is_not_redelivered(alicom, emulator):
     assert queue_depth(mns) == 0
 
 
+@pytest.mark.slow
 def test_a_store_slower_than_the_bound_is_cut_and_its_messages_come_back(alicom, emulator):
     _, mns = alicom
     # Visibility 4 s (bound/visibility 1/2 rather than 20/30: more room on a loaded machine for the empty
     # receive that follows the cut batch to end before the messages come back).
-    mns.backend.set_queue_attributes(QUEUE, visibility_timeout=4)
+    mns.state.set_queue_attributes(QUEUE, visibility_timeout=4)
     enqueue(mns, 10)
     emulator.faults.slow_delay = 5.0  # longer than the bound (2 s) and the visibility timeout (4 s)
     emulator.faults.set(api="BatchWriteRow", slow=1.0)
@@ -307,7 +311,7 @@ def test_a_store_slower_than_the_bound_is_cut_and_its_messages_come_back(alicom,
     assert elapsed < 4.0  # the store stopped at the bound, not when the slow write answered
     assert first.status == "empty"  # the next receive found nothing: the batch was still hidden
     assert (first.received, first.deleted, first.outcomes["failed"]) == (10, 0, 10)
-    views = mns.backend.message_views(QUEUE)
+    views = mns.state.message_views(QUEUE)
     assert len(views) == 10 and {view.dequeue_count for view in views} == {1}  # not deleted, still hidden
     emulator.faults.clear()
 

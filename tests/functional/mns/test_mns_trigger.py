@@ -7,25 +7,22 @@ import uuid
 
 import pytest
 
-from sms_receipts.mns import fc as mns_fc
+from sms_receipts import instance
 from sms_receipts.mns.trigger import StorageNotConfirmed
 from sms_receipts.storage import DEAD_LETTER, DELIVERY_STATE, LEDGER
-from sms_receipts.storage.config import get_store_handle
-from sms_receipts_dev.local.gateway import fc_context
 from sms_receipts_dev.testing import events
+from sms_receipts_dev.testing.fc import fc_context
 
 from function_support import load_function
 
 
 @pytest.fixture
 def index(storage_env):
-    mns_fc.reset()
-    yield load_function("mns_receipt")
-    mns_fc.reset()
+    return load_function("mns_receipt")
 
 
 def rows(table):
-    return list(get_store_handle().backend.scan(table))
+    return list(instance.current().storage().backend.scan(table))
 
 
 def report(phone="13800000001", report_time="2026-11-25 10:00:05", success=True):
@@ -78,16 +75,15 @@ def test_topic_json_and_stream_formats(index):
     assert len(rows(DELIVERY_STATE)) == 3
 
 
-def test_the_type_comes_from_configuration_per_queue(index, monkeypatch):
+def test_the_type_comes_from_configuration_per_queue(index, storage_env, fresh_instance):
     # SmsUp and SmsReport look alike enough that a reply is told by the queue it came from
     reply = {"phone_number": "13800000001", "content": "好的", "send_time": "2026-11-25 10:00:00",
              "dest_code": "1234", "sequence_id": "42"}  # fmt: skip
-    monkeypatch.setenv("SMS_RECEIPTS_MNS_SOURCE_TYPES", "replies=SmsUp, reports=SmsReport")
-    mns_fc.reset()
+    env = {**storage_env, "SMS_RECEIPTS_MNS_SOURCE_TYPES": "replies=SmsUp, reports=SmsReport"}
+    fresh_instance(env)
     summary = invoke(index, events.eventbridge_event([reply], queue_name="replies"))
     assert summary["message_types"] == ["SmsUp"]
-    monkeypatch.setenv("SMS_RECEIPTS_MNS_MESSAGE_TYPE", "SmsReport")
-    mns_fc.reset()
+    fresh_instance({**env, "SMS_RECEIPTS_MNS_MESSAGE_TYPE": "SmsReport"})
     summary = invoke(index, events.eventbridge_event([reply], queue_name="replies"))
     assert summary["dead_lettered"] == 1  # the function's explicit type wins: not a report
 

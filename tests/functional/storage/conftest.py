@@ -15,7 +15,7 @@ from sms_receipts.storage.tablestore import TablestoreBackend, make_client
 def backend(emulator):
     """A backend on fresh tables (a unique prefix per test), faults cleared."""
     emulator.faults.clear()
-    install_fast_put_row_serializer()  # what the composition root (StoreHandle) ships with
+    install_fast_put_row_serializer()  # what the composition root (storage.factory.Storage) ships with
     info = emulator.connection_info()
     client = make_client(
         info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"],

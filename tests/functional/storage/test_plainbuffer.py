@@ -31,7 +31,8 @@ from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
 from tablestore.plainbuffer.plain_buffer_crc8 import PlainBufferCrc8
 
 from sms_receipts.parsing import MessageType, decode_http_body
-from sms_receipts.storage import StorageConfig, StoreHandle, plainbuffer
+from sms_receipts.storage import Storage, StorageSettings, plainbuffer
+from sms_receipts.storage.crc8 import crc8
 from sms_receipts.storage.plan import plan_writes
 from sms_receipts.storage.tablestore import _condition, make_client
 
@@ -102,19 +103,19 @@ def test_crc8_is_the_sdks(length):
     data = bytes(rnd.getrandbits(8) for _ in range(length))
     for start in (0, 1, 0x7F, 0xFF, rnd.randrange(256)):
         expected = PlainBufferCrc8.crc_bytes(start, data)
-        assert plainbuffer.crc8(data, start) == expected
-        assert plainbuffer.crc8(bytearray(data), start) == expected
-        assert plainbuffer.crc8(memoryview(data), start) == expected
+        assert crc8(data, start) == expected
+        assert crc8(bytearray(data), start) == expected
+        assert crc8(memoryview(data), start) == expected
 
 
 @given(data=st.binary(max_size=3000), start=st.integers(0, 255))
 def test_crc8_property(data, start):
-    assert plainbuffer.crc8(data, start) == PlainBufferCrc8.crc_bytes(start, data)
+    assert crc8(data, start) == PlainBufferCrc8.crc_bytes(start, data)
 
 
 def test_crc8_of_all_zero_and_all_ones_long_inputs():
     for data in (bytes(9000), b"\xff" * 9000, b"\x80" + bytes(9000)):
-        assert plainbuffer.crc8(data, 0x5A) == PlainBufferCrc8.crc_bytes(0x5A, data)
+        assert crc8(data, 0x5A) == PlainBufferCrc8.crc_bytes(0x5A, data)
 
 
 # ---- rows: the project's own, then random ones ---------------------------------------------------
@@ -344,9 +345,9 @@ def test_the_store_handle_installs_it_and_make_client_does_not(sdk_builder):
     # The composition root installs it (tests/functional/storage/test_sdk_seam.py); a bare client changes no SDK state.
     make_client("http://127.0.0.1:1", "instance", "id", "secret")
     assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.sdk_serialize_for_put_row
-    StoreHandle(StorageConfig("http://127.0.0.1:1", "instance", access_key_id="id", access_key_secret="secret"))
+    Storage(StorageSettings("http://127.0.0.1:1", "instance", access_key_id="id", access_key_secret="secret"))
     assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.serialize_for_put_row
-    StoreHandle(StorageConfig("http://127.0.0.1:1", "instance", access_key_id="id", access_key_secret="secret"))
+    Storage(StorageSettings("http://127.0.0.1:1", "instance", access_key_id="id", access_key_secret="secret"))
     assert PlainBufferBuilder.serialize_for_put_row is plainbuffer.serialize_for_put_row  # still installed once
 
 

@@ -21,7 +21,7 @@ from tablestore.encoder import OTSProtoBufferEncoder
 from tablestore.plainbuffer.plain_buffer_builder import PlainBufferBuilder
 
 from sms_receipts.parsing import MessageType, decode_http_body
-from sms_receipts.storage import BackendError, StorageConfig, StoreHandle, plainbuffer
+from sms_receipts.storage import BackendError, Storage, StorageSettings, plainbuffer
 from sms_receipts.storage.plan import plan_writes
 from sms_receipts.storage.tablestore import TablestoreBackend, _condition, make_client
 from sms_receipts_dev.emulators.tablestore import FaultConfig, TablestoreEmulator
@@ -41,9 +41,9 @@ def sdks_own():
         setattr(PlainBufferBuilder, name, value)
 
 
-def handle_on(emulator) -> StoreHandle:
+def handle_on(emulator) -> Storage:
     info = emulator.connection_info()
-    config = StorageConfig(
+    settings = StorageSettings(
         info["endpoint"],
         info["instance_name"],
         table_prefix=f"t{uuid.uuid4().hex[:8]}_",
@@ -51,7 +51,7 @@ def handle_on(emulator) -> StoreHandle:
         access_key_secret=info["access_key_secret"],
         socket_timeout=10.0,
     )
-    handle = StoreHandle(config)
+    handle = Storage(settings)
     handle.backend.create_missing_tables()
     return handle
 
@@ -382,10 +382,10 @@ if sys.argv[1] == "collect":
     logging.getLogger().addHandler(Collect(logging.DEBUG))
     logging.getLogger().setLevel(logging.DEBUG)
 from sms_receipts.parsing import MessageType, decode_http_body
-from sms_receipts.storage import StorageConfig, StoreHandle, plainbuffer
+from sms_receipts.storage import Storage, StorageSettings, plainbuffer
 info = json.loads(sys.argv[2])
-handle = StoreHandle(StorageConfig(info["endpoint"], info["instance_name"], table_prefix=info["prefix"],
-                                   access_key_id=info["access_key_id"], access_key_secret=info["access_key_secret"]))
+handle = Storage(StorageSettings(info["endpoint"], info["instance_name"], table_prefix=info["prefix"],
+                                 access_key_id=info["access_key_id"], access_key_secret=info["access_key_secret"]))
 handle.backend.create_missing_tables()
 decoded = decode_http_body(sys.argv[3].encode(), MessageType.SMS_REPORT)
 first = handle.store.write(decoded.items)

@@ -1,0 +1,62 @@
+"""Building storage: the composition root that turns `StorageSettings` into a client, backend and store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .settings import StorageSettings
+
+
+class _RotatingCredentials:
+    """A credentials provider the SDK asks before every request; FC's STS keys are swapped in."""
+
+    def __init__(self, key_id: str, secret: str, token: str | None):
+        from tablestore.credentials import Credentials
+
+        self._make = Credentials
+        self._current = Credentials(key_id, secret, token)
+
+    def update(self, key_id: str, secret: str, token: str | None) -> None:
+        self._current = self._make(key_id, secret, token)
+
+    def get_credentials(self):
+        return self._current
+
+
+class Storage:
+    """The client, backend and store of one `StorageSettings`, built once per warm instance.
+
+    The one place that sets the SDK up for the process: its clients' log level (`quiet_sdk_logs`)
+    and the fast PlainBuffer serializer (installed only on the SDK release it was verified against;
+    otherwise one warning line says the writes are slower). `credentials` defaults to the settings'
+    own keys; `use_credentials` swaps in FC's rotated ones without a new client."""
+
+    def __init__(self, settings: StorageSettings, credentials: tuple[str, str, str | None] | None = None):
+        from .plainbuffer import install_fast_put_row_serializer
+        from .tablestore import TablestoreBackend, make_client, quiet_sdk_logs
+        from .writer import ReceiptStore
+
+        quiet_sdk_logs()
+        install_fast_put_row_serializer()
+        key_id, secret, token = settings.credentials() if credentials is None else credentials
+        self.settings = settings
+        self.credentials = _RotatingCredentials(key_id, secret, token)
+        self.client = make_client(
+            settings.endpoint,
+            settings.instance_name,
+            key_id,
+            secret,
+            security_token=token,
+            region=settings.region,
+            socket_timeout=settings.socket_timeout,
+            credentials_provider=self.credentials,
+        )
+        self.backend = TablestoreBackend(self.client, settings.table_prefix)
+        self.store = ReceiptStore(self.backend)
+
+    @classmethod
+    def for_context(cls, settings: StorageSettings, context: Any = None) -> Storage:
+        return cls(settings, settings.credentials(context))
+
+    def use_credentials(self, credentials: tuple[str, str, str | None]) -> None:
+        self.credentials.update(*credentials)
