@@ -6,7 +6,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench build package template clean
+.PHONY: dev test test-fast lint typecheck bench build package template clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +20,27 @@ $(STAMP): $(VPY) requirements.txt requirements-dev.txt pyproject.toml
 dev: $(STAMP)
 	$(VENV)/bin/sms-receipts dev
 
+# Everything CI runs (.ci/run), cheapest first: lint, format, types, then the build and every test.
 # The deploy tests build the function packages and install the `s` CLI (npm) themselves; building
 # here first only makes a download failure show before the tests start.
 test: $(STAMP)
 	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
+	$(VPY) -m mypy
 	$(VPY) scripts/build_functions.py
 	$(VPY) -m pytest
+
+# The unit tests only: pure, offline (no build, no npm, no sockets), for the edit-test loop.
+test-fast: $(STAMP)
+	$(VPY) -m pytest tests/unit
 
 lint: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
+
+# mypy, configured in pyproject.toml: the deployable package strictly, the dev package relaxed.
+typecheck: $(STAMP)
+	$(VPY) -m mypy
 
 bench: $(STAMP)
 	$(VPY) benchmarks/run.py $(BENCH)
@@ -44,8 +55,8 @@ package: $(STAMP)
 	$(VPY) scripts/build_functions.py --zip $(FUNCTION)
 
 # template.yml's generated parts (the tables and their ARNs), from shared/sms_receipts/storage/schema.py.
-template:
-	$(PYTHON) scripts/render_template.py
+template: $(STAMP)
+	$(VPY) scripts/render_template.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build

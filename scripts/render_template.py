@@ -9,21 +9,20 @@ definition that `sms-receipts init-tables` and the store read too. Each generate
 of template.yml is written by hand. `--check` exits 1 when template.yml differs from what this
 script would write (the deploy tests run it).
 
-The schema module is loaded from its file: this script needs neither the package nor its
-dependencies installed, only Python.
+It imports the schema from the installed package, so it runs in the project's venv (`make template`).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
+from sms_receipts.storage.schema import TABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yml"
-SCHEMA = ROOT / "shared" / "sms_receipts" / "storage" / "schema.py"
 
 BLOCK = re.compile(
     r"^(?P<indent>[ ]*)# BEGIN GENERATED (?P<name>[\w-]+)(?P<note>[^\n]*)\n"
@@ -31,14 +30,6 @@ BLOCK = re.compile(
     r"^(?P=indent)# END GENERATED (?P=name)\n",
     re.DOTALL | re.MULTILINE,
 )
-
-
-def load_tables():
-    spec = importlib.util.spec_from_file_location("sms_receipts_schema", SCHEMA)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolves annotations through sys.modules
-    spec.loader.exec_module(module)
-    return list(module.TABLES.values())
 
 
 def logical_id(table_name: str) -> str:
@@ -83,7 +74,7 @@ RENDERERS = {"tables": render_tables, "table-ids": render_table_ids, "table-arns
 
 
 def render(text: str) -> str:
-    tables = load_tables()
+    tables = list(TABLES.values())
     seen = set()
 
     def replace(match: re.Match) -> str:

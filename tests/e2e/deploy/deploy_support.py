@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from build_functions import read_pins as read_pins_file
 from sms_receipts.http.receiver import HTTP_ENV_VARS
 from sms_receipts.mns.alicom import ALICOM_ENV_VARS
 from sms_receipts.mns.trigger import MNS_TRIGGER_ENV_VARS
-from sms_receipts.storage import config as storage_config
+from sms_receipts.storage import settings as storage_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "build"
@@ -16,9 +16,9 @@ FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull")
 
 # The documented configuration of each function (the modules' own lists), less the credentials,
 # which FC sets from the function's role.
-CREDENTIALS = {storage_config.ENV_ACCESS_KEY_ID, storage_config.ENV_ACCESS_KEY_SECRET,
-               storage_config.ENV_SECURITY_TOKEN}  # fmt: skip
-STORAGE = set(storage_config.STORAGE_ENV_VARS) - CREDENTIALS
+CREDENTIALS = {storage_settings.ENV_ACCESS_KEY_ID, storage_settings.ENV_ACCESS_KEY_SECRET,
+               storage_settings.ENV_SECURITY_TOKEN}  # fmt: skip
+STORAGE = set(storage_settings.STORAGE_ENV_VARS) - CREDENTIALS
 DOCUMENTED = {
     "http_receipt": STORAGE | set(HTTP_ENV_VARS),
     "mns_receipt": STORAGE | set(MNS_TRIGGER_ENV_VARS),
@@ -42,23 +42,7 @@ QUERY_TOKEN_ACTIONS = {"dysms:QueryTokenForMnsQueue", "dybase:QueryTokenForMnsQu
 # Tablestore instance names: CreateInstance rejects these words (api-tablestore-2020-12-09-createinstance).
 FORBIDDEN_INSTANCE_WORDS = ("ali", "ay", "ots", "taobao", "admin")
 
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
-
-
-def read_pins_file(path: Path) -> list[tuple[str, str]]:
-    """The `name==version` lines of a requirements file (comments and `-r` lines skipped)."""
-    pins = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        match = _PIN.match(line)
-        if match:
-            pins.append((match.group(1), match.group(2)))
-    return pins
-
 
 def read_pins(function: str) -> list[tuple[str, str]]:
+    """The pins of requirements/<function>.txt, read as `make build` reads them."""
     return read_pins_file(ROOT / "requirements" / f"{function}.txt")
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()

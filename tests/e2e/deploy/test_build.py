@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from sms_receipts.storage import LEDGER
-from sms_receipts.storage.config import StorageConfig, StoreHandle
+from build_functions import normalize
+from build_functions import read_pins as read_pins_file
+from sms_receipts.storage import LEDGER, Storage, StorageSettings
 from sms_receipts_dev.emulators.credentials import CredentialStore
 from sms_receipts_dev.emulators.dybaseapi import DybaseapiEmulator
 from sms_receipts_dev.emulators.mns import MnsEmulator
 from sms_receipts_dev.testing import events
 
-from deploy_support import BUILD, FUNCTIONS, ROOT, normalize, read_pins, read_pins_file
+from deploy_support import BUILD, FUNCTIONS, ROOT, read_pins
 
 ACCOUNT_ID = "1234567890123456"
 DROPPED = {"numpy": "numpy", "future": "future", "pycryptodome": "Crypto"}  # distribution: import name
@@ -39,7 +40,8 @@ missing = {name: importlib.util.find_spec(name) is None for name in spec["absent
 import index
 context = types.SimpleNamespace(
     request_id="deploy-test", account_id=spec["account_id"], region="cn-hangzhou",
-    function=types.SimpleNamespace(name=spec["function"], handler="index.handler", memory=512, timeout=10),
+    function=types.SimpleNamespace(name=spec["function"], handler="index.handler", memory=512,
+                               timeout=spec["timeout"]),
     credentials=types.SimpleNamespace(access_key_id=spec["key_id"], access_key_secret=spec["secret"],
                                       security_token=""),
 )
@@ -58,11 +60,11 @@ print(json.dumps({"results": results, "absent": missing, "outside": outside,
 """
 
 
-def run_built(function: str, event_list: list[bytes], env: dict[str, str]) -> dict:
+def run_built(function: str, event_list: list[bytes], env: dict[str, str], timeout: int = 10) -> dict:
     if sys.version_info[:2] != (3, 10):
         pytest.skip("the packages are built for FC's CPython 3.10; this interpreter cannot load their binaries")
     spec = {
-        "build_dir": str(BUILD / function), "function": function, "account_id": ACCOUNT_ID,
+        "build_dir": str(BUILD / function), "function": function, "account_id": ACCOUNT_ID, "timeout": timeout,
         "key_id": "LTAI-local-emulator", "secret": "local-emulator-secret",
         "events": [base64.b64encode(e).decode("ascii") for e in event_list],
         "absent": [*DROPPED.values(), "past", "sms_receipts_dev", "pytest"],
@@ -86,10 +88,10 @@ def storage(emulator):
         "SMS_RECEIPTS_OTS_ENDPOINT": info["endpoint"], "SMS_RECEIPTS_OTS_INSTANCE": info["instance_name"],
         "SMS_RECEIPTS_TABLE_PREFIX": f"b{uuid.uuid4().hex[:8]}_",
     }  # fmt: skip
-    config = StorageConfig(env["SMS_RECEIPTS_OTS_ENDPOINT"], env["SMS_RECEIPTS_OTS_INSTANCE"],
-                           env["SMS_RECEIPTS_TABLE_PREFIX"], access_key_id=info["access_key_id"],
-                           access_key_secret=info["access_key_secret"])  # fmt: skip
-    backend = StoreHandle(config).backend
+    settings = StorageSettings(env["SMS_RECEIPTS_OTS_ENDPOINT"], env["SMS_RECEIPTS_OTS_INSTANCE"],
+                               env["SMS_RECEIPTS_TABLE_PREFIX"], access_key_id=info["access_key_id"],
+                               access_key_secret=info["access_key_secret"])  # fmt: skip
+    backend = Storage(settings).backend
     backend.create_missing_tables()
     return env, backend
 
@@ -146,11 +148,12 @@ def test_alicom_pull_drains_the_queues_from_its_directory(built_functions, stora
             mns.create_queue(queue, visibility_timeout=5)
         mns.enqueue(f"Alicom-Queue-{ACCOUNT_ID}-SmsUp", json.dumps(REPLY, ensure_ascii=False))
         mns.enqueue(f"Alicom-Queue-{ACCOUNT_ID}-SmsReport", json.dumps(REPORTS[0], ensure_ascii=False))
+        # FC's timeout 30 s, not 10: a budget (less the puller's 5 s margin) that a slow machine cannot use up
         report = run_built("alicom_pull", [events.timer_event()], {
             **env, "SMS_RECEIPTS_ALICOM_MNS_ENDPOINT": mns.endpoint,
             "SMS_RECEIPTS_DYBASEAPI_ENDPOINT": dybaseapi.address, "SMS_RECEIPTS_DYBASEAPI_PROTOCOL": "http",
             "SMS_RECEIPTS_ALICOM_WAIT_SECONDS": "1",
-        })  # fmt: skip
+        }, timeout=30)  # fmt: skip
     queues = {q["message_type"]: q for q in report["results"][0]["queues"]}
     assert queues["SmsUp"]["outcomes"]["stored"] == 1 and queues["SmsUp"]["deleted"] == 1
     assert queues["SmsReport"]["outcomes"]["stored"] == 1 and queues["SmsReport"]["status"] == "empty"

@@ -1,0 +1,119 @@
+"""pyproject.toml's dependencies against the pins (requirements*.txt) and against what the code imports."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.metadata
+import re
+import sys
+from pathlib import Path
+
+import tomli
+from packaging.requirements import Requirement
+
+from build_functions import normalize, read_pins
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = tomli.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+PINS = {normalize(name): version for name, version in read_pins(ROOT / "requirements.txt")}
+SELF = normalize(PROJECT["name"])
+
+
+def declared(*groups: str) -> dict[str, Requirement]:
+    """The requirements of the core (group "core") and of the named extras, self-references expanded."""
+    found: dict[str, Requirement] = {}
+    for group in groups:
+        lines = PROJECT["dependencies"] if group == "core" else PROJECT["optional-dependencies"][group]
+        for requirement in map(Requirement, lines):
+            if normalize(requirement.name) == SELF:
+                found.update(declared(*requirement.extras))
+            else:
+                found[normalize(requirement.name)] = requirement
+    return found
+
+
+@functools.cache
+def import_names() -> dict[str, list[str]]:
+    """import name -> distributions, from each installed distribution's files (Python 3.10's
+    packages_distributions reads only top_level.txt, which modern wheels do not have)."""
+    owners: dict[str, list[str]] = {}
+    for distribution in importlib.metadata.distributions():
+        tops = {
+            f.parts[0] if len(f.parts) > 1 else f.name.split(".")[0]
+            for f in distribution.files or ()
+            if f.suffix in (".py", ".so") and not f.parts[0].endswith((".dist-info", ".data", ".."))
+        }
+        for top in tops:
+            owners.setdefault(top, []).append(distribution.metadata["Name"])
+    return owners
+
+
+def imported_distributions(paths: list[Path], *, module_level_only: bool = False) -> dict[str, set[str]]:
+    """distribution -> the files that import it (third-party imports only)."""
+    owners = import_names()
+    found: dict[str, set[str]] = {}
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        nodes = tree.body if module_level_only else ast.walk(tree)
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {name.split(".")[0] for name in names}:
+                if top in sys.stdlib_module_names or top.startswith("sms_receipts") or top == "__future__":
+                    continue
+                for distribution in owners.get(top, [f"<unknown import {top}>"]):
+                    found.setdefault(normalize(distribution), set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def sources(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_every_declared_range_admits_the_pinned_version():
+    for group in ["core", *PROJECT["optional-dependencies"]]:
+        for name, requirement in declared(group).items():
+            assert name in PINS, f"pyproject {group}: {requirement} is not pinned in requirements.txt"
+            assert requirement.specifier.contains(PINS[name], prereleases=True), (
+                f"pyproject {group}: {requirement} excludes the pinned {name}=={PINS[name]}"
+            )
+
+
+def test_the_core_declares_every_distribution_it_imports_at_module_level():
+    used = imported_distributions(sources("shared/sms_receipts"), module_level_only=True)
+    missing = {name: files for name, files in used.items() if name not in declared("core")}
+    assert not missing, f"imported by the core but not in pyproject dependencies: {missing}"
+
+
+def test_the_core_with_the_alicom_extra_declares_every_distribution_it_imports():
+    used = imported_distributions([*sources("shared/sms_receipts"), *sources("functions")])
+    missing = {name: files for name, files in used.items() if name not in declared("core", "alicom")}
+    assert not missing, f"imported by the core but in neither the dependencies nor the alicom extra: {missing}"
+
+
+def test_the_dev_extra_declares_every_distribution_the_dev_package_imports():
+    used = imported_distributions(sources("shared/sms_receipts_dev"))
+    missing = {name: files for name, files in used.items() if name not in declared("core", "dev")}
+    assert not missing, f"imported by sms_receipts_dev but not declared for the dev extra: {missing}"
+
+
+def test_only_the_alicom_puller_imports_the_alicom_sdks():
+    alicom = set(declared("alicom")) - set(declared("core"))
+    used = imported_distributions(sources("shared/sms_receipts"))
+    assert {f for name in alicom for f in used.get(name, ())} <= {"shared/sms_receipts/mns/alicom.py"}
+
+
+def test_the_pre_commit_ruff_is_the_pinned_ruff():
+    dev_pins = dict(read_pins_file_lines(ROOT / "requirements-dev.txt"))
+    config = (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert re.search(r"ruff-pre-commit\n\s+rev: v(\S+)", config).group(1) == dev_pins["ruff"]
+
+
+def read_pins_file_lines(path: Path) -> list[tuple[str, str]]:
+    """requirements-dev.txt's own pins (its `-r requirements.txt` line is not a pin)."""
+    return [tuple(line.split("==")) for line in path.read_text(encoding="utf-8").splitlines() if "==" in line]
