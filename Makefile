@@ -26,7 +26,7 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
-	$(VPY) -m mypy
+	$(MAKE) --no-print-directory typecheck
 	$(VPY) scripts/build_functions.py
 	$(VPY) -m pytest
 
@@ -38,9 +38,14 @@ lint: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
 
-# mypy, configured in pyproject.toml: the deployable package strictly, the dev package relaxed.
+# mypy, configured in pyproject.toml: the deployable package strictly, with no error allowed; the
+# dev package relaxed, its remaining errors listed and bounded (lower DEV_TYPE_ERRORS as they go).
+DEV_TYPE_ERRORS := 17
 typecheck: $(STAMP)
-	$(VPY) -m mypy
+	$(VPY) -m mypy shared/sms_receipts
+	@mkdir -p build; $(VPY) -m mypy shared/sms_receipts_dev > build/.mypy-dev.txt; n=$$(grep -c ': error:' build/.mypy-dev.txt); \
+	  grep ': error:' build/.mypy-dev.txt; \
+	  echo "typecheck: sms_receipts_dev has $$n errors (at most $(DEV_TYPE_ERRORS))"; test $$n -le $(DEV_TYPE_ERRORS)
 
 bench: $(STAMP)
 	$(VPY) benchmarks/run.py $(BENCH)

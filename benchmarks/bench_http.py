@@ -23,8 +23,10 @@ TOKEN = "bench-token"
 def emulator_process():
     process = subprocess.Popen(
         [sys.executable, "-m", "sms_receipts_dev.cli", "emulator", "tablestore", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         yield json.loads(process.stdout.readline())
     finally:
@@ -79,8 +81,10 @@ def latency(info: dict) -> dict:
             times.append((time.perf_counter() - started) * 1000)
             assert response["statusCode"] == 200, response
         figures[f"{size}_items"] = {
-            "runs": runs, "p50_ms": round(statistics.median(times), 2), "p99_ms": round(_percentile(times, 0.99), 2),
-        }  # fmt: skip
+            "runs": runs,
+            "p50_ms": round(statistics.median(times), 2),
+            "p99_ms": round(_percentile(times, 0.99), 2),
+        }
     figures["target"] = "p99 of a 100-item push <= 25 ms"
     return figures
 
@@ -89,10 +93,13 @@ def _median_import_seconds(statement: str, runs: int = 7) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     env = {**os.environ, "PYTHONPATH": str(HANDLER_DIR)}
     samples = [
-        float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                             check=True).stdout.split()[-1])
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            ).stdout.split()[-1]
+        )
         for _ in range(runs)
-    ]  # fmt: skip
+    ]
     return statistics.median(samples)
 
 
@@ -129,8 +136,14 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def peak_rss(info: dict) -> dict:
     script = _RSS_SCRIPT.format(handler_dir=str(HANDLER_DIR), env=json.dumps(function_env(info)), token=TOKEN)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     kib = int(out.stdout.split()[-1])
     return {"push_items": 2000, "peak_rss_mb": round(kib / 1024, 1), "target": "<= 100 MB"}
 

@@ -60,18 +60,26 @@ def _naive_drain(mns: MnsEmulator, queue_name: str, store: ReceiptStore) -> int:
 
 def run() -> dict:
     credentials = CredentialStore()
-    with TablestoreEmulator() as tablestore, \
-         DybaseapiEmulator(credentials=credentials, account_id=ACCOUNT, message_types=["SmsReport"]) as dyb, \
-         MnsEmulator(credentials=credentials) as mns:  # fmt: skip
+    with (
+        TablestoreEmulator() as tablestore,
+        DybaseapiEmulator(credentials=credentials, account_id=ACCOUNT, message_types=["SmsReport"]) as dyb,
+        MnsEmulator(credentials=credentials) as mns,
+    ):
         queue = dyb.queue_name("SmsReport")
         mns.create_queue(queue, visibility_timeout=60)
 
         _fill(mns, queue)
-        settings = AlicomSettings(message_types=(MessageType.SMS_REPORT,), account_id=ACCOUNT,
-                                  mns_endpoint=mns.endpoint, dybaseapi_endpoint=dyb.address,
-                                  dybaseapi_protocol="http", wait_seconds=1)  # fmt: skip
-        puller = AlicomPuller(settings, TokenSource(settings, (dyb.access_key_id, dyb.access_key_secret, None)),
-                              _store(tablestore))  # fmt: skip
+        settings = AlicomSettings(
+            message_types=(MessageType.SMS_REPORT,),
+            account_id=ACCOUNT,
+            mns_endpoint=mns.endpoint,
+            dybaseapi_endpoint=dyb.address,
+            dybaseapi_protocol="http",
+            wait_seconds=1,
+        )
+        puller = AlicomPuller(
+            settings, TokenSource(settings, (dyb.access_key_id, dyb.access_key_secret, None)), _store(tablestore)
+        )
         started = time.perf_counter()
         (report,) = puller.pull(budget_seconds=600)
         puller_seconds = time.perf_counter() - started - 1.0  # less the final empty long poll

@@ -127,8 +127,9 @@ def fetch_wheels(pins: list[tuple[str, str]]) -> None:
         for name, version in missing:
             if cached_wheel(name, version) is not None:
                 continue
-            done = pip("download", "--dest", str(WHEELS), "--only-binary=:all:", "--no-deps", *TARGET,
-                       f"{name}=={version}")  # fmt: skip
+            done = pip(
+                "download", "--dest", str(WHEELS), "--only-binary=:all:", "--no-deps", *TARGET, f"{name}=={version}"
+            )
             if done.returncode == 0:
                 continue
             log(f"{name}=={version} has no wheel: building one from its source distribution")
@@ -160,8 +161,11 @@ def package_files() -> list[Path]:
 
 def handler_files(function: str) -> list[Path]:
     directory = ROOT / "functions" / function
-    return [p for p in sorted(directory.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
-            and p.suffix not in (".pyc", ".pyo")]  # fmt: skip
+    return [
+        p
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+    ]
 
 
 # -- building -------------------------------------------------------------------------------------
@@ -191,8 +195,9 @@ def compile_tree(directory: Path) -> None:
     if sys.version_info[:2] != (3, 10):
         log(f"not compiling bytecode: this is Python {sys.version_info[0]}.{sys.version_info[1]}, FC runs 3.10")
         return
-    ok = compileall.compile_dir(str(directory), quiet=2, force=True, workers=0,
-                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)  # fmt: skip
+    ok = compileall.compile_dir(
+        str(directory), quiet=2, force=True, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
     if not ok:
         log("warning: some files did not compile (a package's Python 2 leftovers, never imported)")
 
@@ -204,9 +209,20 @@ def build(function: str) -> Path:
     staging = BUILD / f".{function}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    done = pip("install", "--target", str(staging), "--no-index", "--find-links", str(WHEELS),
-               "--only-binary=:all:", "--no-deps", "--no-compile", *TARGET,
-               "-r", str(requirements_file(function)))  # fmt: skip
+    done = pip(
+        "install",
+        "--target",
+        str(staging),
+        "--no-index",
+        "--find-links",
+        str(WHEELS),
+        "--only-binary=:all:",
+        "--no-deps",
+        "--no-compile",
+        *TARGET,
+        "-r",
+        str(requirements_file(function)),
+    )
     if done.returncode != 0:
         raise SystemExit(f"pip install for {function} failed:\n{done.stdout}\n{done.stderr}")
     for relative in PRUNED:

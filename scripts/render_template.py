@@ -53,8 +53,13 @@ def render_tables(tables) -> list[str]:
         for column, kind in table.primary_key:
             lines += [f"      - Name: {column}", f"        Type: {kind}"]
         # as `init-tables` creates them: no expiry, one version, no reserved throughput
-        lines += ["    TimeToLive: -1", "    MaxVersions: 1", "    ReservedThroughput:", "      Read: 0",
-                  "      Write: 0"]  # fmt: skip
+        lines += [
+            "    TimeToLive: -1",
+            "    MaxVersions: 1",
+            "    ReservedThroughput:",
+            "      Read: 0",
+            "      Write: 0",
+        ]
     return lines
 
 
@@ -83,8 +88,7 @@ def render(text: str) -> str:
             raise SystemExit(f"template.yml: unknown generated block {name!r}")
         seen.add(name)
         body = "".join(f"{indent}{line}\n" for line in RENDERERS[name](tables))
-        return (f"{indent}# BEGIN GENERATED {name}{match.group('note')}\n{body}"
-                f"{indent}# END GENERATED {name}\n")  # fmt: skip
+        return f"{indent}# BEGIN GENERATED {name}{match.group('note')}\n{body}{indent}# END GENERATED {name}\n"
 
     result = BLOCK.sub(replace, text)
     missing = set(RENDERERS) - seen

@@ -27,11 +27,14 @@ import base64
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .settings import Variable
+
+if TYPE_CHECKING:
+    from .storage import Storage
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -71,14 +74,14 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     return EXIT_OK if result.all_parsed else EXIT_REJECTED
 
 
-def _storage(args: argparse.Namespace):
+def _storage(args: argparse.Namespace) -> Storage:
     from .endpoints import storage_env
     from .storage import Storage, StorageSettings
 
     return Storage(StorageSettings.from_env(storage_env(args.data_dir, os.environ)))
 
 
-def _print_rows(rows, **extra) -> None:
+def _print_rows(rows: Iterable[Mapping[str, Any]], **extra: Any) -> None:
     for row in rows:
         out = {**extra}
         for name, value in row.items():
@@ -116,23 +119,31 @@ def _cmd_query(args: argparse.Namespace) -> int:
     prefix = f"SmsReport:{escape_entity_part(biz_id)}|"
     if phone:
         entity = prefix + escape_entity_part(phone)
-        state_range = ((("biz_id", biz_id), ("phone_number", phone)),
-                       (("biz_id", biz_id), ("phone_number", phone + "\x00")))  # fmt: skip
-        ledger_range = ((("entity_key", entity), ("idempotency_key", INF_MIN)),
-                        (("entity_key", entity), ("idempotency_key", INF_MAX)))  # fmt: skip
+        state_range = (
+            (("biz_id", biz_id), ("phone_number", phone)),
+            (("biz_id", biz_id), ("phone_number", phone + "\x00")),
+        )
+        ledger_range = (
+            (("entity_key", entity), ("idempotency_key", INF_MIN)),
+            (("entity_key", entity), ("idempotency_key", INF_MAX)),
+        )
     else:
-        state_range = ((("biz_id", biz_id), ("phone_number", INF_MIN)),
-                       (("biz_id", biz_id), ("phone_number", INF_MAX)))  # fmt: skip
+        state_range = ((("biz_id", biz_id), ("phone_number", INF_MIN)), (("biz_id", biz_id), ("phone_number", INF_MAX)))
         # every entity key starting with the prefix: '}' is the character after '|'
-        ledger_range = ((("entity_key", prefix), ("idempotency_key", INF_MIN)),
-                        (("entity_key", prefix[:-1] + "}"), ("idempotency_key", INF_MIN)))  # fmt: skip
+        ledger_range = (
+            (("entity_key", prefix), ("idempotency_key", INF_MIN)),
+            (("entity_key", prefix[:-1] + "}"), ("idempotency_key", INF_MIN)),
+        )
     _print_rows(backend.scan(DELIVERY_STATE, *state_range), table=DELIVERY_STATE)
     _print_rows(backend.scan(LEDGER, *ledger_range), table=LEDGER)
     return EXIT_OK
 
 
-_EXPORT_TABLES = {"ledger": ("receipt_ledger",), "state": ("delivery_state", "receipt_state"),
-                  "dead-letter": ("dead_letter",)}  # fmt: skip
+_EXPORT_TABLES = {
+    "ledger": ("receipt_ledger",),
+    "state": ("delivery_state", "receipt_state"),
+    "dead-letter": ("dead_letter",),
+}
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

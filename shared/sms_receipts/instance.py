@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .http.receiver import Receiver, ReceiverSettings
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .storage.writer import ReceiptStore
 
 DEFAULT_FUNCTION_TIMEOUT = 60.0
+_Part = TypeVar("_Part")
 
 
 def function_timeout(context: Any) -> float:
@@ -38,8 +39,8 @@ class Instance:
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = {}
 
-    def _once(self, name: str, build):
-        part = self._parts.get(name)
+    def _once(self, name: str, build: Callable[[], _Part]) -> _Part:
+        part: _Part | None = self._parts.get(name)
         if part is None:
             with self._lock:
                 part = self._parts.get(name)

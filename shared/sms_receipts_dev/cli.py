@@ -53,9 +53,18 @@ def _cmd_push(args: argparse.Namespace) -> int:
         url = local_section(args.data_dir, "callback_urls", "name the callback URL (--url)")[message_type.value]
     result = push(url, body, time_scale=args.time_scale)
     for number, attempt in enumerate(result.attempts, 1):
-        print(json.dumps({"attempt": number, "status": attempt.status, "ms": round(attempt.seconds * 1000, 1),
-                          "body": attempt.body.decode("utf-8", "replace"), "error": attempt.error},
-                         ensure_ascii=False))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "attempt": number,
+                    "status": attempt.status,
+                    "ms": round(attempt.seconds * 1000, 1),
+                    "body": attempt.body.decode("utf-8", "replace"),
+                    "error": attempt.error,
+                },
+                ensure_ascii=False,
+            )
+        )
     return EXIT_OK if result.accepted else EXIT_REJECTED
 
 
@@ -94,8 +103,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     push.add_argument("file", metavar="FILE", help="a JSON array of receipts, or - for standard input")
     push.add_argument("--type", help="message type; picks the local stack's callback URL for it")
     push.add_argument("--url", help="callback URL (default: the local stack's, from --data-dir)")
-    push.add_argument("--time-scale", type=float, default=1.0,
-                      help="multiply the re-push delays (1, 5, 10 minutes); 0.001 for local tries")  # fmt: skip
+    push.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply the re-push delays (1, 5, 10 minutes); 0.001 for local tries",
+    )
     storage_options(push)
     push.set_defaults(run=_cmd_push)
 

@@ -46,8 +46,9 @@ def python312():
     python = VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([interpreter, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", _pinned("tablestore"), _pinned("protobuf")],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", _pinned("tablestore"), _pinned("protobuf")], check=True
+        )
     return str(python)
 
 

@@ -35,11 +35,15 @@ from helpers import event_names, load_event, load_json
 T = MessageType
 # tests/events/alicom/<name>.json (one decoded message) and <name>.txt (its base64 body), by type.
 ALICOM_TYPES = {
-    "sms_report": T.SMS_REPORT, "sms_up": T.SMS_UP, "sign_sms_report": T.SIGN_SMS_REPORT,
-    "template_sms_report": T.TEMPLATE_SMS_REPORT, "mns_card_vender": T.MNS_CARD_VENDER,
-    "mns_card_template": T.MNS_CARD_TEMPLATE, "globe_sms_report": T.GLOBE_SMS_REPORT,
+    "sms_report": T.SMS_REPORT,
+    "sms_up": T.SMS_UP,
+    "sign_sms_report": T.SIGN_SMS_REPORT,
+    "template_sms_report": T.TEMPLATE_SMS_REPORT,
+    "mns_card_vender": T.MNS_CARD_VENDER,
+    "mns_card_template": T.MNS_CARD_TEMPLATE,
+    "globe_sms_report": T.GLOBE_SMS_REPORT,
     "intl_sms_report": T.INTL_SMS_REPORT,
-}  # fmt: skip
+}
 ALICOM_NAMES = list(ALICOM_TYPES)
 # The queue each Alicom body comes from (the international SmsReport shares the name `SmsReport`).
 ALICOM_QUEUES = {
@@ -135,9 +139,15 @@ def test_every_type_in_one_push_is_told_by_its_fields():
     result = decode_http_body(load_event("http/detect_every_type.json"), path="/")
     assert result.rejected == []
     assert [i.message_type for i in result.items] == [
-        T.SMS_REPORT, T.SMS_UP, T.SIGN_SMS_REPORT, T.TEMPLATE_SMS_REPORT, T.MNS_CARD_VENDER,
-        T.MNS_CARD_TEMPLATE, T.GLOBE_SMS_REPORT, T.INTL_SMS_REPORT,
-    ]  # fmt: skip
+        T.SMS_REPORT,
+        T.SMS_UP,
+        T.SIGN_SMS_REPORT,
+        T.TEMPLATE_SMS_REPORT,
+        T.MNS_CARD_VENDER,
+        T.MNS_CARD_TEMPLATE,
+        T.GLOBE_SMS_REPORT,
+        T.INTL_SMS_REPORT,
+    ]
 
 
 def test_http_single_object_body_is_accepted():
@@ -275,8 +285,12 @@ def test_an_unforeseen_error_becomes_a_rejection(monkeypatch):
 
 # A time of the right shape for a day that does not exist: pydantic-core's pattern lets it through, and
 # reading it for the identity rejects it, naming the field.
-IMPOSSIBLE_TIMES = [("report_time", "2021-02-30 10:00:00"), ("send_time", "2021-13-06 15:49:55"),
-                    ("send_time", "20211301000000"), ("report_time", "2021-09-06 24:00:00")]  # fmt: skip
+IMPOSSIBLE_TIMES = [
+    ("report_time", "2021-02-30 10:00:00"),
+    ("send_time", "2021-13-06 15:49:55"),
+    ("send_time", "20211301000000"),
+    ("report_time", "2021-09-06 24:00:00"),
+]
 
 
 def impossible_time_reason(position: int, field: str, text: str) -> str:
@@ -303,8 +317,9 @@ def test_http_time_of_a_day_that_does_not_exist_is_rejected_naming_the_field(fie
     # push goes one by one from the start.
     assert len(handed_over) == 1
     assert [i.position for i in result.items] == [0, 2]
-    assert keys(result) == [keys(decode_http_body(load_event("http/sms_report_batch_shared_biz_id.json")))[p]
-                            for p in (0, 2)]  # fmt: skip
+    assert keys(result) == [
+        keys(decode_http_body(load_event("http/sms_report_batch_shared_biz_id.json")))[p] for p in (0, 2)
+    ]
     (rejected,) = result.rejected
     assert rejected.reason == impossible_time_reason(1, field, text)
     assert (rejected.position, rejected.message_type, rejected.source) == (1, T.SMS_REPORT, Source.HTTP)
@@ -525,8 +540,9 @@ def test_read_message_body_errors(body, message):
 
 @pytest.mark.parametrize("name", ALICOM_NAMES)
 def test_alicom_message_typed_by_queue_name(name):
-    result = decode_alicom_message(load_event(f"alicom/{name}.txt"), queue_name=ALICOM_QUEUES[name],
-                                   message_id="C6DB60D1574661357FA2272774400001")  # fmt: skip
+    result = decode_alicom_message(
+        load_event(f"alicom/{name}.txt"), queue_name=ALICOM_QUEUES[name], message_id="C6DB60D1574661357FA2272774400001"
+    )
     assert result.rejected == []
     (item,) = result.items
     assert item.message_type is ALICOM_TYPES[name]
@@ -617,8 +633,10 @@ def test_eventbridge_streaming_raw_bodies():
     result = decode_eventbridge_event(load_event("eventbridge/sms_report_streaming_raw.json"))
     assert result.rejected == []
     assert [i.message_type for i in result.items] == [T.SMS_REPORT, T.SMS_REPORT]
-    assert [i.message_id for i in result.items] == ["C6DB60D1574661357FA2272774400001",
-                                                   "C6DB60D1574661357FA2272774400002"]  # fmt: skip
+    assert [i.message_id for i in result.items] == [
+        "C6DB60D1574661357FA2272774400001",
+        "C6DB60D1574661357FA2272774400002",
+    ]
     assert [i.source for i in result.items] == [Source.EVENTBRIDGE] * 2
     assert [i.record.delivery_status for i in result.items] == ["delivered", "failed"]
     assert result.items[0].idempotency_key == http_key("http/sms_report_single.json")
@@ -656,8 +674,10 @@ def test_eventbridge_untyped_queue_detects_every_type():
 
 def test_eventbridge_configured_type_and_queue_name_win_over_the_subject():
     event = load_event("eventbridge/sms_up_driven_raw.json")
-    for result in (decode_eventbridge_event(event, T.SMS_REPORT),
-                   decode_eventbridge_event(event, queue_name="Alicom-Queue-1-SmsReport")):  # fmt: skip
+    for result in (
+        decode_eventbridge_event(event, T.SMS_REPORT),
+        decode_eventbridge_event(event, queue_name="Alicom-Queue-1-SmsReport"),
+    ):
         assert only_rejection(result).message_type is T.SMS_REPORT
 
 
@@ -665,8 +685,10 @@ def test_eventbridge_partial_failure_keeps_the_good_messages_and_explains_the_ba
     event = load_event("eventbridge/streaming_partial_failure.json")
     cloud_events = json.loads(event)
     result = decode_eventbridge_event(event)
-    assert [i.message_id for i in result.items] == ["C6DB60D1574661357FA2272774400020",
-                                                   "C6DB60D1574661357FA2272774400025"]  # fmt: skip
+    assert [i.message_id for i in result.items] == [
+        "C6DB60D1574661357FA2272774400020",
+        "C6DB60D1574661357FA2272774400025",
+    ]
     not_json, no_body, bad_receipt, not_utf8 = result.rejected
     assert not_json.reason == "base64-decoded message body is not UTF-8 text (bad byte at offset 2)"
     assert not_json.raw == b"TEST"  # the doc's sample body, taken for base64
@@ -769,9 +791,11 @@ def test_topic_json_format_on_an_untyped_topic_detects_the_type():
 
 @pytest.mark.parametrize("name", ["topic/sms_report_stream.json", "topic/sms_report_stream_base64.txt"])
 def test_topic_stream_format_raw_body(name):
-    for result in (decode_topic_event(load_event(name)),
-                   decode_topic_event(load_event(name), topic_name="sms-receipts-SmsReport"),
-                   decode_topic_event(load_event(name), "SmsReport")):  # fmt: skip
+    for result in (
+        decode_topic_event(load_event(name)),
+        decode_topic_event(load_event(name), topic_name="sms-receipts-SmsReport"),
+        decode_topic_event(load_event(name), "SmsReport"),
+    ):
         assert result.rejected == []
         (item,) = result.items
         assert (item.message_type, item.message_id, item.source) == (T.SMS_REPORT, None, Source.TOPIC)
@@ -854,9 +878,11 @@ def test_one_receipt_has_one_identity_over_every_delivery_path():
 
 def test_decoders_table():
     assert {
-        Source.HTTP: decode_http_body, Source.EVENTBRIDGE: decode_eventbridge_event,
-        Source.TOPIC: decode_topic_event, Source.ALICOM: decode_alicom_message,
-    } == DECODERS  # fmt: skip
+        Source.HTTP: decode_http_body,
+        Source.EVENTBRIDGE: decode_eventbridge_event,
+        Source.TOPIC: decode_topic_event,
+        Source.ALICOM: decode_alicom_message,
+    } == DECODERS
     assert [str(v) for v in Source] == ["http", "eventbridge", "topic", "alicom"]
     assert decode_http_body.__name__ == "decode_http_body"
     assert decode_http_body.__doc__.startswith("A raw HTTP push body")

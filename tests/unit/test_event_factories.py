@@ -31,8 +31,16 @@ def test_receipt_json_is_compact_utf8_and_passes_text_through():
 
 
 def test_http_event_shape():
-    event = json.loads(events.http_event([REPORT], path="/SmsReport", headers={"X-Token": "t"},
-                                         query={"k": "v"}, source_ip="47.97.0.12", request_id="1-abc"))  # fmt: skip
+    event = json.loads(
+        events.http_event(
+            [REPORT],
+            path="/SmsReport",
+            headers={"X-Token": "t"},
+            query={"k": "v"},
+            source_ip="47.97.0.12",
+            request_id="1-abc",
+        )
+    )
     assert event["version"] == "v1"
     assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/SmsReport"
     assert event["isBase64Encoded"] is False
@@ -69,8 +77,9 @@ def test_http_event_base64_for_binary_bodies_or_on_request():
 
 @pytest.mark.parametrize("base64_body", [False, True])
 def test_eventbridge_event_streaming_list(base64_body):
-    raw = events.eventbridge_event([REPORT, REPORT], queue_name="q-SmsReport", base64_body=base64_body,
-                                   region="cn-shanghai")  # fmt: skip
+    raw = events.eventbridge_event(
+        [REPORT, REPORT], queue_name="q-SmsReport", base64_body=base64_body, region="cn-shanghai"
+    )
     cloud_events = json.loads(raw)
     assert isinstance(cloud_events, list) and len(cloud_events) == 2
     first = cloud_events[0]

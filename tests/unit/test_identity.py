@@ -45,15 +45,20 @@ def test_idempotency_key_is_the_documented_blake2b_digest():
         ("http/sms_report_single.json", "alicom/sms_report.json", "SmsReport:900619746936498440^0|13800138000"),
         ("http/sms_up_sequence_id_string.json", "alicom/sms_up.json", "SmsUp:13800138000|1234|1234567890"),
         ("http/sign_sms_report_approved.json", "alicom/sign_sms_report.json", "SignSmsReport:阿里云短信测试"),
-        ("http/template_sms_report_approved.json", "alicom/template_sms_report.json",
-         "TemplateSmsReport:SMS_123123242"),
-        ("http/mns_card_vender_render_status_string.json", "alicom/mns_card_vender.json",
-         "MnsCardVender:205101|13687451234"),
-        ("http/mns_card_template_mixed_states.json", "alicom/mns_card_template.json",
-         "MnsCardTemplate:CARD_SMS_8872"),
+        (
+            "http/template_sms_report_approved.json",
+            "alicom/template_sms_report.json",
+            "TemplateSmsReport:SMS_123123242",
+        ),
+        (
+            "http/mns_card_vender_render_status_string.json",
+            "alicom/mns_card_vender.json",
+            "MnsCardVender:205101|13687451234",
+        ),
+        ("http/mns_card_template_mixed_states.json", "alicom/mns_card_template.json", "MnsCardTemplate:CARD_SMS_8872"),
         ("http/intl_sms_report_batch.json", "alicom/intl_sms_report.json", "IntlSmsReport:1008030300123456789"),
     ],
-)  # fmt: skip
+)
 def test_same_receipt_over_http_and_mns_has_the_same_keys(http, mns, entity):
     over_http, over_mns = record(load_json(http)[0]), record(load_json(mns))
     assert idempotency_key(over_http) == idempotency_key(over_mns)
@@ -67,9 +72,15 @@ def test_globe_entity_key():
 def test_globe_and_intl_reports_with_the_same_id_are_different_receipts():
     globe = record(load_json("alicom/globe_sms_report.json"))
     intl = MODELS[MessageType.INTL_SMS_REPORT].model_validate(
-        {"MessageId": globe.message_id, "To": globe.to, "Status": globe.status, "ErrorCode": globe.error_code,
-         "SendDate": "2021-06-01 10:00:00", "ReceiveDate": "2021-06-01 10:00:05"}
-    )  # fmt: skip
+        {
+            "MessageId": globe.message_id,
+            "To": globe.to,
+            "Status": globe.status,
+            "ErrorCode": globe.error_code,
+            "SendDate": "2021-06-01 10:00:00",
+            "ReceiveDate": "2021-06-01 10:00:05",
+        }
+    )
     assert idempotency_key(globe) != idempotency_key(intl)
     assert entity_key(globe) != entity_key(intl)
 
@@ -219,12 +230,14 @@ def test_entity_key_escapes_separators_inside_parts(biz_id, phone, expected):
         # A separator in an identity field outside the entity leaves it as it is; inside, it is escaped.
         ({"phone_number": "138", "content": "a|b\\c", "sequence_id": 7, "dest_code": "12"}, "SmsUp:138|12|7"),
         ({"biz_id": "1", "phone_number": "138", "success": False, "err_code": "E|1"}, "SmsReport:1|138"),
-        ({"phone_number": "1|38", "content": "x", "dest_code": "", "send_time": "2021-09-06 16:05:00"},
-         r"SmsUp:1\|38||1630915500000"),
+        (
+            {"phone_number": "1|38", "content": "x", "dest_code": "", "send_time": "2021-09-06 16:05:00"},
+            r"SmsUp:1\|38||1630915500000",
+        ),
         ({"sign_name": "a\\b", "sign_status": "approved"}, r"SignSmsReport:a\\b"),
         ({"MessageId": "1|2", "Status": "1"}, r"IntlSmsReport:1\|2"),
     ],
-)  # fmt: skip
+)
 def test_entity_keys_with_separators_in_their_identity_fields(item, expected):
     r = record(item)
     assert identify(r) == (idempotency_key(r), entity_key(r))
@@ -259,9 +272,15 @@ def test_legacy_intl_report_keys_do_not_depend_on_spelling_or_descriptive_fields
 
 @pytest.mark.parametrize(
     "change",
-    [{"SendStatus": 2}, {"ErrorCode": "UNDELIV"}, {"ReceiveDate": "6/1/2017 10:00:06"},
-     {"SendDate": "6/1/2017 10:00:01"}, {"PhoneNumber": "85212345677"}, {"BizId": "108012345678^1"}],
-)  # fmt: skip
+    [
+        {"SendStatus": 2},
+        {"ErrorCode": "UNDELIV"},
+        {"ReceiveDate": "6/1/2017 10:00:06"},
+        {"SendDate": "6/1/2017 10:00:01"},
+        {"PhoneNumber": "85212345677"},
+        {"BizId": "108012345678^1"},
+    ],
+)
 def test_a_different_legacy_intl_report_has_a_different_idempotency_key(change):
     base = load_json("http/intl_sms_report_legacy_2019.json")[0]
     assert idempotency_key(legacy(base)) != idempotency_key(legacy({**base, **change}))

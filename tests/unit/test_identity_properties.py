@@ -53,20 +53,28 @@ optional = st.none().__or__  # optional(strategy) = None or a value
 @st.composite
 def sms_report(draw):
     return {
-        "biz_id": draw(opaque_id), "phone_number": draw(phone), "success": draw(st.booleans()),
-        "send_time": draw(optional(moment)), "report_time": draw(optional(moment)),
+        "biz_id": draw(opaque_id),
+        "phone_number": draw(phone),
+        "success": draw(st.booleans()),
+        "send_time": draw(optional(moment)),
+        "report_time": draw(optional(moment)),
         "err_code": draw(optional(st.sampled_from(["DELIVERED", "UNDELIV", "-37", "MK:0005", "EXPIRED", "007"]))),
-        "err_msg": draw(optional(text)), "sms_size": draw(optional(st.sampled_from(["1", "2", "3"]))),
+        "err_msg": draw(optional(text)),
+        "sms_size": draw(optional(st.sampled_from(["1", "2", "3"]))),
         "out_id": draw(optional(opaque_id | text)),
-    }  # fmt: skip
+    }
 
 
 @st.composite
 def sms_up(draw):
     receipt = {
-        "phone_number": draw(phone), "content": draw(text), "send_time": draw(optional(moment)),
-        "dest_code": draw(optional(digits)), "sequence_id": draw(optional(digits)), "sign_name": draw(optional(name)),
-    }  # fmt: skip
+        "phone_number": draw(phone),
+        "content": draw(text),
+        "send_time": draw(optional(moment)),
+        "dest_code": draw(optional(digits)),
+        "sequence_id": draw(optional(digits)),
+        "sign_name": draw(optional(name)),
+    }
     if receipt["send_time"] is None and receipt["sequence_id"] is None:
         receipt["send_time"] = draw(moment)
     return receipt
@@ -78,68 +86,95 @@ AUDIT = ["approving", "approved", "rejected"]
 @st.composite
 def sign_sms_report(draw):
     return {
-        "sign_name": draw(name), "sign_status": draw(st.sampled_from(AUDIT)), "order_id": draw(optional(digits)),
-        "reason": draw(optional(text)), "sign_source": draw(optional(text)), "remark": draw(optional(text)),
-        "sign_scene": draw(optional(text)), "create_date": draw(optional(moment)),
-    }  # fmt: skip
+        "sign_name": draw(name),
+        "sign_status": draw(st.sampled_from(AUDIT)),
+        "order_id": draw(optional(digits)),
+        "reason": draw(optional(text)),
+        "sign_source": draw(optional(text)),
+        "remark": draw(optional(text)),
+        "sign_scene": draw(optional(text)),
+        "create_date": draw(optional(moment)),
+    }
 
 
 @st.composite
 def template_sms_report(draw):
     return {
-        "template_code": "SMS_" + draw(digits), "template_status": draw(st.sampled_from(AUDIT)),
-        "order_id": draw(optional(digits)), "template_name": draw(optional(text)),
+        "template_code": "SMS_" + draw(digits),
+        "template_status": draw(st.sampled_from(AUDIT)),
+        "order_id": draw(optional(digits)),
+        "template_name": draw(optional(text)),
         "template_type": draw(optional(st.sampled_from(["验证码", "短信通知", "推广短信"]))),
-        "template_content": draw(optional(text)), "reason": draw(optional(text)), "remark": draw(optional(text)),
+        "template_content": draw(optional(text)),
+        "reason": draw(optional(text)),
+        "remark": draw(optional(text)),
         "create_date": draw(optional(moment)),
-    }  # fmt: skip
+    }
 
 
 @st.composite
 def mns_card_vender(draw):
-    return {"outId": draw(digits), "mobile": draw(phone), "render_status": draw(st.sampled_from(["0", "1", "2"])),
-            "desc": draw(optional(text))}  # fmt: skip
+    return {
+        "outId": draw(digits),
+        "mobile": draw(phone),
+        "render_status": draw(st.sampled_from(["0", "1", "2"])),
+        "desc": draw(optional(text)),
+    }
 
 
 @st.composite
 def mns_card_template(draw):
     vendors = draw(st.lists(st.sampled_from(["MEIZU", "OPPO", "XIAOMI", "HUAWEI", "VIVO"]), min_size=1, unique=True))
     return {
-        "template_code": "CARD_SMS_" + draw(digits), "approval_status": draw(st.sampled_from(["0", "1", "2"])),
-        "tmpOps": [{"vendorCode": v, "state": draw(st.sampled_from(["0", "1", "2"])), "desc": draw(optional(text))}
-                   for v in vendors],
+        "template_code": "CARD_SMS_" + draw(digits),
+        "approval_status": draw(st.sampled_from(["0", "1", "2"])),
+        "tmpOps": [
+            {"vendorCode": v, "state": draw(st.sampled_from(["0", "1", "2"])), "desc": draw(optional(text))}
+            for v in vendors
+        ],
         "extData": draw(st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2)),
         "desc": draw(optional(text)),
-    }  # fmt: skip
+    }
 
 
 @st.composite
 def globe_sms_report(draw):
     return {
-        "message_id": draw(digits), "status": draw(st.sampled_from(["1", "2"])), "to": draw(optional(digits)),
-        "send_date": draw(optional(moment)), "receive_date": draw(optional(moment)),
+        "message_id": draw(digits),
+        "status": draw(st.sampled_from(["1", "2"])),
+        "to": draw(optional(digits)),
+        "send_date": draw(optional(moment)),
+        "receive_date": draw(optional(moment)),
         "error_code": draw(optional(st.sampled_from(["SP_UNKNOW_ERROR", "success", "UNDELIV"]))),
         "error_description": draw(optional(text)),
-    }  # fmt: skip
+    }
 
 
 @st.composite
 def intl_sms_report(draw):
     return {
-        "MessageId": draw(digits), "Status": draw(st.sampled_from(["1", "2", "6"])), "To": draw(optional(digits)),
-        "SmsSize": draw(optional(st.sampled_from(["1", "2"]))), "TaskId": draw(optional(digits)),
-        "SendDate": draw(optional(moment)), "ReceiveDate": draw(optional(moment)),
+        "MessageId": draw(digits),
+        "Status": draw(st.sampled_from(["1", "2", "6"])),
+        "To": draw(optional(digits)),
+        "SmsSize": draw(optional(st.sampled_from(["1", "2"]))),
+        "TaskId": draw(optional(digits)),
+        "SendDate": draw(optional(moment)),
+        "ReceiveDate": draw(optional(moment)),
         "ErrorCode": draw(optional(st.sampled_from(["success", "UNDELIV", "EXPIRED"]))),
         "ErrorDescription": draw(optional(text)),
-    }  # fmt: skip
+    }
 
 
 CANONICAL = {
-    T.SMS_REPORT: sms_report(), T.SMS_UP: sms_up(), T.SIGN_SMS_REPORT: sign_sms_report(),
-    T.TEMPLATE_SMS_REPORT: template_sms_report(), T.MNS_CARD_VENDER: mns_card_vender(),
-    T.MNS_CARD_TEMPLATE: mns_card_template(), T.GLOBE_SMS_REPORT: globe_sms_report(),
+    T.SMS_REPORT: sms_report(),
+    T.SMS_UP: sms_up(),
+    T.SIGN_SMS_REPORT: sign_sms_report(),
+    T.TEMPLATE_SMS_REPORT: template_sms_report(),
+    T.MNS_CARD_VENDER: mns_card_vender(),
+    T.MNS_CARD_TEMPLATE: mns_card_template(),
+    T.GLOBE_SMS_REPORT: globe_sms_report(),
     T.INTL_SMS_REPORT: intl_sms_report(),
-}  # fmt: skip
+}
 
 # ---------------------------------------------------------------------------------------------
 # Spelling a canonical receipt as one of its documented wire variants
@@ -147,10 +182,28 @@ CANONICAL = {
 
 # Fields documented (or seen) as number or string; spelt as a JSON number whenever the digits allow.
 NUMBERISH = {
-    "biz_id", "out_id", "err_code", "phone_number", "sms_size", "sequence_id", "dest_code", "outId", "mobile",
-    "render_status", "approval_status", "state", "order_id", "message_id", "status", "to", "MessageId", "Status",
-    "To", "SmsSize", "TaskId",
-}  # fmt: skip
+    "biz_id",
+    "out_id",
+    "err_code",
+    "phone_number",
+    "sms_size",
+    "sequence_id",
+    "dest_code",
+    "outId",
+    "mobile",
+    "render_status",
+    "approval_status",
+    "state",
+    "order_id",
+    "message_id",
+    "status",
+    "to",
+    "MessageId",
+    "Status",
+    "To",
+    "SmsSize",
+    "TaskId",
+}
 INTEGER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
 EIGHT_HOURS = timedelta(hours=8)
 
@@ -164,9 +217,12 @@ def plain_time(moment: datetime, intl: bool) -> str:
 def time_spellings(moment: datetime, intl: bool) -> list[str]:
     utc = moment - EIGHT_HOURS
     spellings = [
-        moment.strftime("%Y-%m-%d %H:%M:%S"), moment.strftime("%Y%m%d%H%M%S"), moment.isoformat() + "+08:00",
-        utc.isoformat() + "Z", moment.strftime("%Y-%m-%dT%H:%M:%S"),
-    ]  # fmt: skip
+        moment.strftime("%Y-%m-%d %H:%M:%S"),
+        moment.strftime("%Y%m%d%H%M%S"),
+        moment.isoformat() + "+08:00",
+        utc.isoformat() + "Z",
+        moment.strftime("%Y-%m-%dT%H:%M:%S"),
+    ]
     if intl:
         spellings += [
             format_datetime(moment.replace(tzinfo=CHINA_TZ)),
@@ -229,9 +285,13 @@ def spelled(draw, message_type: MessageType, receipt: dict) -> dict:
             wire[key] = ops
             continue
         wire[key] = spell_value(draw, key, value, intl)
-    extras = draw(st.dictionaries(st.from_regex(r"zz_[a-z]{1,6}", fullmatch=True),
-                                  st.none() | st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=2),
-                                  max_size=3))  # fmt: skip
+    extras = draw(
+        st.dictionaries(
+            st.from_regex(r"zz_[a-z]{1,6}", fullmatch=True),
+            st.none() | st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=2),
+            max_size=3,
+        )
+    )
     wire.update(extras)
     order = draw(st.permutations(list(wire)))
     return {key: wire[key] for key in order}
@@ -289,8 +349,9 @@ def delivered(draw, message_type: MessageType, receipt_text: str, detectable: bo
         return source, decode_http_event(event, configured)
     if source == "eventbridge":
         streaming = draw(st.booleans())
-        event = events.eventbridge_event([receipt_text], streaming=streaming, queue_name=queue,
-                                         base64_body=draw(st.booleans()))  # fmt: skip
+        event = events.eventbridge_event(
+            [receipt_text], streaming=streaming, queue_name=queue, base64_body=draw(st.booleans())
+        )
         return source, decode_eventbridge_event(event, configured)
     body = b64(receipt_text) if draw(st.booleans()) else receipt_text
     if source == "topic_json":
@@ -498,10 +559,26 @@ def test_arbitrary_text_never_raises(raw):
 
 
 json_leaves = (
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
-    | st.sampled_from(["", "2021-09-06 15:49:55", "20210906154955", "Thu, 25 Nov 2021 10:27:00 +0800", "/SmsReport",
-                       "acs:mns:cn-hangzhou:1:queues/Alicom-Queue-1-SmsUp", "SmsReport", "TEST", "1.5", "-37"])
-)  # fmt: skip
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(
+        [
+            "",
+            "2021-09-06 15:49:55",
+            "20210906154955",
+            "Thu, 25 Nov 2021 10:27:00 +0800",
+            "/SmsReport",
+            "acs:mns:cn-hangzhou:1:queues/Alicom-Queue-1-SmsUp",
+            "SmsReport",
+            "TEST",
+            "1.5",
+            "-37",
+        ]
+    )
+)
 json_values = st.recursive(
     json_leaves, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=5), max_leaves=20
 )
@@ -515,13 +592,59 @@ def test_arbitrary_json_values_never_raise(value, message_type):
 
 # Keys the decoders look for, so that nested values reach the deeper branches.
 ENVELOPE_AND_RECEIPT_KEYS = [
-    "body", "attrs", "data", "messageBody", "messageId", "id", "subject", "Message", "MessageId", "TopicOwner",
-    "TopicName", "requestContext", "http", "path", "rawPath", "isBase64Encoded", "headers", "queryParameters",
-    "biz_id", "phone_number", "success", "err_code", "report_time", "send_time", "sms_size", "out_id", "content",
-    "sequence_id", "dest_code", "sign_name", "sign_status", "orderId", "order_id", "create_date", "template_code",
-    "template_status", "approval_status", "tmpOps", "vendorCode", "state", "outId", "mobile", "render_status", "desc",
-    "message_id", "to", "status", "To", "Status", "SendDate", "SmsSize", "ReceiveDate",
-]  # fmt: skip
+    "body",
+    "attrs",
+    "data",
+    "messageBody",
+    "messageId",
+    "id",
+    "subject",
+    "Message",
+    "MessageId",
+    "TopicOwner",
+    "TopicName",
+    "requestContext",
+    "http",
+    "path",
+    "rawPath",
+    "isBase64Encoded",
+    "headers",
+    "queryParameters",
+    "biz_id",
+    "phone_number",
+    "success",
+    "err_code",
+    "report_time",
+    "send_time",
+    "sms_size",
+    "out_id",
+    "content",
+    "sequence_id",
+    "dest_code",
+    "sign_name",
+    "sign_status",
+    "orderId",
+    "order_id",
+    "create_date",
+    "template_code",
+    "template_status",
+    "approval_status",
+    "tmpOps",
+    "vendorCode",
+    "state",
+    "outId",
+    "mobile",
+    "render_status",
+    "desc",
+    "message_id",
+    "to",
+    "status",
+    "To",
+    "Status",
+    "SendDate",
+    "SmsSize",
+    "ReceiveDate",
+]
 
 
 def _nest(children):
@@ -567,8 +690,12 @@ def test_an_http_batch_accounts_for_every_item(items, message_type):
 
 
 @FUZZ
-@given(bodies=st.lists(finite_json.map(lambda v: json.dumps(v, ensure_ascii=False)) | st.text(max_size=10),
-                       min_size=1, max_size=5), base64_body=st.booleans())  # fmt: skip
+@given(
+    bodies=st.lists(
+        finite_json.map(lambda v: json.dumps(v, ensure_ascii=False)) | st.text(max_size=10), min_size=1, max_size=5
+    ),
+    base64_body=st.booleans(),
+)
 def test_an_eventbridge_batch_accounts_for_every_message(bodies, base64_body):
     event = events.eventbridge_event(bodies, base64_body=base64_body)
     message_ids = [e["data"]["messageId"] for e in json.loads(event)]

@@ -61,15 +61,29 @@ def outputs(result: DecodeResult) -> dict[str, Any]:
     items = []
     for item in result.items:
         change = state_change(item)
-        state = None if change is None else {
-            "table": change.table, "primary_key": change.primary_key, "version": change.version,
-            "status": change.status, "is_final": change.is_final, "event_time": change.event_time,
-            "extra_columns": change.extra_columns,
-        }  # fmt: skip
-        items.append({
-            "position": item.position, "idempotency_key": item.idempotency_key, "entity_key": item.entity_key,
-            "status": normalized_status(item.record), "event_time": event_time(item.record), "state": state,
-        })  # fmt: skip
+        state = (
+            None
+            if change is None
+            else {
+                "table": change.table,
+                "primary_key": change.primary_key,
+                "version": change.version,
+                "status": change.status,
+                "is_final": change.is_final,
+                "event_time": change.event_time,
+                "extra_columns": change.extra_columns,
+            }
+        )
+        items.append(
+            {
+                "position": item.position,
+                "idempotency_key": item.idempotency_key,
+                "entity_key": item.entity_key,
+                "status": normalized_status(item.record),
+                "event_time": event_time(item.record),
+                "state": state,
+            }
+        )
     rejected = [{"position": r.position, "reason": r.reason} for r in result.rejected]
     return json.loads(json.dumps({"items": items, "rejected": rejected}, ensure_ascii=False))
 

@@ -38,11 +38,15 @@ def error_locations(excinfo: pytest.ExceptionInfo[ValidationError]) -> set[str]:
 
 def test_models_map_each_message_type_to_its_model():
     assert {
-        MessageType.SMS_REPORT: SmsReport, MessageType.SMS_UP: SmsUp,
-        MessageType.SIGN_SMS_REPORT: SignSmsReport, MessageType.TEMPLATE_SMS_REPORT: TemplateSmsReport,
-        MessageType.MNS_CARD_VENDER: MnsCardVender, MessageType.MNS_CARD_TEMPLATE: MnsCardTemplate,
-        MessageType.GLOBE_SMS_REPORT: GlobeSmsReport, MessageType.INTL_SMS_REPORT: IntlSmsReport,
-    } == MODELS  # fmt: skip
+        MessageType.SMS_REPORT: SmsReport,
+        MessageType.SMS_UP: SmsUp,
+        MessageType.SIGN_SMS_REPORT: SignSmsReport,
+        MessageType.TEMPLATE_SMS_REPORT: TemplateSmsReport,
+        MessageType.MNS_CARD_VENDER: MnsCardVender,
+        MessageType.MNS_CARD_TEMPLATE: MnsCardTemplate,
+        MessageType.GLOBE_SMS_REPORT: GlobeSmsReport,
+        MessageType.INTL_SMS_REPORT: IntlSmsReport,
+    } == MODELS
     for message_type, model in MODELS.items():
         assert model.message_type is message_type
 
@@ -379,8 +383,10 @@ def test_mns_card_template_vendor_results():
     assert r.extData == {}
     assert r.desc == "MEIZU不通过:驳回\r\nOPPO通过\r\nXIAOMI审核中"
     assert [(op.vendorCode, op.state, op.desc) for op in r.tmpOps] == [
-        ("MEIZU", 2, "驳回：图片不清晰"), ("OPPO", 1, "通过"), ("XIAOMI", 0, "审核中"),
-    ]  # fmt: skip
+        ("MEIZU", 2, "驳回：图片不清晰"),
+        ("OPPO", 1, "通过"),
+        ("XIAOMI", 0, "审核中"),
+    ]
     assert record_dict(r)["tmpOps"][0] == {"vendorCode": "MEIZU", "state": 2, "desc": "驳回：图片不清晰"}
 
 
@@ -418,10 +424,18 @@ def test_intl_sms_report_pascal_case_fields():
     assert r.sent_at.utcoffset().total_seconds() == 8 * 3600
     assert (r.error_code, r.error_description) == ("success", "success")
     assert record_dict(r) == {
-        "message_id": "1008030300123456789", "status": "1", "to": "85212345678", "sms_size": 1,
-        "task_id": "67890", "send_date": "2021-11-25T10:27:00+08:00", "receive_date": "2021-11-25T10:27:33+08:00",
-        "error_code": "success", "error_description": "success", "delivery_status": "delivered", "is_final": True,
-    }  # fmt: skip
+        "message_id": "1008030300123456789",
+        "status": "1",
+        "to": "85212345678",
+        "sms_size": 1,
+        "task_id": "67890",
+        "send_date": "2021-11-25T10:27:00+08:00",
+        "receive_date": "2021-11-25T10:27:33+08:00",
+        "error_code": "success",
+        "error_description": "success",
+        "delivery_status": "delivered",
+        "is_final": True,
+    }
 
 
 def test_intl_sms_report_without_task_id_over_mns():
@@ -468,10 +482,15 @@ def test_record_dict_adds_delivery_status_only_to_delivery_reports():
 
 def test_every_model_lists_its_time_fields():
     assert {model.__name__: model.time_fields for model in MODELS.values()} == {
-        "SmsReport": ("send_time", "report_time"), "SmsUp": ("send_time",), "SignSmsReport": ("create_date",),
-        "TemplateSmsReport": ("create_date",), "MnsCardVender": (), "MnsCardTemplate": (),
-        "GlobeSmsReport": ("send_date", "receive_date"), "IntlSmsReport": ("send_date", "receive_date"),
-    }  # fmt: skip
+        "SmsReport": ("send_time", "report_time"),
+        "SmsUp": ("send_time",),
+        "SignSmsReport": ("create_date",),
+        "TemplateSmsReport": ("create_date",),
+        "MnsCardVender": (),
+        "MnsCardTemplate": (),
+        "GlobeSmsReport": ("send_date", "receive_date"),
+        "IntlSmsReport": ("send_date", "receive_date"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -512,12 +531,23 @@ def test_record_dict_writes_times_as_aware_iso_8601():
 @pytest.mark.parametrize(
     "text",
     [
-        " 2021-09-06 15:49:55", "2021-09-06 15:49:55 ", "2021/09/06 15:49:55", "2021-09-06 15:49", "2021-9-6 15:49:55",
-        "202109061549", "2021-09-06 15:49:55.25", "2021-09-06 15:49:55+0800", "thu, 25 Nov 2021 10:27:00 +0800",
-        "25 Nov 2021 10:27:00 +0800", "Thu, 25 November 2021 10:27:00 +0800", "Thu, 25 Nov 2021 10:27:00 CST",
-        "２０２１-09-06 15:49:55", "yesterday", "1630914595",
+        " 2021-09-06 15:49:55",
+        "2021-09-06 15:49:55 ",
+        "2021/09/06 15:49:55",
+        "2021-09-06 15:49",
+        "2021-9-6 15:49:55",
+        "202109061549",
+        "2021-09-06 15:49:55.25",
+        "2021-09-06 15:49:55+0800",
+        "thu, 25 Nov 2021 10:27:00 +0800",
+        "25 Nov 2021 10:27:00 +0800",
+        "Thu, 25 November 2021 10:27:00 +0800",
+        "Thu, 25 Nov 2021 10:27:00 CST",
+        "２０２１-09-06 15:49:55",
+        "yesterday",
+        "1630914595",
     ],
-)  # fmt: skip
+)
 def test_a_time_of_another_shape_is_rejected_naming_the_field_and_the_text(text):
     with pytest.raises(ValidationError) as caught:
         GlobeSmsReport.model_validate({"message_id": "1", "status": "1", "receive_date": text})
@@ -525,8 +555,16 @@ def test_a_time_of_another_shape_is_rejected_naming_the_field_and_the_text(text)
     assert repr(text) in str(caught.value) and "yyyy-MM-dd HH:mm:ss" in str(caught.value)
 
 
-@pytest.mark.parametrize("text", ["2021-02-30 10:00:00", "2021-13-01 10:00:00", "20211301000000", "2021-09-06 24:00:00",
-                                  "Tue, 31 Feb 2021 10:00:00 +0800"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-02-30 10:00:00",
+        "2021-13-01 10:00:00",
+        "20211301000000",
+        "2021-09-06 24:00:00",
+        "Tue, 31 Feb 2021 10:00:00 +0800",
+    ],
+)
 def test_a_time_of_the_right_shape_that_does_not_exist_fails_when_read_naming_the_field(text):
     # The pattern checks the shape in pydantic-core; reading the time checks the calendar (and the
     # decoders read every time: see test_envelopes).
@@ -618,11 +656,18 @@ def test_legacy_intl_sms_report_fields_and_both_date_spellings():
     assert slashed.received_at == dashed.received_at == china(2017, 6, 1, 10, 0, 5)
     assert (dashed.send_status, dashed.sms_quantity) == (3, 1)  # "3" and "1" as text are numbers too
     assert record_dict(slashed) == {
-        "biz_id": "108012345678^0", "send_status": 3, "phone_number": "85212345678", "external_id": "order-1",
-        "send_date": "2017-06-01T10:00:00+08:00", "receive_date": "2017-06-01T10:00:05+08:00",
-        "error_code": "DELIVERED", "error_message": "DELIVERED", "sms_quantity": 1,
-        "delivery_status": "delivered", "is_final": True,
-    }  # fmt: skip
+        "biz_id": "108012345678^0",
+        "send_status": 3,
+        "phone_number": "85212345678",
+        "external_id": "order-1",
+        "send_date": "2017-06-01T10:00:00+08:00",
+        "receive_date": "2017-06-01T10:00:05+08:00",
+        "error_code": "DELIVERED",
+        "error_message": "DELIVERED",
+        "sms_quantity": 1,
+        "delivery_status": "delivered",
+        "is_final": True,
+    }
     assert LegacyIntlSmsReport.time_fields == ("send_date", "receive_date")
 
 
@@ -643,9 +688,12 @@ def test_the_month_first_date_is_the_legacy_reports_alone():
 
 @pytest.mark.parametrize(
     ("item", "fields"),
-    [({"BizId": "1"}, {"SendStatus"}), ({"SendStatus": 1}, {"BizId"}), ({"BizId": "", "SendStatus": "x"},
-                                                                         {"BizId", "SendStatus"})],
-)  # fmt: skip
+    [
+        ({"BizId": "1"}, {"SendStatus"}),
+        ({"SendStatus": 1}, {"BizId"}),
+        ({"BizId": "", "SendStatus": "x"}, {"BizId", "SendStatus"}),
+    ],
+)
 def test_legacy_intl_sms_report_required_fields_are_named(item, fields):
     from sms_receipts.parsing import LegacyIntlSmsReport
 

@@ -87,9 +87,18 @@ def test_datetimes_pass_through_and_naive_ones_become_china_time():
 
 
 @pytest.mark.parametrize(
-    "text", ["2017-13-01 00:00:00", "2017-02-30 00:00:00", "2017/01/01 00:00:00", "yesterday", "20171301000000",
-             "2017-01-01 25:00:00", "Thu, 32 Nov 2021 10:27:00 +0800", "12"],
-)  # fmt: skip
+    "text",
+    [
+        "2017-13-01 00:00:00",
+        "2017-02-30 00:00:00",
+        "2017/01/01 00:00:00",
+        "yesterday",
+        "20171301000000",
+        "2017-01-01 25:00:00",
+        "Thu, 32 Nov 2021 10:27:00 +0800",
+        "12",
+    ],
+)
 def test_unreadable_text_names_the_value_and_the_accepted_formats(text):
     with pytest.raises(ReceiptTimeError) as caught:
         parse_receipt_time(text)
@@ -120,12 +129,20 @@ TIME_TEXT = re.compile(TIME_PATTERN)
 @pytest.mark.parametrize(
     "text",
     [
-        "", "2017-01-01 00:00:00", "2017-01-01T00:00:00", "20170901000000", "2016-12-31T16:00:00Z",
-        "2017-01-01T00:00:00+08:00", "2017-01-01 00:00:00.250", "2017-01-01 00:00:00.250000-05:30",
-        "Thu, 25 Nov 2021 10:27:00 +0800", "Thu, 5 Nov 2021 02:27:00 -0000", "Thu, 25 Nov 2021 02:27:00 GMT",
+        "",
+        "2017-01-01 00:00:00",
+        "2017-01-01T00:00:00",
+        "20170901000000",
+        "2016-12-31T16:00:00Z",
+        "2017-01-01T00:00:00+08:00",
+        "2017-01-01 00:00:00.250",
+        "2017-01-01 00:00:00.250000-05:30",
+        "Thu, 25 Nov 2021 10:27:00 +0800",
+        "Thu, 5 Nov 2021 02:27:00 -0000",
+        "Thu, 25 Nov 2021 02:27:00 GMT",
         "Thu, 25 Nov 2021 10:27:00",
     ],
-)  # fmt: skip
+)
 def test_the_pattern_admits_every_documented_spelling_and_each_reads(text):
     assert TIME_TEXT.match(text)
     assert SmsUp.model_validate({"phone_number": "1", "content": "x", "sequence_id": 1, "send_time": text})

@@ -21,9 +21,15 @@ T = MessageType
 
 def test_every_type_has_its_wire_name_as_value_and_str():
     assert [t.value for t in T] == [
-        "SmsReport", "SmsUp", "SignSmsReport", "TemplateSmsReport", "MnsCardVender", "MnsCardTemplate",
-        "GlobeSmsReport", "IntlSmsReport",
-    ]  # fmt: skip
+        "SmsReport",
+        "SmsUp",
+        "SignSmsReport",
+        "TemplateSmsReport",
+        "MnsCardVender",
+        "MnsCardTemplate",
+        "GlobeSmsReport",
+        "IntlSmsReport",
+    ]
     assert str(T.SMS_UP) == "SmsUp"
     assert f"{T.GLOBE_SMS_REPORT}" == "GlobeSmsReport"
 
@@ -130,11 +136,15 @@ def test_detect_message_type_from_fields(fixture, expected):
 
 def test_detect_message_type_of_each_mns_body():
     expected = {
-        "sms_report": T.SMS_REPORT, "sms_up": T.SMS_UP, "sign_sms_report": T.SIGN_SMS_REPORT,
-        "template_sms_report": T.TEMPLATE_SMS_REPORT, "mns_card_vender": T.MNS_CARD_VENDER,
-        "mns_card_template": T.MNS_CARD_TEMPLATE, "globe_sms_report": T.GLOBE_SMS_REPORT,
+        "sms_report": T.SMS_REPORT,
+        "sms_up": T.SMS_UP,
+        "sign_sms_report": T.SIGN_SMS_REPORT,
+        "template_sms_report": T.TEMPLATE_SMS_REPORT,
+        "mns_card_vender": T.MNS_CARD_VENDER,
+        "mns_card_template": T.MNS_CARD_TEMPLATE,
+        "globe_sms_report": T.GLOBE_SMS_REPORT,
         "intl_sms_report": T.INTL_SMS_REPORT,
-    }  # fmt: skip
+    }
     for name, message_type in expected.items():
         assert detect_message_type(load_json(f"alicom/{name}.json")) is message_type, name
 

@@ -18,12 +18,19 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..logs import log_event
-from ..parsing import HttpRequest, MessageType, decode_http_body, message_type_from_name, message_type_from_path
+from ..parsing import (
+    HttpRequest,
+    MessageType,
+    ParsedItem,
+    decode_http_body,
+    message_type_from_name,
+    message_type_from_path,
+)
 from ..settings import ConfigurationError, Variable, names
 
 log = logging.getLogger("sms_receipts.http")
@@ -153,25 +160,49 @@ class Receiver:
         try:
             store = self._store_getter(context)
             result = store.write(parsed.items, parsed.rejected, deadline=deadline)
-        except Exception as exc:  # answer 500 so the service pushes again; nothing is lost
-            log_event(log, "push", logging.ERROR, **fields, status=500, error=f"{type(exc).__name__}: {exc}",
-                      latency_ms=_ms_since(started))  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - any failure: answer 500 so the service pushes again
+            log_event(
+                log,
+                "push",
+                logging.ERROR,
+                **fields,
+                status=500,
+                error=f"{type(exc).__name__}: {exc}",
+                latency_ms=_ms_since(started),
+            )
             return _reply(500, "storage unavailable, push again")
         status = 200 if result.confirmed else 500
         level = logging.INFO if status == 200 else logging.WARNING
-        log_event(log, "push", level, **fields, **result.counts, status=status, errors=result.errors[:3] or None,
-                  serializer_fallbacks=result.serializer_fallbacks, latency_ms=_ms_since(started))  # fmt: skip
+        log_event(
+            log,
+            "push",
+            level,
+            **fields,
+            **result.counts,
+            status=status,
+            errors=result.errors[:3] or None,
+            serializer_fallbacks=result.serializer_fallbacks,
+            latency_ms=_ms_since(started),
+        )
         if status == 200:
             return HttpReply(200, dict(ACCEPTED))
         return _reply(500, "storage did not confirm every receipt in time, push again")
 
     def _log_refused(self, request: HttpRequest, started: float, status: int, reason: str) -> None:
         # The query string is never logged: it carries the token.
-        log_event(log, "push_refused", logging.WARNING, request_id=request.request_id, status=status,
-                  reason=reason, source_ip=request.source_ip, latency_ms=_ms_since(started))  # fmt: skip
+        log_event(
+            log,
+            "push_refused",
+            logging.WARNING,
+            request_id=request.request_id,
+            status=status,
+            reason=reason,
+            source_ip=request.source_ip,
+            latency_ms=_ms_since(started),
+        )
 
 
-def _types_of(items) -> str | None:
+def _types_of(items: Iterable[ParsedItem]) -> str | None:
     names = sorted({item.message_type.value for item in items})
     return ",".join(names) or None
 

@@ -4,6 +4,7 @@ or any WSGI server for teams that host the receiver outside Function Compute."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -36,7 +37,7 @@ def request_from_environ(environ: dict[str, Any], max_body_bytes: int) -> HttpRe
     )
 
 
-def application(environ: dict[str, Any], start_response) -> list[bytes]:
+def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     started = time.monotonic()
     receiver = current().receiver()
     request = request_from_environ(environ, receiver.settings.max_body_bytes)

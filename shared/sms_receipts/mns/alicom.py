@@ -30,7 +30,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -40,6 +40,7 @@ from ..parsing import MessageType, RejectedItem, Source, decode_alicom_message, 
 from ..parsing.times import CHINA_TZ
 from ..settings import Variable, names
 from ..storage.outcomes import Outcome
+from ..storage.writer import ReceiptStore
 
 log = logging.getLogger("sms_receipts.alicom")
 
@@ -101,8 +102,11 @@ def denied_auth_action(exc: BaseException) -> str | None:
     the raw body is `.data`. All three are looked at.
     """
     data = getattr(exc, "data", None)
-    for detail in (getattr(exc, "access_denied_detail", None), getattr(exc, "accessDeniedDetail", None),
-                   data.get("AccessDeniedDetail") if isinstance(data, dict) else None):  # fmt: skip
+    for detail in (
+        getattr(exc, "access_denied_detail", None),
+        getattr(exc, "accessDeniedDetail", None),
+        data.get("AccessDeniedDetail") if isinstance(data, dict) else None,
+    ):
         if isinstance(detail, str):  # some services send it JSON-encoded
             try:
                 detail = json.loads(detail)
@@ -120,8 +124,10 @@ def token_permission(auth_action: str | None = None) -> str:
     if auth_action:
         return f'{auth_action} on Resource "*" (the AuthAction of the denial)'
     first, second = TOKEN_ACTION_CANDIDATES
-    return (f'{first} and {second} on Resource "*" (the service sent no AccessDeniedDetail naming the action; '
-            "grant both, or read the action in the RAM console)")  # fmt: skip
+    return (
+        f'{first} and {second} on Resource "*" (the service sent no AccessDeniedDetail naming the action; '
+        "grant both, or read the action in the RAM console)"
+    )
 
 
 @dataclass(frozen=True)
@@ -148,8 +154,9 @@ class AlicomSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], context: Any = None) -> AlicomSettings:
-        types = tuple(message_type_from_name(t.strip()) for t in env.get(ENV_TYPES, DEFAULT_TYPES).split(",")
-                      if t.strip())  # fmt: skip
+        types = tuple(
+            message_type_from_name(t.strip()) for t in env.get(ENV_TYPES, DEFAULT_TYPES).split(",") if t.strip()
+        )
         account_id = env.get(ENV_ACCOUNT_ID, "").strip() or str(getattr(context, "account_id", "") or "")
         if not account_id:
             raise AlicomError(f"set {ENV_ACCOUNT_ID}: the account id in Alicom-Queue-<uid>-<MessageType>")
@@ -192,12 +199,17 @@ def parse_expire_time(text: str) -> datetime:
 class TokenSource:
     """Tokens from QueryTokenForMnsQueue, one per message type, cached until 2 minutes before expiry."""
 
-    def __init__(self, settings: AlicomSettings, credentials: tuple[str, str, str | None], now=None):
+    def __init__(
+        self,
+        settings: AlicomSettings,
+        credentials: tuple[str, str, str | None],
+        now: Callable[[], datetime] | None = None,
+    ):
         self._settings = settings
         self._credentials = credentials
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._tokens: dict[MessageType, QueueToken] = {}
-        self._client = None
+        self._client: Any = None
         self._lock = threading.Lock()
         self.fetches = 0
         self.denied_action: str | None = None  # the AuthAction of the last denial that named one
@@ -206,17 +218,24 @@ class TokenSource:
         if credentials != self._credentials:
             self._credentials, self._client = credentials, None
 
-    def _api(self):
+    def _api(self) -> Any:
         if self._client is None:
             from alibabacloud_dybaseapi20170525.client import Client
             from alibabacloud_tea_openapi.models import Config
 
             key_id, secret, token = self._credentials
-            self._client = Client(Config(
-                access_key_id=key_id, access_key_secret=secret, security_token=token,
-                endpoint=self._settings.dybaseapi_endpoint, protocol=self._settings.dybaseapi_protocol,
-                region_id="cn-hangzhou", connect_timeout=3000, read_timeout=5000,
-            ))  # fmt: skip
+            self._client = Client(
+                Config(
+                    access_key_id=key_id,
+                    access_key_secret=secret,
+                    security_token=token,
+                    endpoint=self._settings.dybaseapi_endpoint,
+                    protocol=self._settings.dybaseapi_protocol,
+                    region_id="cn-hangzhou",
+                    connect_timeout=3000,
+                    read_timeout=5000,
+                )
+            )
         return self._client
 
     def token(self, message_type: MessageType) -> QueueToken:
@@ -253,15 +272,18 @@ class TokenSource:
                     f"{token_permission(action)}; {exc.message}"
                 ) from None
             raise AlicomError(f"QueryTokenForMnsQueue for {type_name} failed: {code} {exc.message}") from None
-        except Exception as exc:  # network errors of the Tea runtime have no common base
+        except Exception as exc:  # noqa: BLE001 - the Tea runtime's network errors have no common base
             raise AlicomError(f"QueryTokenForMnsQueue for {type_name} failed: {type(exc).__name__}: {exc}") from None
         body = response.body
         if body is None or body.code != "OK" or body.message_token_dto is None:
-            code = getattr(body, "code", None)
-            raise AlicomError(f"QueryTokenForMnsQueue for {type_name} answered {code}: {getattr(body, 'message', '')}")
+            answer = getattr(body, "code", None)
+            raise AlicomError(
+                f"QueryTokenForMnsQueue for {type_name} answered {answer}: {getattr(body, 'message', '')}"
+            )
         dto = body.message_token_dto
-        return QueueToken(dto.access_key_id, dto.access_key_secret, dto.security_token,
-                          parse_expire_time(dto.expire_time))  # fmt: skip
+        return QueueToken(
+            dto.access_key_id, dto.access_key_secret, dto.security_token, parse_expire_time(dto.expire_time)
+        )
 
 
 @dataclass
@@ -284,21 +306,28 @@ _DENIED = frozenset({"AccessDeniedByRamPolicy", "AccessDenied", "InvalidAccessKe
 
 
 class AlicomPuller:
-    def __init__(self, settings: AlicomSettings, tokens: TokenSource, store, clock=time.monotonic):
+    def __init__(
+        self,
+        settings: AlicomSettings,
+        tokens: TokenSource,
+        store: ReceiptStore,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.settings = settings
         self.tokens = tokens
         self.store = store
         self._clock = clock
         self._queues: dict[MessageType, tuple[QueueToken, Any]] = {}
 
-    def _queue(self, message_type: MessageType):
+    def _queue(self, message_type: MessageType) -> Any:
         token = self.tokens.token(message_type)
         cached = self._queues.get(message_type)
         if cached is None or cached[0] is not token:
             from mns.account import Account
 
-            account = Account(self.settings.mns_endpoint, token.access_key_id, token.access_key_secret,
-                              token.security_token)  # fmt: skip
+            account = Account(
+                self.settings.mns_endpoint, token.access_key_id, token.access_key_secret, token.security_token
+            )
             queue = account.get_queue(self.settings.queue_name(message_type))
             queue.set_encoding(True)  # bodies are base64 on the wire
             self._queues[message_type] = cached = (token, queue)
@@ -340,9 +369,11 @@ class AlicomPuller:
                     return
                 if code == _MISSING:
                     report.status = "queue missing"
-                    report.error = (f"{report.queue} does not exist: enable MNS mode for {message_type.value} in the "
-                                    "SMS console (it takes about 15 minutes), and check the account id; a queue "
-                                    "with no sends for 3 months goes dormant until sending resumes")  # fmt: skip
+                    report.error = (
+                        f"{report.queue} does not exist: enable MNS mode for {message_type.value} in the "
+                        "SMS console (it takes about 15 minutes), and check the account id; a queue "
+                        "with no sends for 3 months goes dormant until sending resumes"
+                    )
                     return
                 if (code in _EXPIRED or "expired" in str(exc).lower()) and not retried_token:
                     self.tokens.invalidate(message_type)
@@ -353,10 +384,12 @@ class AlicomPuller:
                     return
                 if code in _DENIED:
                     report.status = "access denied"
-                    report.error = (f"{code} on {report.queue}: the token from QueryTokenForMnsQueue may not read "
-                                    f"this queue (check {ENV_ACCOUNT_ID} is the account that enabled MNS mode, "
-                                    f"and grant the function's role "
-                                    f"{token_permission(self.tokens.denied_action)}): {exc.message}")  # fmt: skip
+                    report.error = (
+                        f"{code} on {report.queue}: the token from QueryTokenForMnsQueue may not read "
+                        f"this queue (check {ENV_ACCOUNT_ID} is the account that enabled MNS mode, "
+                        f"and grant the function's role "
+                        f"{token_permission(self.tokens.denied_action)}): {exc.message}"
+                    )
                     return
                 report.status, report.error = "error", f"{code}: {getattr(exc, 'message', exc)}"
                 return
@@ -371,8 +404,9 @@ class AlicomPuller:
         reserve = min(DELETE_RESERVE_SECONDS, batch_seconds / 4)
         return min(deadline, self._clock() + batch_seconds - reserve)
 
-    def _store_and_delete(self, message_type: MessageType, messages: list, store_deadline: float,
-                          report: QueueReport) -> None:  # fmt: skip
+    def _store_and_delete(
+        self, message_type: MessageType, messages: list, store_deadline: float, report: QueueReport
+    ) -> None:
         """Store a batch by `store_deadline`, then delete the messages whose receipts are settled.
 
         Rows the store has not confirmed by then are FAILED: their messages are not deleted and come
@@ -383,11 +417,15 @@ class AlicomPuller:
             if message.dequeue_count >= self.settings.poison_dequeue_count:
                 report.poison += 1
                 body = message.message_body
-                rejected.append(RejectedItem(
-                    reason=f"poison message: dequeued {message.dequeue_count} times without being stored",
-                    raw=body if isinstance(body, bytes) else str(body).encode("utf-8"),
-                    source=Source.ALICOM, message_type=message_type, message_id=message.message_id,
-                ))  # fmt: skip
+                rejected.append(
+                    RejectedItem(
+                        reason=f"poison message: dequeued {message.dequeue_count} times without being stored",
+                        raw=body if isinstance(body, bytes) else str(body).encode("utf-8"),
+                        source=Source.ALICOM,
+                        message_type=message_type,
+                        message_id=message.message_id,
+                    )
+                )
                 owners_rejected.append(index)
                 continue
             decoded = decode_alicom_message(message.message_body, message_type, message.message_id)
@@ -413,5 +451,11 @@ class AlicomPuller:
             report.deleted += len(handles)
         except MNSExceptionBase as exc:
             # Stored but not deleted: it comes back after the visibility timeout and is a duplicate then.
-            log_event(log, "alicom_delete_failed", logging.WARNING, queue=report.queue, count=len(handles),
-                      error=f"{getattr(exc, 'type', '')}: {getattr(exc, 'message', exc)}")  # fmt: skip
+            log_event(
+                log,
+                "alicom_delete_failed",
+                logging.WARNING,
+                queue=report.queue,
+                count=len(handles),
+                error=f"{getattr(exc, 'type', '')}: {getattr(exc, 'message', exc)}",
+            )

@@ -101,8 +101,9 @@ def decode_trigger_event(event: bytes, settings: MnsTriggerSettings) -> tuple[st
     return kind, decode_topic_event(event, declared)
 
 
-def handle_mns_event(event: bytes, context: Any, settings: MnsTriggerSettings,
-                     store_getter: Callable[[Any], Any]) -> dict[str, Any]:  # fmt: skip
+def handle_mns_event(
+    event: bytes, context: Any, settings: MnsTriggerSettings, store_getter: Callable[[Any], Any]
+) -> dict[str, Any]:
     started = time.monotonic()
     kind, parsed = decode_trigger_event(event, settings)
     # The trigger waits for this invocation; keep well inside the function's own timeout.

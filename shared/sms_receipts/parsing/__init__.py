@@ -94,4 +94,4 @@ __all__ = [
     "read_http_event",
     "read_message_body",
     "record_dict",
-]  # fmt: skip
+]

@@ -20,7 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,7 +41,7 @@ from .types import (
     resolve_message_type,
 )
 
-_LIST_ADAPTERS = {model: TypeAdapter(list[model]) for model in ALL_MODELS}
+_LIST_ADAPTERS = {model: TypeAdapter(list[model]) for model in ALL_MODELS}  # type: ignore[valid-type]
 
 
 class BodyError(ValueError):
@@ -72,7 +74,7 @@ def decode_items(
     delivery = Delivery(objects, source, message_id)
     if declared is not None and objects and isinstance(objects[0], dict):
         # The normal case, a push of one type: the whole array in one call into pydantic-core.
-        model = model_for(resolve_message_type(declared, objects[0]), objects[0])
+        model = model_for(resolve_message_type(declared, objects[0]) or declared, objects[0])
         try:
             records = _LIST_ADAPTERS[model].validate_python(objects)
             return DecodeResult(items=[ParsedItem(r, *identify(r), delivery, i) for i, r in enumerate(records)])
@@ -131,20 +133,18 @@ def _whole_body_rejected(
     )
 
 
-def _guarded(decode):
+def _guarded(decode: Callable[..., DecodeResult]) -> Callable[..., DecodeResult]:
     """No input, however malformed, may raise out of a decoder: an unforeseen error becomes a rejection."""
 
-    def wrapper(raw, *args, **kwargs):
+    @functools.wraps(decode)
+    def wrapper(raw: Any, *args: Any, **kwargs: Any) -> DecodeResult:
         try:
             return decode(raw, *args, **kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the decoders' promise: no input makes them raise
             raw_bytes = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogatepass")
             source = kwargs.get("source") or _DECODER_SOURCE.get(decode.__name__, Source.HTTP)
             return _whole_body_rejected(f"could not decode ({type(exc).__name__}: {exc})", raw_bytes, source)
 
-    wrapper.__name__ = decode.__name__
-    wrapper.__doc__ = decode.__doc__
-    wrapper.__wrapped__ = decode
     return wrapper
 
 
@@ -320,8 +320,9 @@ def _decode_mns_body(body: Any, declared: MessageType | None, source: Source, me
     except BodyError as exc:
         return _whole_body_rejected(str(exc), _raw_bytes(body), source, declared, message_id)
     if value == []:
-        return _whole_body_rejected("message body is an empty JSON array: no receipt in it", _raw_bytes(body),
-                                    source, declared, message_id)  # fmt: skip
+        return _whole_body_rejected(
+            "message body is an empty JSON array: no receipt in it", _raw_bytes(body), source, declared, message_id
+        )
     if not isinstance(value, (dict, list)):
         return _whole_body_rejected(
             f"message body is a JSON {type(value).__name__}, not a receipt object",

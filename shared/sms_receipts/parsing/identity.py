@@ -102,7 +102,7 @@ def _field_texts(identity: _Identity, record: Receipt) -> list[str]:
     """The identity fields as text: ids as they are, numbers as digits, booleans as 1/0, times as epoch
     ms, None as ""; then a list's entries. ReceiptTimeError, naming the field, for a date that does not exist."""
     values = identity.values(record)
-    texts = list(map(_BLANK_FOR_NONE, values, values))
+    texts: list[str] = list(map(_BLANK_FOR_NONE, values, values))
     try:
         for i in identity.times:
             texts[i] = _time_text(values[i])

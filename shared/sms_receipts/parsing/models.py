@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, cast, get_args
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import CoreSchema, core_schema, to_jsonable_python
@@ -177,7 +177,9 @@ class DeliveryReport(Receipt):
 
     @property
     def delivery_status(self) -> DeliveryStatus:
-        return self.spec.status(self)  # type: ignore[misc]
+        status = self.spec.status
+        assert status is not None  # every delivery report's spec names one
+        return cast("DeliveryStatus", status(self))
 
     @property
     def is_final(self) -> bool:
@@ -485,10 +487,16 @@ class LegacyIntlSmsReport(_InternationalReport):
 MODELS: dict[MessageType, type[Receipt]] = {
     model.message_type: model
     for model in (
-        SmsReport, SmsUp, SignSmsReport, TemplateSmsReport, MnsCardVender, MnsCardTemplate,
-        GlobeSmsReport, IntlSmsReport,
+        SmsReport,
+        SmsUp,
+        SignSmsReport,
+        TemplateSmsReport,
+        MnsCardVender,
+        MnsCardTemplate,
+        GlobeSmsReport,
+        IntlSmsReport,
     )
-}  # fmt: skip
+}
 # Every model, the legacy international schema included (it shares IntlSmsReport's message type).
 ALL_MODELS: tuple[type[Receipt], ...] = (*MODELS.values(), LegacyIntlSmsReport)
 

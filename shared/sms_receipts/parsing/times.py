@@ -74,14 +74,24 @@ def _parse_text(text: str) -> datetime:
     try:
         if len(text) == 19 and text[4] == "-" and text[10] in " T":
             return datetime(
-                int(text[0:4]), int(text[5:7]), int(text[8:10]),
-                int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=CHINA_TZ,
-            )  # fmt: skip
+                int(text[0:4]),
+                int(text[5:7]),
+                int(text[8:10]),
+                int(text[11:13]),
+                int(text[14:16]),
+                int(text[17:19]),
+                tzinfo=CHINA_TZ,
+            )
         if len(text) == 14 and text.isdigit():
             return datetime(
-                int(text[0:4]), int(text[4:6]), int(text[6:8]),
-                int(text[8:10]), int(text[10:12]), int(text[12:14]), tzinfo=CHINA_TZ,
-            )  # fmt: skip
+                int(text[0:4]),
+                int(text[4:6]),
+                int(text[6:8]),
+                int(text[8:10]),
+                int(text[10:12]),
+                int(text[12:14]),
+                tzinfo=CHINA_TZ,
+            )
         if "/" in text:  # M/d/yyyy H:mm:ss, the legacy international report (doc-detail/73871)
             day, clock = text.split(" ")
             month, mday, year = day.split("/")

@@ -32,7 +32,7 @@ __all__ = [
     "StorageSettings",
     "StoreResult",
     "TableSchema",
-]  # fmt: skip
+]
 
 
 class _NativeCodecNotice(logging.Filter):

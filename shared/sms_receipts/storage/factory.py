@@ -19,7 +19,7 @@ class _RotatingCredentials:
     def update(self, key_id: str, secret: str, token: str | None) -> None:
         self._current = self._make(key_id, secret, token)
 
-    def get_credentials(self):
+    def get_credentials(self) -> Any:
         return self._current
 
 

@@ -171,7 +171,7 @@ def _primary_key_cell(name: Any, value: Any) -> tuple[bytes, int]:
     raise _Unsupported
 
 
-def _write_row(primary_key: Any, attribute_columns: Any) -> bytearray:
+def _write_row(primary_key: Any, attribute_columns: Any) -> bytearray:  # noqa: C901 - one loop per cell kind, inline
     if type(primary_key) is not list or type(attribute_columns) not in (list, tuple):
         raise _Unsupported
     parts = [_ROW_START]

@@ -116,8 +116,8 @@ def state_change(item: ParsedItem) -> StateChange | None:
     when = event_time(record)
     rank = rule.rank(status)
     # Without a ticket, by the event time; without a time either (MnsCardTemplate), the rank alone.
-    ticketed = rule.ticket is not None
-    version = audit_version(getattr(record, rule.ticket), when, rank) if ticketed else _version(when, rank)
+    ticket = rule.ticket
+    version = audit_version(getattr(record, ticket), when, rank) if ticket is not None else _version(when, rank)
     key = tuple((name, getattr(record, name)) for name in rule.key)
     if key and all(value for _, value in key):
         table = _TABLE_KEYED_BY[rule.key]

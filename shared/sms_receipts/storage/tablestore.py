@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -72,7 +73,7 @@ class _PerRequestTimeoutConnection(ConnectionPool):
         self._calls = threading.local()
 
     @contextmanager
-    def timeout(self, seconds: float | None):
+    def timeout(self, seconds: float | None) -> Iterator[None]:
         """Within the block, this thread's requests time out after `seconds` (None: the client's)."""
         outer = getattr(self._calls, "timeout", None)
         self._calls.timeout = seconds
@@ -81,7 +82,9 @@ class _PerRequestTimeoutConnection(ConnectionPool):
         finally:
             self._calls.timeout = outer
 
-    def send_receive(self, url, request_headers, request_body):
+    def send_receive(
+        self, url: str, request_headers: dict[str, str], request_body: bytes
+    ) -> tuple[int, str, dict[str, str], bytes]:
         timeout = getattr(self._calls, "timeout", None)
         response = self.pool.urlopen(
             "POST",
@@ -144,7 +147,7 @@ class TablestoreBackend(StorageBackend):
     def serializer_fallbacks(self) -> int:
         return plainbuffer.fallbacks()
 
-    def _call(self, timeout: float | None, method, *args):
+    def _call(self, timeout: float | None, method: Callable[..., Any], *args: Any) -> Any:
         connection = self.client.connection
         try:
             if isinstance(connection, _PerRequestTimeoutConnection):
@@ -212,7 +215,9 @@ class TablestoreBackend(StorageBackend):
             created.append(name)
         return created
 
-    def scan(self, table: str, start: PrimaryKey | None = None, end: PrimaryKey | None = None):
+    def scan(
+        self, table: str, start: PrimaryKey | None = None, end: PrimaryKey | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every row of a table (or of a primary-key range), in key order, as dicts."""
         schema = TABLES[table]
         start_key = list(start) if start else [(name, INF_MIN) for name, _ in schema.primary_key]

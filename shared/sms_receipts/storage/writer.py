@@ -15,7 +15,7 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..parsing import ParsedItem, RejectedItem
@@ -30,11 +30,19 @@ CONDITION_FAILED = "OTSConditionCheckFail"
 # never came. Write rows are conditional, so retrying them is safe.
 RETRYABLE_CODES = frozenset(
     {
-        "OTSServerBusy", "OTSTimeout", "OTSRowOperationConflict", "OTSNotEnoughCapacityUnit",
-        "OTSTableNotReady", "OTSPartitionUnavailable", "OTSOperationThrottled", "OTSInternalServerError",
-        "OTSServerUnavailable", "OTSQuotaExhausted", "NetworkError",
+        "OTSServerBusy",
+        "OTSTimeout",
+        "OTSRowOperationConflict",
+        "OTSNotEnoughCapacityUnit",
+        "OTSTableNotReady",
+        "OTSPartitionUnavailable",
+        "OTSOperationThrottled",
+        "OTSInternalServerError",
+        "OTSServerUnavailable",
+        "OTSQuotaExhausted",
+        "NetworkError",
     }
-)  # fmt: skip
+)
 DEFAULT_TIMEOUT = 30.0  # seconds, when the caller names no deadline
 _MIN_REQUEST_TIME = 0.005  # below this a request cannot finish: stop and report
 _BACKOFF_BASE, _BACKOFF_CAP = 0.01, 0.25
@@ -55,7 +63,9 @@ class _Tracked:
 
 
 class ReceiptStore:
-    def __init__(self, backend: StorageBackend, *, rng: random.Random | None = None, clock=time.monotonic):
+    def __init__(
+        self, backend: StorageBackend, *, rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic
+    ):
         self.backend = backend
         self._rng = rng or random.Random()
         self._clock = clock
@@ -86,7 +96,10 @@ class ReceiptStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _write_until_done(self, plan: StorePlan, tracked: dict[int, _Tracked], deadline: float) -> tuple[int, int]:
+    # One retry loop with its outcomes side by side (retry, read back, give up) is easier to check than split.
+    def _write_until_done(  # noqa: C901
+        self, plan: StorePlan, tracked: dict[int, _Tracked], deadline: float
+    ) -> tuple[int, int]:
         pending = list(plan.rows)
         requests = rounds = 0
         last_error = "no attempt was made"

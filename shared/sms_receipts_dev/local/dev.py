@@ -69,9 +69,15 @@ class DevStack:
     function's other settings, e.g. `SMS_RECEIPTS_HTTP_DEADLINE_MS`) with the emulators' endpoints and
     the token; it is the process's instance while the stack runs."""
 
-    def __init__(self, port: int = 9000, data_dir: str | os.PathLike = ".data", token: str | None = None,
-                 fault_rate: float = 0.0, table_prefix: str = storage_settings.DEFAULT_TABLE_PREFIX,
-                 env: Mapping[str, str] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        port: int = 9000,
+        data_dir: str | os.PathLike = ".data",
+        token: str | None = None,
+        fault_rate: float = 0.0,
+        table_prefix: str = storage_settings.DEFAULT_TABLE_PREFIX,
+        env: Mapping[str, str] | None = None,
+    ):
         self.env = dict(env or {})
         self.instance: instance.Instance | None = None
         self._previous: instance.Instance | None = None
@@ -88,8 +94,9 @@ class DevStack:
         credentials = CredentialStore()
         # The caller's keys are the same on every emulator, as one RAM user's would be.
         keys = {"access_key_id": self.tablestore.access_key_id, "access_key_secret": self.tablestore.access_key_secret}
-        self.dybaseapi = DybaseapiEmulator(credentials=credentials, account_id=LOCAL_ACCOUNT_ID,
-                                           message_types=ALICOM_TYPES, **keys)  # fmt: skip
+        self.dybaseapi = DybaseapiEmulator(
+            credentials=credentials, account_id=LOCAL_ACCOUNT_ID, message_types=ALICOM_TYPES, **keys
+        )
         self.mns = MnsEmulator(credentials=credentials, data_dir=self.data_dir / "mns", account_id=LOCAL_ACCOUNT_ID)
         self.gateway: FcHttpGateway | None = None
         self._puller_stop = threading.Event()
@@ -124,10 +131,13 @@ class DevStack:
         from sms_receipts.mns.alicom import AlicomPuller, AlicomSettings, TokenSource
 
         settings = AlicomSettings(
-            message_types=tuple(MessageType(t) for t in ALICOM_TYPES), account_id=LOCAL_ACCOUNT_ID,
-            mns_endpoint=self.mns.endpoint, dybaseapi_endpoint=self.dybaseapi.address, dybaseapi_protocol="http",
+            message_types=tuple(MessageType(t) for t in ALICOM_TYPES),
+            account_id=LOCAL_ACCOUNT_ID,
+            mns_endpoint=self.mns.endpoint,
+            dybaseapi_endpoint=self.dybaseapi.address,
+            dybaseapi_protocol="http",
             wait_seconds=1,
-        )  # fmt: skip
+        )
         keys = (self.tablestore.access_key_id, self.tablestore.access_key_secret, None)
         assert self.instance is not None, "start() first"
         puller = AlicomPuller(settings, TokenSource(settings, keys), self.instance.store())

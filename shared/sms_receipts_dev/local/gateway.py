@@ -23,8 +23,9 @@ Handler = Callable[[bytes, Any], Any]
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # FC's synchronous payload limit
 
 
-def build_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str,
-                request_id: str) -> bytes:  # fmt: skip
+def build_event(
+    method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str, request_id: str
+) -> bytes:
     """The FC event of one HTTP request: repeated headers and query parameters joined with commas."""
     parts = urlsplit(target)
     joined: dict[str, str] = {}
@@ -48,11 +49,12 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         request_id = f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:16]}"
-        event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0],
-                            request_id)  # fmt: skip
+        event = build_event(
+            self.command, self.path, list(self.headers.items()), body, self.client_address[0], request_id
+        )
         try:
             status, headers, data = decode_fc_response(self.server.handler(event, fc_context(request_id)))
-        except Exception as exc:  # what FC does with an unhandled error
+        except Exception as exc:  # noqa: BLE001 - what FC does with an unhandled error
             status, headers = 502, [("X-Fc-Error-Type", "UnhandledInvocationError")]
             data = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode("utf-8")
         self.send_response(status)
@@ -90,8 +92,9 @@ class FcHttpGateway:
         return f"http://{host}:{port}"
 
     def start(self) -> FcHttpGateway:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fc-http-gateway", daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fc-http-gateway", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -62,8 +62,14 @@ def post_once(url: str, body: bytes, timeout: float = RESPONSE_TIMEOUT) -> PushA
         connection.close()
 
 
-def push(url: str, body: bytes, time_scale: float = 1.0, delays: tuple[float, ...] = RETRY_DELAYS,
-         sleep: Callable[[float], None] = time.sleep, timeout: float = RESPONSE_TIMEOUT) -> PushResult:  # fmt: skip
+def push(
+    url: str,
+    body: bytes,
+    time_scale: float = 1.0,
+    delays: tuple[float, ...] = RETRY_DELAYS,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout: float = RESPONSE_TIMEOUT,
+) -> PushResult:
     result = PushResult()
     for delay in (0.0, *delays):
         if delay:

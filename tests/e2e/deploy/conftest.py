@@ -14,8 +14,9 @@ from deploy_support import BUILD, FUNCTIONS, ROOT
 def built_functions():
     """`scripts/build_functions.py` (what `make build` runs): incremental, so a no-op when `make test`
     has just built. It downloads the pinned wheels from PyPI once; no network is a failure, not a skip."""
-    done = subprocess.run([sys.executable, "scripts/build_functions.py"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=1800)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "scripts/build_functions.py"], cwd=ROOT, capture_output=True, text=True, timeout=1800
+    )
     if done.returncode != 0:
         pytest.fail(f"make build failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
     return {function: BUILD / function for function in FUNCTIONS}

@@ -16,8 +16,11 @@ FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull")
 
 # The documented configuration of each function (the modules' own lists), less the credentials,
 # which FC sets from the function's role.
-CREDENTIALS = {storage_settings.ENV_ACCESS_KEY_ID, storage_settings.ENV_ACCESS_KEY_SECRET,
-               storage_settings.ENV_SECURITY_TOKEN}  # fmt: skip
+CREDENTIALS = {
+    storage_settings.ENV_ACCESS_KEY_ID,
+    storage_settings.ENV_ACCESS_KEY_SECRET,
+    storage_settings.ENV_SECURITY_TOKEN,
+}
 STORAGE = set(storage_settings.STORAGE_ENV_VARS) - CREDENTIALS
 DOCUMENTED = {
     "http_receipt": STORAGE | set(HTTP_ENV_VARS),

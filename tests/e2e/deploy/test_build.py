@@ -64,14 +64,25 @@ def run_built(function: str, event_list: list[bytes], env: dict[str, str], timeo
     if sys.version_info[:2] != (3, 10):
         pytest.skip("the packages are built for FC's CPython 3.10; this interpreter cannot load their binaries")
     spec = {
-        "build_dir": str(BUILD / function), "function": function, "account_id": ACCOUNT_ID, "timeout": timeout,
-        "key_id": "LTAI-local-emulator", "secret": "local-emulator-secret",
+        "build_dir": str(BUILD / function),
+        "function": function,
+        "account_id": ACCOUNT_ID,
+        "timeout": timeout,
+        "key_id": "LTAI-local-emulator",
+        "secret": "local-emulator-secret",
         "events": [base64.b64encode(e).decode("ascii") for e in event_list],
         "absent": [*DROPPED.values(), "past", "sms_receipts_dev", "pytest"],
-    }  # fmt: skip
+    }
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **env}
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", CHILD], input=json.dumps(spec), env=child_env,
-                          capture_output=True, text=True, timeout=120, cwd="/")  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", CHILD],
+        input=json.dumps(spec),
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert all(report["absent"].values()), report["absent"]  # what is not shipped cannot be imported
@@ -85,12 +96,17 @@ def storage(emulator):
     emulator.faults.clear()
     info = emulator.connection_info()
     env = {
-        "SMS_RECEIPTS_OTS_ENDPOINT": info["endpoint"], "SMS_RECEIPTS_OTS_INSTANCE": info["instance_name"],
+        "SMS_RECEIPTS_OTS_ENDPOINT": info["endpoint"],
+        "SMS_RECEIPTS_OTS_INSTANCE": info["instance_name"],
         "SMS_RECEIPTS_TABLE_PREFIX": f"b{uuid.uuid4().hex[:8]}_",
-    }  # fmt: skip
-    settings = StorageSettings(env["SMS_RECEIPTS_OTS_ENDPOINT"], env["SMS_RECEIPTS_OTS_INSTANCE"],
-                               env["SMS_RECEIPTS_TABLE_PREFIX"], access_key_id=info["access_key_id"],
-                               access_key_secret=info["access_key_secret"])  # fmt: skip
+    }
+    settings = StorageSettings(
+        env["SMS_RECEIPTS_OTS_ENDPOINT"],
+        env["SMS_RECEIPTS_OTS_INSTANCE"],
+        env["SMS_RECEIPTS_TABLE_PREFIX"],
+        access_key_id=info["access_key_id"],
+        access_key_secret=info["access_key_secret"],
+    )
     backend = Storage(settings).backend
     backend.create_missing_tables()
     return env, backend
@@ -101,14 +117,35 @@ def ledger_types(backend) -> list[str]:
 
 
 REPORTS = [
-    {"phone_number": "13800000001", "send_time": "2026-11-25 10:00:00", "report_time": "2026-11-25 10:00:05",
-     "success": True, "err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1", "biz_id": "900619^0",
-     "out_id": "o-1"},
-    {"phone_number": "13800000002", "send_time": "2026-11-25 10:00:00", "report_time": "2026-11-25 10:00:07",
-     "success": False, "err_code": "UNDELIV", "err_msg": "失败", "sms_size": "1", "biz_id": "900619^0"},
-]  # fmt: skip
-REPLY = {"phone_number": "13800000003", "content": "好的", "send_time": "2026-11-25 10:01:00", "dest_code": "1",
-         "sequence_id": 42}  # fmt: skip
+    {
+        "phone_number": "13800000001",
+        "send_time": "2026-11-25 10:00:00",
+        "report_time": "2026-11-25 10:00:05",
+        "success": True,
+        "err_code": "DELIVERED",
+        "err_msg": "用户接收成功",
+        "sms_size": "1",
+        "biz_id": "900619^0",
+        "out_id": "o-1",
+    },
+    {
+        "phone_number": "13800000002",
+        "send_time": "2026-11-25 10:00:00",
+        "report_time": "2026-11-25 10:00:07",
+        "success": False,
+        "err_code": "UNDELIV",
+        "err_msg": "失败",
+        "sms_size": "1",
+        "biz_id": "900619^0",
+    },
+]
+REPLY = {
+    "phone_number": "13800000003",
+    "content": "好的",
+    "send_time": "2026-11-25 10:01:00",
+    "dest_code": "1",
+    "sequence_id": 42,
+}
 
 
 def test_http_receipt_runs_a_push_end_to_end_from_its_directory(built_functions, storage):
@@ -142,18 +179,29 @@ def test_mns_receipt_runs_a_queue_batch_and_a_topic_message_from_its_directory(b
 def test_alicom_pull_drains_the_queues_from_its_directory(built_functions, storage):
     env, backend = storage
     credentials = CredentialStore()
-    with DybaseapiEmulator(credentials=credentials, account_id=ACCOUNT_ID, message_types=["SmsReport", "SmsUp"]) \
-            as dybaseapi, MnsEmulator(credentials=credentials) as mns:  # fmt: skip
+    with (
+        DybaseapiEmulator(
+            credentials=credentials, account_id=ACCOUNT_ID, message_types=["SmsReport", "SmsUp"]
+        ) as dybaseapi,
+        MnsEmulator(credentials=credentials) as mns,
+    ):
         for queue in dybaseapi.queue_names().values():
             mns.create_queue(queue, visibility_timeout=5)
         mns.enqueue(f"Alicom-Queue-{ACCOUNT_ID}-SmsUp", json.dumps(REPLY, ensure_ascii=False))
         mns.enqueue(f"Alicom-Queue-{ACCOUNT_ID}-SmsReport", json.dumps(REPORTS[0], ensure_ascii=False))
         # FC's timeout 30 s, not 10: a budget (less the puller's 5 s margin) that a slow machine cannot use up
-        report = run_built("alicom_pull", [events.timer_event()], {
-            **env, "SMS_RECEIPTS_ALICOM_MNS_ENDPOINT": mns.endpoint,
-            "SMS_RECEIPTS_DYBASEAPI_ENDPOINT": dybaseapi.address, "SMS_RECEIPTS_DYBASEAPI_PROTOCOL": "http",
-            "SMS_RECEIPTS_ALICOM_WAIT_SECONDS": "1",
-        }, timeout=30)  # fmt: skip
+        report = run_built(
+            "alicom_pull",
+            [events.timer_event()],
+            {
+                **env,
+                "SMS_RECEIPTS_ALICOM_MNS_ENDPOINT": mns.endpoint,
+                "SMS_RECEIPTS_DYBASEAPI_ENDPOINT": dybaseapi.address,
+                "SMS_RECEIPTS_DYBASEAPI_PROTOCOL": "http",
+                "SMS_RECEIPTS_ALICOM_WAIT_SECONDS": "1",
+            },
+            timeout=30,
+        )
     queues = {q["message_type"]: q for q in report["results"][0]["queues"]}
     assert queues["SmsUp"]["outcomes"]["stored"] == 1 and queues["SmsUp"]["deleted"] == 1
     assert queues["SmsReport"]["outcomes"]["stored"] == 1 and queues["SmsReport"]["status"] == "empty"
@@ -214,6 +262,7 @@ def test_the_dropped_packages_are_really_never_imported():
 
 
 def test_the_build_is_up_to_date_and_reproducible(built_functions):
-    done = subprocess.run([sys.executable, "scripts/build_functions.py", "--check"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "scripts/build_functions.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr

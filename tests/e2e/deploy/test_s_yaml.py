@@ -50,10 +50,25 @@ REQUIRED_ENV = {  # what a deployment must set (README: "Deploy")
     "SMS_RECEIPTS_CALLBACK_TOKENS": "token-from-the-deployer",
 }
 ACCOUNT_ID = "1234567890123456"  # the fake alias's AccountID, which ${config('AccountID')} must become
-ADD_ALIAS = ["config", "add", "-a", "default", "--AccessKeyID", "fake-key-id", "--AccessKeySecret", "fake-secret",
-             "--AccountID", ACCOUNT_ID, "-f"]  # fmt: skip
-TRIGGER_SCHEMAS = {"http": "IHttpTriggerConfig", "timer": "ITimerTriggerConfig", "mns_topic": "IMnsTriggerConfig",
-                   "eventbridge": "IEventBridge"}  # fmt: skip
+ADD_ALIAS = [
+    "config",
+    "add",
+    "-a",
+    "default",
+    "--AccessKeyID",
+    "fake-key-id",
+    "--AccessKeySecret",
+    "fake-secret",
+    "--AccountID",
+    ACCOUNT_ID,
+    "-f",
+]
+TRIGGER_SCHEMAS = {
+    "http": "IHttpTriggerConfig",
+    "timer": "ITimerTriggerConfig",
+    "mns_topic": "IMnsTriggerConfig",
+    "eventbridge": "IEventBridge",
+}
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +80,28 @@ def s_cli():
         return binary
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail("npm is not installed: the s.yaml tests need it to install @serverless-devs/s "
-                    f"{S_VERSION} (apt-get install npm, or Node.js from nodejs.org)", pytrace=False)  # fmt: skip
+        pytest.fail(
+            "npm is not installed: the s.yaml tests need it to install @serverless-devs/s "
+            f"{S_VERSION} (apt-get install npm, or Node.js from nodejs.org)",
+            pytrace=False,
+        )
     TOOLS.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([npm, "install", "--prefix", str(TOOLS), "--no-save", "--no-package-lock", "--no-audit",
-                           "--no-fund", f"@serverless-devs/s@{S_VERSION}"],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(TOOLS),
+            "--no-save",
+            "--no-package-lock",
+            "--no-audit",
+            "--no-fund",
+            f"@serverless-devs/s@{S_VERSION}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0 or not binary.exists():
         pytest.fail(f"npm install @serverless-devs/s@{S_VERSION} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
     return binary
@@ -78,8 +109,9 @@ def s_cli():
 
 def run_s(s_cli, tmp_home, args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_home), **(env or {})}
-    return subprocess.run([str(s_cli), *args], cwd=ROOT, env=clean, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [str(s_cli), *args], cwd=ROOT, env=clean, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
+    )
 
 
 def preview(s_cli, tmp_home, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -165,12 +197,16 @@ def test_the_readmes_s_config_add_works_as_written(s_cli, tmp_path):
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_props_satisfy_the_fc3_schema(resources, function):
     props = resources[function]["props"]
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in jsonschema.Draft7Validator(SCHEMA).iter_errors(props)]  # fmt: skip
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(SCHEMA).iter_errors(props)
+    ]
     assert errors == []
     for trigger in props["triggers"]:  # the schema's anyOf would let a config pass as another type's
-        definition = {**SCHEMA["definitions"][TRIGGER_SCHEMAS[trigger["triggerType"]]],
-                      "definitions": SCHEMA["definitions"]}  # fmt: skip
+        definition = {
+            **SCHEMA["definitions"][TRIGGER_SCHEMAS[trigger["triggerType"]]],
+            "definitions": SCHEMA["definitions"],
+        }
         jsonschema.Draft7Validator(definition).validate(trigger["triggerConfig"])
 
 
@@ -181,7 +217,8 @@ def test_each_function_runs_its_built_handler_on_python310(resources, function):
     assert props["runtime"] == "python3.10"
     assert props["code"] == f"./build/{function}"
     assert props["handler"] == "index.handler" and props["instanceLifecycleConfig"]["initializer"]["handler"] == (
-        "index.initialize")  # fmt: skip
+        "index.initialize"
+    )
     module = load_function(function)
     assert callable(module.handler) and callable(module.initialize)
     assert resource["actions"]["pre-deploy"] == [{"run": f"make build FUNCTION={function}", "path": "./"}]
@@ -277,12 +314,21 @@ def test_the_mns_function_has_a_queue_trigger_with_batches_retries_and_a_dead_le
     assert run["retryStrategy"]["PushRetryStrategy"] in {"BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"}
     assert run["deadLetterQueue"]["Arn"] == f"acs:mns:cn-hangzhou:{ACCOUNT_ID}:/queues/sms-receipts-dead-letter"
     assert triggers["mns_topic"]["sourceArn"] == f"acs:mns:cn-hangzhou:{ACCOUNT_ID}:/topics/sms-receipts"
-    named = render((("SMS_RECEIPTS_MNS_QUEUE", "receipts-in"), ("SMS_RECEIPTS_REGION", "cn-shanghai"),
-                    ("SMS_RECEIPTS_MNS_DEAD_LETTER_QUEUE", "receipts-dlq")))["resources"]  # fmt: skip
-    (queue,) = [t["triggerConfig"] for t in named["mns_receipt"]["props"]["triggers"]
-                if t["triggerType"] == "eventbridge"]  # fmt: skip
+    named = render(
+        (
+            ("SMS_RECEIPTS_MNS_QUEUE", "receipts-in"),
+            ("SMS_RECEIPTS_REGION", "cn-shanghai"),
+            ("SMS_RECEIPTS_MNS_DEAD_LETTER_QUEUE", "receipts-dlq"),
+        )
+    )["resources"]
+    (queue,) = [
+        t["triggerConfig"] for t in named["mns_receipt"]["props"]["triggers"] if t["triggerType"] == "eventbridge"
+    ]
     assert queue["eventSourceConfig"]["eventSourceParameters"]["sourceMNSParameters"] == {
-        "RegionId": "cn-shanghai", "QueueName": "receipts-in", "IsBase64Decode": True}  # fmt: skip
+        "RegionId": "cn-shanghai",
+        "QueueName": "receipts-in",
+        "IsBase64Decode": True,
+    }
     assert queue["runOptions"]["deadLetterQueue"]["Arn"] == f"acs:mns:cn-shanghai:{ACCOUNT_ID}:/queues/receipts-dlq"
 
 
@@ -315,7 +361,8 @@ def test_no_warm_instances_unless_asked_for(render, resources):
     assert warm["provisionConfig"]["defaultTarget"] == 2
     assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(warm)) == []
     assert {k: v for k, v in warm.items() if k != "provisionConfig"} == {
-        k: v for k, v in resources["http_receipt"]["props"].items() if k != "provisionConfig"}  # fmt: skip
+        k: v for k, v in resources["http_receipt"]["props"].items() if k != "provisionConfig"
+    }
 
 
 def test_the_puller_role_comment_names_the_token_actions():

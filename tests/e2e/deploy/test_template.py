@@ -35,17 +35,34 @@ TEMPLATE = yaml.safe_load((ROOT / "template.yml").read_text(encoding="utf-8"))
 RESOURCES = TEMPLATE["Resources"]
 PARAMETERS = TEMPLATE["Parameters"]
 PSEUDO = {"ALIYUN::Region": "cn-hangzhou", "ALIYUN::AccountId": "1234567890123456", "ALIYUN::StackName": "stack"}
-GIVEN = {"OtsInstanceName": "smsreceipts", "CallbackTokens": "0123456789abcdef0123", "LogProjectName": "sms-logs",
-         "CodeBucket": "code-bucket"}  # fmt: skip
-FUNCTION_RESOURCES = {"http_receipt": "HttpReceiptFunction", "mns_receipt": "MnsReceiptFunction",
-                      "alicom_pull": "AlicomPullFunction"}  # fmt: skip
+GIVEN = {
+    "OtsInstanceName": "smsreceipts",
+    "CallbackTokens": "0123456789abcdef0123",
+    "LogProjectName": "sms-logs",
+    "CodeBucket": "code-bucket",
+}
+FUNCTION_RESOURCES = {
+    "http_receipt": "HttpReceiptFunction",
+    "mns_receipt": "MnsReceiptFunction",
+    "alicom_pull": "AlicomPullFunction",
+}
 ROLE_OF = {"http_receipt": "FunctionRole", "mns_receipt": "FunctionRole", "alicom_pull": "PullerRole"}
 # The one statement on Resource "*": QueryTokenForMnsQueue, for a service that authorizes per service
 # only (deploy_support cites the SMS RAM pages; README, "Deploy").
 ALLOWED_ON_ANY_RESOURCE = QUERY_TOKEN_ACTIONS
-ROS_TYPES = {"ALIYUN::OTS::Instance", "ALIYUN::OTS::Table", "ALIYUN::SLS::Project", "ALIYUN::SLS::Logstore",
-             "ALIYUN::SLS::Index", "ALIYUN::MNS::Queue", "ALIYUN::MNS::Topic", "ALIYUN::RAM::Role",
-             "ALIYUN::FC3::Function", "ALIYUN::FC3::Trigger", "ALIYUN::FC3::ProvisionConfig"}  # fmt: skip
+ROS_TYPES = {
+    "ALIYUN::OTS::Instance",
+    "ALIYUN::OTS::Table",
+    "ALIYUN::SLS::Project",
+    "ALIYUN::SLS::Logstore",
+    "ALIYUN::SLS::Index",
+    "ALIYUN::MNS::Queue",
+    "ALIYUN::MNS::Topic",
+    "ALIYUN::RAM::Role",
+    "ALIYUN::FC3::Function",
+    "ALIYUN::FC3::Trigger",
+    "ALIYUN::FC3::ProvisionConfig",
+}
 
 
 # -- a small evaluator of the intrinsic functions the template uses -------------------------------
@@ -171,8 +188,11 @@ def test_the_instance_name_is_lowercase_and_free_of_the_words_tablestore_rejects
     assert all(f" {word}" in spec["Description"] for word in FORBIDDEN_INSTANCE_WORDS)
     assert storage_settings.FORBIDDEN_INSTANCE_WORDS == FORBIDDEN_INSTANCE_WORDS
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    suggested = {GIVEN["OtsInstanceName"], *([spec["Default"]] if "Default" in spec else []),
-                 *re.findall(r"`(\w+)` works", readme)}  # fmt: skip
+    suggested = {
+        GIVEN["OtsInstanceName"],
+        *([spec["Default"]] if "Default" in spec else []),
+        *re.findall(r"`(\w+)` works", readme),
+    }
     assert "smsreceipts" in suggested
     for name in suggested:
         assert allowed(name) and not [w for w in FORBIDDEN_INSTANCE_WORDS if w in name], name
@@ -191,20 +211,27 @@ def test_warm_http_instances_are_opt_in():
     assert props["FunctionName"] == "sms-receipts-http" and props["Qualifier"] == "LATEST"
     assert spec["Properties"]["DefaultTarget"] == {"Ref": "HttpMinInstances"}
     s_config = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))["resources"]["http_receipt"]["props"][
-        "provisionConfig"]  # fmt: skip
+        "provisionConfig"
+    ]
     assert (props["AlwaysAllocateCPU"], props["AlwaysAllocateGPU"]) == (
-        s_config["alwaysAllocateCPU"], s_config["alwaysAllocateGPU"])  # fmt: skip
+        s_config["alwaysAllocateCPU"],
+        s_config["alwaysAllocateGPU"],
+    )
 
 
 def test_the_generated_parts_are_up_to_date_with_the_schema():
-    done = subprocess.run([sys.executable, "scripts/render_template.py", "--check"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "scripts/render_template.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_tables_are_the_stores_schema():
-    tables = {spec["Properties"]["TableName"]["Fn::Sub"]: spec["Properties"] for spec in RESOURCES.values()
-              if spec["Type"] == "ALIYUN::OTS::Table"}  # fmt: skip
+    tables = {
+        spec["Properties"]["TableName"]["Fn::Sub"]: spec["Properties"]
+        for spec in RESOURCES.values()
+        if spec["Type"] == "ALIYUN::OTS::Table"
+    }
     assert set(tables) == {f"${{TablePrefix}}{name}" for name in TABLES}
     for name, schema in TABLES.items():
         props = resolve(tables[f"${{TablePrefix}}{name}"])
@@ -227,8 +254,10 @@ def test_each_function_runs_an_existing_handler_with_s_yamls_settings(function):
     s_props = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))["resources"][function]["props"]
     for key in ("cpu", "memorySize", "diskSize", "timeout", "internetAccess", "description"):
         assert props[key[0].upper() + key[1:]] == s_props[key], key
-    assert props["InstanceLifecycleConfig"]["Initializer"]["Timeout"] == (
-        s_props["instanceLifecycleConfig"]["initializer"]["timeout"])  # fmt: skip
+    assert (
+        props["InstanceLifecycleConfig"]["Initializer"]["Timeout"]
+        == (s_props["instanceLifecycleConfig"]["initializer"]["timeout"])
+    )
     assert props["Role"].endswith(f":role/{resolve(RESOURCES[ROLE_OF[function]]['Properties'])['RoleName']}")
     assert set(spec["DependsOn"]) >= {name for name, r in RESOURCES.items() if r["Type"] == "ALIYUN::OTS::Table"}
 
@@ -253,8 +282,11 @@ def test_secrets_are_noecho_parameters_without_defaults():
 
 
 def test_the_triggers():
-    triggers = {spec["Properties"]["TriggerType"]: resolve(spec["Properties"]) for spec in RESOURCES.values()
-                if spec["Type"] == "ALIYUN::FC3::Trigger"}  # fmt: skip
+    triggers = {
+        spec["Properties"]["TriggerType"]: resolve(spec["Properties"])
+        for spec in RESOURCES.values()
+        if spec["Type"] == "ALIYUN::FC3::Trigger"
+    }
     assert triggers["http"]["TriggerConfig"]["authType"] == "anonymous"
     assert triggers["http"]["FunctionName"] == "sms-receipts-http"
     queue = triggers["eventbridge"]["TriggerConfig"]
@@ -262,7 +294,8 @@ def test_the_triggers():
     assert set(queue["eventSinkConfig"]["deliveryOption"]) <= FC3_DELIVERY_OPTION_FIELDS  # FC 3.0 models only
     assert set(queue["runOptions"]) <= FC3_RUN_OPTIONS_FIELDS
     assert queue["runOptions"]["deadLetterQueue"]["Arn"] == (
-        "acs:mns:cn-hangzhou:1234567890123456:/queues/sms-receipts-dead-letter")  # fmt: skip
+        "acs:mns:cn-hangzhou:1234567890123456:/queues/sms-receipts-dead-letter"
+    )
     assert queue["runOptions"]["batchWindow"] and queue["runOptions"]["retryStrategy"]
     assert RESOURCES["DeadLetterQueue"]["Type"] == "ALIYUN::MNS::Queue"
     topic = triggers["mns_topic"]
@@ -271,8 +304,9 @@ def test_the_triggers():
     timer = triggers["timer"]
     assert timer["FunctionName"] == "sms-receipts-alicom-pull" and timer["TriggerConfig"]["enable"] is False
     s_yaml = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))["resources"]
-    (s_queue,) = [t["triggerConfig"] for t in s_yaml["mns_receipt"]["props"]["triggers"]
-                  if t["triggerType"] == "eventbridge"]  # fmt: skip
+    (s_queue,) = [
+        t["triggerConfig"] for t in s_yaml["mns_receipt"]["props"]["triggers"] if t["triggerType"] == "eventbridge"
+    ]
     assert queue["runOptions"]["batchWindow"] == s_queue["runOptions"]["batchWindow"]
     assert queue["runOptions"]["retryStrategy"] == s_queue["runOptions"]["retryStrategy"]
     assert queue["eventSinkConfig"] == s_queue["eventSinkConfig"]
@@ -366,8 +400,9 @@ def test_a_push_through_the_function_calls_only_allowed_apis(emulator, storage_e
         "err_code": "DELIVERED",
         "biz_id": f"b{time.time_ns()}",
     }
-    response = index.handler(events.http_event([receipt, "not a receipt"], path="/SmsReport",
-                                               query={"token": "t"}), None)  # fmt: skip
+    response = index.handler(
+        events.http_event([receipt, "not a receipt"], path="/SmsReport", query={"token": "t"}), None
+    )
     assert response["statusCode"] == 200, json.loads(response["body"])
     used = {"ots:" + api for api, count in (emulator.requests - before).items() if count}
     allowed = {a for s in statements("FunctionRole") for a in as_list(s["Action"])}

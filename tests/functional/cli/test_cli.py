@@ -22,9 +22,12 @@ ITEM_KEYS = {"type", "idempotency_key", "entity_key", "record"}
 def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None):
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "sms_receipts_dev.cli"]
     return subprocess.run(
-        [*command, *args], input=stdin if stdin is not None else b"", capture_output=True, timeout=60,
+        [*command, *args],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=60,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
 
 
 def lines(completed) -> list[dict]:
@@ -71,8 +74,10 @@ def test_stdin_dash_gives_the_same_lines_as_the_file():
     assert from_stdin.returncode == from_file.returncode == 0
     assert from_stdin.stdout == from_file.stdout
     assert [line["record"]["sequence_id"] for line in lines(from_stdin)] == [
-        "1234567890", "9007199254740993", "0001234567",
-    ]  # fmt: skip
+        "1234567890",
+        "9007199254740993",
+        "0001234567",
+    ]
 
 
 def test_type_option_in_any_spelling():
@@ -88,8 +93,10 @@ def test_international_report_under_type_sms_report():
     completed = run("parse", "--type", "SmsReport", event("http/intl_sms_report_batch.json"))
     assert completed.returncode == 0
     assert [(line["type"], line["record"]["delivery_status"]) for line in lines(completed)] == [
-        ("IntlSmsReport", "delivered"), ("IntlSmsReport", "failed"), ("IntlSmsReport", "expired"),
-    ]  # fmt: skip
+        ("IntlSmsReport", "delivered"),
+        ("IntlSmsReport", "failed"),
+        ("IntlSmsReport", "expired"),
+    ]
 
 
 def test_a_batch_with_rejected_items_prints_them_in_push_order_and_exits_1():
@@ -163,8 +170,9 @@ def test_via_eventbridge_partial_failure_exits_1_with_items_and_errors():
     printed = lines(completed)
     assert [set(line) for line in printed] == [ITEM_KEYS] * 2 + [{"error", "raw"}] * 4
     assert printed[2] == {
-        "error": "base64-decoded message body is not UTF-8 text (bad byte at offset 2)", "raw": "TEST",
-    }  # fmt: skip
+        "error": "base64-decoded message body is not UTF-8 text (bad byte at offset 2)",
+        "raw": "TEST",
+    }
     cloud_events = load_json("eventbridge/streaming_partial_failure.json")
     assert json.loads(printed[3]["raw"]) == cloud_events[2]  # the CloudEvent without data.messageBody
     assert printed[5]["raw"] == cloud_events[4]["data"]["messageBody"]  # the base64 text, as it came
@@ -192,8 +200,9 @@ def test_usage_errors_exit_2_with_a_message_and_no_output(args, stderr):
 def test_module_entry_point_behaves_like_the_script():
     completed = subprocess.run(
         [sys.executable, "-m", "sms_receipts.cli", "parse", event("http/sms_report_opaque_ids.json")],
-        capture_output=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        timeout=60,
+    )
     assert completed.returncode == 0
     (line,) = lines(completed)
     record = line["record"]

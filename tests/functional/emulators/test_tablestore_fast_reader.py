@@ -60,7 +60,7 @@ def described(row) -> tuple:
 def outcome(read, data: bytes) -> tuple:
     try:
         return ("row", described(read(data)))
-    except Exception as error:  # the outcome is compared, whatever it is
+    except Exception as error:  # noqa: BLE001 - the outcome is compared, whatever it is
         return ("error", type(error).__name__, getattr(error, "message", None) or str(error))
 
 

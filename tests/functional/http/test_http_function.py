@@ -33,9 +33,17 @@ def rows(backend, table):
 
 
 def report(phone="13800000001", success=True, report_time="2026-11-25 10:00:05", biz_id="900619746936498440^0"):
-    return {"phone_number": phone, "send_time": "2026-11-25 10:00:00", "report_time": report_time,
-            "success": success, "err_code": "DELIVERED" if success else "UNDELIV", "err_msg": "",
-            "sms_size": "1", "biz_id": biz_id, "out_id": "o-1"}  # fmt: skip
+    return {
+        "phone_number": phone,
+        "send_time": "2026-11-25 10:00:00",
+        "report_time": report_time,
+        "success": success,
+        "err_code": "DELIVERED" if success else "UNDELIV",
+        "err_msg": "",
+        "sms_size": "1",
+        "biz_id": biz_id,
+        "out_id": "o-1",
+    }
 
 
 @pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.json")))
@@ -204,9 +212,15 @@ def test_the_wsgi_entry_point(index, backend):
     def start_response(status, headers):
         captured["status"], captured["headers"] = status, dict(headers)
 
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/SmsReport", "QUERY_STRING": f"token={TOKEN}",
-               "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json", "REMOTE_ADDR": "127.0.0.1",
-               "wsgi.input": io.BytesIO(body)}  # fmt: skip
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/SmsReport",
+        "QUERY_STRING": f"token={TOKEN}",
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(body),
+    }
     out = b"".join(index.wsgi_handler(environ, start_response))
     assert captured["status"] == "200 OK" and json.loads(out) == ACCEPTED
     assert len(rows(backend, LEDGER)) == 1

@@ -76,11 +76,24 @@ def test_the_stack_leaves_the_process_environment_alone(tmp_path, fresh_instance
 
 def test_the_dev_command_prints_the_callback_and_stops_on_ctrl_c(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "sms_receipts_dev.cli", "dev", "--port", "0", "--data-dir", str(tmp_path / "d"),
-         "--token", "tok"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sms_receipts_dev.cli",
+            "dev",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--token",
+            "tok",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith(("SMS_RECEIPTS_", "ALIBABA_CLOUD_"))},
-    )  # fmt: skip
+    )
     try:
         first = process.stdout.readline()
         callback = process.stdout.readline()

@@ -15,9 +15,12 @@ from mns_support import ACCOUNT_ID
 def alicom(storage_env):
     """The SMS service's side: its MNS account with the Alicom queues, and the token API."""
     credentials = CredentialStore()
-    with DybaseapiEmulator(credentials=credentials, account_id=ACCOUNT_ID, token_lifetime=3600,
-                           message_types=["SmsReport", "SmsUp"]) as dybaseapi, \
-         MnsEmulator(credentials=credentials, faults=FaultConfig(seed=5)) as mns:  # fmt: skip
+    with (
+        DybaseapiEmulator(
+            credentials=credentials, account_id=ACCOUNT_ID, token_lifetime=3600, message_types=["SmsReport", "SmsUp"]
+        ) as dybaseapi,
+        MnsEmulator(credentials=credentials, faults=FaultConfig(seed=5)) as mns,
+    ):
         for queue in dybaseapi.queue_names().values():
             mns.create_queue(queue, visibility_timeout=1)
         yield dybaseapi, mns

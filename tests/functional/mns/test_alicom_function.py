@@ -38,8 +38,13 @@ def function_env(alicom, storage_env, fresh_instance, monkeypatch):
 
 def test_the_timer_function_drains_the_queues(function_env):
     _, mns = function_env
-    reply = {"phone_number": "13800000001", "content": "好", "send_time": "20261125100000", "dest_code": "1",
-             "sequence_id": 7}  # fmt: skip
+    reply = {
+        "phone_number": "13800000001",
+        "content": "好",
+        "send_time": "20261125100000",
+        "dest_code": "1",
+        "sequence_id": 7,
+    }
     mns.enqueue(f"Alicom-Queue-{ACCOUNT_ID}-SmsUp", json.dumps(reply, ensure_ascii=False))
     index = load_function("alicom_pull")
     context = fc_context("timer")
@@ -65,8 +70,14 @@ def test_pull_once_from_the_command_line(function_env, storage_env, tmp_path):
         ),
     )
     env = {**os.environ, "SMS_RECEIPTS_ALICOM_ACCOUNT_ID": ACCOUNT_ID, "SMS_RECEIPTS_PULL_SECONDS": "6"}
-    done = subprocess.run([sys.executable, "-m", "sms_receipts.cli", "pull", "--once", "--data-dir", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "sms_receipts.cli", "pull", "--once", "--data-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     assert [r["message_type"] for r in instance.current().storage().backend.scan(LEDGER)] == ["SmsReport"]
     assert '"status":"empty"' in done.stderr

@@ -23,9 +23,17 @@ QUEUE = f"Alicom-Queue-{ACCOUNT_ID}-SmsReport"
 
 
 def report(i: int) -> dict:
-    return {"phone_number": f"138{i:08d}", "send_time": "2026-11-25 10:00:00", "report_time": "2026-11-25 10:00:05",
-            "success": True, "err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1",
-            "biz_id": "900619746936498440^0", "out_id": "o"}  # fmt: skip
+    return {
+        "phone_number": f"138{i:08d}",
+        "send_time": "2026-11-25 10:00:00",
+        "report_time": "2026-11-25 10:00:05",
+        "success": True,
+        "err_code": "DELIVERED",
+        "err_msg": "用户接收成功",
+        "sms_size": "1",
+        "biz_id": "900619746936498440^0",
+        "out_id": "o",
+    }
 
 
 def enqueue(mns, count: int, start: int = 0, queue: str = QUEUE) -> None:
@@ -121,8 +129,7 @@ def test_expire_time_is_beijing_time():
     assert parse_expire_time("2026-11-25 18:00:00") == datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize(("zone", "zone_name"), [("UTC", "UTC"), ("America/New_York", "EST"),
-                                                 ("Asia/Shanghai", "CST")])  # fmt: skip
+@pytest.mark.parametrize(("zone", "zone_name"), [("UTC", "UTC"), ("America/New_York", "EST"), ("Asia/Shanghai", "CST")])
 def test_token_refresh_across_expiry_whatever_the_host_time_zone(alicom, zone, zone_name):
     """The token is refreshed 2 minutes before ExpireTime, read as Beijing time, in any host zone."""
     dybaseapi, mns = alicom

@@ -26,9 +26,17 @@ def rows(table):
 
 
 def report(phone="13800000001", report_time="2026-11-25 10:00:05", success=True):
-    return {"phone_number": phone, "send_time": "2026-11-25 10:00:00", "report_time": report_time,
-            "success": success, "err_code": "DELIVERED" if success else "UNDELIV", "err_msg": "用户接收成功",
-            "sms_size": "1", "biz_id": "900619746936498440^0", "out_id": "o-1"}  # fmt: skip
+    return {
+        "phone_number": phone,
+        "send_time": "2026-11-25 10:00:00",
+        "report_time": report_time,
+        "success": success,
+        "err_code": "DELIVERED" if success else "UNDELIV",
+        "err_msg": "用户接收成功",
+        "sms_size": "1",
+        "biz_id": "900619746936498440^0",
+        "out_id": "o-1",
+    }
 
 
 def invoke(index, event):
@@ -77,8 +85,13 @@ def test_topic_json_and_stream_formats(index):
 
 def test_the_type_comes_from_configuration_per_queue(index, storage_env, fresh_instance):
     # SmsUp and SmsReport look alike enough that a reply is told by the queue it came from
-    reply = {"phone_number": "13800000001", "content": "好的", "send_time": "2026-11-25 10:00:00",
-             "dest_code": "1234", "sequence_id": "42"}  # fmt: skip
+    reply = {
+        "phone_number": "13800000001",
+        "content": "好的",
+        "send_time": "2026-11-25 10:00:00",
+        "dest_code": "1234",
+        "sequence_id": "42",
+    }
     env = {**storage_env, "SMS_RECEIPTS_MNS_SOURCE_TYPES": "replies=SmsUp, reports=SmsReport"}
     fresh_instance(env)
     summary = invoke(index, events.eventbridge_event([reply], queue_name="replies"))

@@ -18,9 +18,12 @@ def backend(emulator):
     install_fast_put_row_serializer()  # what the composition root (storage.factory.Storage) ships with
     info = emulator.connection_info()
     client = make_client(
-        info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"],
+        info["endpoint"],
+        info["instance_name"],
+        info["access_key_id"],
+        info["access_key_secret"],
         socket_timeout=5.0,
-    )  # fmt: skip
+    )
     tables = TablestoreBackend(client, f"t{uuid.uuid4().hex[:8]}_")
     tables.create_missing_tables()
     yield tables

@@ -33,8 +33,14 @@ def all_contents(backend):
     return {table: table_contents(backend, table) for table in TABLES}
 
 
-def report(phone="13800000001", biz_id="900619746936498440^0", success=True, err_code="DELIVERED",
-           report_time="2026-11-25 10:00:05", **extra):  # fmt: skip
+def report(
+    phone="13800000001",
+    biz_id="900619746936498440^0",
+    success=True,
+    err_code="DELIVERED",
+    report_time="2026-11-25 10:00:05",
+    **extra,
+):
     return {
         "phone_number": phone,
         "send_time": "2026-11-25 10:00:00",

@@ -58,7 +58,7 @@ def sdk_outcome(function, *args):
     """What a serializer returns (type and bytes) or raises (type and message)."""
     try:
         result = function(*args)
-    except Exception as error:  # the outcome is compared, whatever it is
+    except Exception as error:  # noqa: BLE001 - the outcome is compared, whatever it is
         return ("raises", type(error), str(error))
     return ("returns", type(result), bytes(result))
 

@@ -18,8 +18,9 @@ def outcomes(result):
 
 
 def test_new_receipts_are_stored_in_ledger_and_state(store, backend):
-    items, rejected = parse([report(phone="13800000001"), report(phone="13800000002", success=False,
-                                                                  err_code="UNDELIV")])  # fmt: skip
+    items, rejected = parse(
+        [report(phone="13800000001"), report(phone="13800000002", success=False, err_code="UNDELIV")]
+    )
     result = store.write(items, rejected)
     assert outcomes(result) == [Outcome.STORED, Outcome.STORED]
     ledger = table_contents(backend, LEDGER)
@@ -69,10 +70,12 @@ def test_a_newer_report_replaces_the_state(store, backend):
 
 
 def test_two_reports_for_one_message_in_one_push_keep_the_newer(store, backend):
-    items, _ = parse([
-        report(success=False, err_code="UNDELIV", report_time="2026-11-25 10:05:00"),
-        report(success=True, report_time="2026-11-25 10:00:05"),
-    ])  # fmt: skip
+    items, _ = parse(
+        [
+            report(success=False, err_code="UNDELIV", report_time="2026-11-25 10:05:00"),
+            report(success=True, report_time="2026-11-25 10:00:05"),
+        ]
+    )
     assert outcomes(store.write(items)) == [Outcome.STORED, Outcome.STALE]
     assert table_contents(backend, DELIVERY_STATE)[("900619746936498440^0", "13800000001")]["status"] == "failed"
 
@@ -86,8 +89,12 @@ def test_same_time_ties_resolve_by_rank_then_key(store, backend):
 
 
 def test_audits_keep_the_final_result_over_approving(store, backend):
-    approving = {"sign_name": "阿里云", "sign_status": "approving", "orderId": "205100",
-                 "create_date": "2026-11-20 09:00:00"}  # fmt: skip
+    approving = {
+        "sign_name": "阿里云",
+        "sign_status": "approving",
+        "orderId": "205100",
+        "create_date": "2026-11-20 09:00:00",
+    }
     approved = {**approving, "sign_status": "approved"}
     items_approved, _ = parse([approved], MessageType.SIGN_SMS_REPORT)
     items_approving, _ = parse([approving], MessageType.SIGN_SMS_REPORT)
@@ -98,8 +105,18 @@ def test_audits_keep_the_final_result_over_approving(store, backend):
 
 
 def test_replies_have_no_state_row(store, backend):
-    items, _ = parse([{"phone_number": "13800000001", "content": "退订", "send_time": "2026-11-25 10:00:00",
-                       "dest_code": "1234", "sequence_id": 1234567890}], MessageType.SMS_UP)  # fmt: skip
+    items, _ = parse(
+        [
+            {
+                "phone_number": "13800000001",
+                "content": "退订",
+                "send_time": "2026-11-25 10:00:00",
+                "dest_code": "1234",
+                "sequence_id": 1234567890,
+            }
+        ],
+        MessageType.SMS_UP,
+    )
     assert outcomes(store.write(items)) == [Outcome.STORED]
     assert len(table_contents(backend, LEDGER)) == 1
     assert table_contents(backend, RECEIPT_STATE) == {} and table_contents(backend, DELIVERY_STATE) == {}
@@ -142,11 +159,17 @@ def test_a_missing_table_fails_every_item_with_the_service_error(emulator):
 
 def test_any_order_and_any_split_leaves_the_same_tables(emulator, backend):
     receipts = [
-        report(phone=f"1380000{i % 4:04d}", success=i % 3 != 0, err_code="DELIVERED" if i % 3 else "UNDELIV",
-               report_time=f"2026-11-25 10:0{i % 7}:00")
+        report(
+            phone=f"1380000{i % 4:04d}",
+            success=i % 3 != 0,
+            err_code="DELIVERED" if i % 3 else "UNDELIV",
+            report_time=f"2026-11-25 10:0{i % 7}:00",
+        )
         for i in range(24)
-    ] + [{"sign_name": "签名", "sign_status": s, "orderId": "1", "create_date": "2026-11-20 09:00:00"}
-         for s in ("approving", "approved")]  # fmt: skip
+    ] + [
+        {"sign_name": "签名", "sign_status": s, "orderId": "1", "create_date": "2026-11-20 09:00:00"}
+        for s in ("approving", "approved")
+    ]
     reference_items = []
     for r in receipts:
         message_type = MessageType.SIGN_SMS_REPORT if "sign_name" in r else MessageType.SMS_REPORT
@@ -159,8 +182,7 @@ def test_any_order_and_any_split_leaves_the_same_tables(emulator, backend):
     from sms_receipts.storage.tablestore import make_client
 
     for trial in range(4):
-        client = make_client(info["endpoint"], info["instance_name"], info["access_key_id"],
-                             info["access_key_secret"])  # fmt: skip
+        client = make_client(info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"])
         other = TablestoreBackend(client, f"trial{trial}_{rng.randrange(10**6)}_")
         other.create_missing_tables()
         shuffled = reference_items * rng.randint(1, 3)

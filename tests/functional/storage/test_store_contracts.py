@@ -50,12 +50,20 @@ def test_a_re_audit_in_one_push_in_any_order_ends_approved(store, backend):
 
 @pytest.mark.parametrize("message_type", [T.SIGN_SMS_REPORT, T.TEMPLATE_SMS_REPORT])
 @pytest.mark.parametrize("rejection_first", [True, False])
-def test_a_rejection_and_the_resubmitted_approval_end_approved_in_both_orders(store, backend, message_type,
-                                                                             rejection_first):  # fmt: skip
+def test_a_rejection_and_the_resubmitted_approval_end_approved_in_both_orders(
+    store, backend, message_type, rejection_first
+):
     rejected, approved = REAUDIT[1], REAUDIT[3]
     if message_type is T.SIGN_SMS_REPORT:
-        rejected, approved = ({"sign_name": "阿里云", "sign_status": r["template_status"], "order_id": r["order_id"],
-                               "create_date": r["create_date"]} for r in (rejected, approved))  # fmt: skip
+        rejected, approved = (
+            {
+                "sign_name": "阿里云",
+                "sign_status": r["template_status"],
+                "order_id": r["order_id"],
+                "create_date": r["create_date"],
+            }
+            for r in (rejected, approved)
+        )
     first, second = (rejected, approved) if rejection_first else (approved, rejected)
     assert outcomes(store.write(parse([first], message_type)[0])) == [Outcome.STORED]
     assert outcomes(store.write(parse([second], message_type)[0])) == [
@@ -89,8 +97,9 @@ def test_a_ticketed_receipt_outranks_a_ticketless_one_and_versions_fit_a_signed_
 def test_card_template_audits_rank_approved_over_rejected_over_in_review(store, backend, statuses, expected):
     # MnsCardTemplate carries no time and no ticket (D-436128): the status rank alone decides.
     for status in statuses:
-        store.write(parse([{"template_code": "CARD_SMS_1", "approval_status": status, "tmpOps": []}],
-                          T.MNS_CARD_TEMPLATE)[0])  # fmt: skip
+        store.write(
+            parse([{"template_code": "CARD_SMS_1", "approval_status": status, "tmpOps": []}], T.MNS_CARD_TEMPLATE)[0]
+        )
     state = table_contents(backend, RECEIPT_STATE)[("MnsCardTemplate:CARD_SMS_1",)]
     assert state["status"] == expected and state["is_final"] is True
 

@@ -13,8 +13,13 @@ from store_support import parse, report, table_contents
 
 def _faulty_store(emulator, backend, socket_timeout=0.3):
     info = emulator.connection_info()
-    client = make_client(info["endpoint"], info["instance_name"], info["access_key_id"], info["access_key_secret"],
-                         socket_timeout=socket_timeout)  # fmt: skip
+    client = make_client(
+        info["endpoint"],
+        info["instance_name"],
+        info["access_key_id"],
+        info["access_key_secret"],
+        socket_timeout=socket_timeout,
+    )
     return ReceiptStore(TablestoreBackend(client, backend.table_prefix))
 
 

@@ -48,11 +48,13 @@ def _row_key(row):
 
 
 @given(
-    a=st.tuples(st.integers(min_value=0, max_value=2**63 - 1), st.text(alphabet="0123456789abcdef", min_size=32,
-                                                                      max_size=32)),
-    b=st.tuples(st.integers(min_value=0, max_value=2**63 - 1), st.text(alphabet="0123456789abcdef", min_size=32,
-                                                                      max_size=32)),
-)  # fmt: skip
+    a=st.tuples(
+        st.integers(min_value=0, max_value=2**63 - 1), st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
+    ),
+    b=st.tuples(
+        st.integers(min_value=0, max_value=2**63 - 1), st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
+    ),
+)
 def test_the_order_key_sorts_as_version_then_winner(a, b):
     from sms_receipts.storage.plan import order_key
 
