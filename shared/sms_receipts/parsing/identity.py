@@ -23,15 +23,17 @@ never has, so the two schemas never share an entity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from hashlib import blake2b
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, get_args
 
 from .models import ALL_MODELS, Receipt
 from .times import ReceiptTimeError, epoch_ms, parse_receipt_time
 
 _SEPARATOR = "\x1f"  # between identity fields
+_new_hasher = blake2b(digest_size=16).copy  # a fresh 128-bit hasher, its parameters parsed once
 
 
 @lru_cache(maxsize=4096)  # a push repeats the same few seconds
@@ -48,84 +50,87 @@ def escape_entity_part(part: str) -> str:
     return part.replace("\\", "\\\\").replace("|", "\\|")
 
 
-_BLANK_FOR_NONE = {None: ""}.get  # (value, value): "" for None, else the value; no Python call per field
-
-
 def _holds_number(annotation: Any) -> bool:
     return annotation is int or any(_holds_number(arg) for arg in get_args(annotation))
 
 
+def _spelling(name: str, is_time: bool, annotation: Any) -> str:
+    """How an identity field is spelt in the text, as an expression over the record's fields `f`: times
+    as epoch ms, booleans as 1/0, numbers as digits, text as itself; absent (None) as ""."""
+    if is_time:
+        return f"_time_text(f[{name!r}])"
+    if annotation in (bool, bool | None):
+        return f"('1' if f[{name!r}] else '0')"
+    if _holds_number(annotation):
+        return f"_text(f[{name!r}])"
+    return f"(f[{name!r}] or '')"
+
+
+def _compile(model: type[Receipt]) -> Callable[[dict[str, Any], Receipt], tuple[str, tuple[str, ...]]]:
+    """The spec's identity as one function of a record's fields: (identity text, entity parts).
+
+    Written out once per type from its spec, as `dataclasses` writes an `__init__`: every receipt of a
+    push goes through it, and a loop over the spec's fields costs about twice as much per receipt."""
+    spec, fields = model.spec, model.model_fields
+    index = spec.identity.index
+    values = [f"v{i}" for i in range(len(spec.identity))]
+    lines = [
+        f"    v{i} = {_spelling(name, name in model.time_fields, fields[name].annotation)}"
+        for i, name in enumerate(spec.identity)
+    ]
+    listed = "*_items(record)" if spec.items else ""  # a list's entries, sorted, after the fields
+    lines.append(
+        f"    text = _SEPARATOR.join(({(spec.identity_name or model.type_name)!r}, {', '.join(values)}, {listed}))"
+    )
+    # Each entity part is an identity field; a tuple of them names the first that is not empty.
+    parts = [(part,) if isinstance(part, str) else part for part in spec.entity]
+    lines.append(f"    return text, ({''.join(' or '.join(f'v{index(n)}' for n in part) + ', ' for part in parts)})")
+    source = "def texts(f, record):\n" + "\n".join(lines)
+    namespace: dict[str, Any] = {"_time_text": _time_text, "_text": _text, "_SEPARATOR": _SEPARATOR}
+    if spec.items:
+        entry_values = attrgetter(*spec.item_fields)
+        every = attrgetter(spec.items)
+
+        def _items(record: Receipt) -> list[str]:  # sorted, so that the order listed does not count
+            return sorted("=".join(map(_text, entry_values(entry))) for entry in every(record))
+
+        namespace["_items"] = _items
+    exec(source, namespace)  # code written here, from the spec, once at import
+    texts: Callable[[dict[str, Any], Receipt], tuple[str, tuple[str, ...]]] = namespace["texts"]
+    return texts
+
+
 class _Identity:
-    """A model's spec made ready to read records: which identity fields are times or booleans, and
-    where each entity part is among them."""
+    """A model's spec made ready to read records."""
 
     def __init__(self, model: type[Receipt]) -> None:
-        spec, fields = model.spec, model.model_fields
-        self.prefix = spec.identity_name or model.type_name
+        self.texts = _compile(model)
         self.entity_prefix = model.type_name + ":"
-        getter = attrgetter(*spec.identity)  # a tuple of values, for two names or more
-        self.values = getter if len(spec.identity) > 1 else lambda record: (getter(record),)
-        index = spec.identity.index
-        self.times = tuple(index(name) for name in spec.identity if name in model.time_fields)
-        self.booleans = tuple(index(name) for name in spec.identity if fields[name].annotation in (bool, bool | None))
-        # Numbers, to be spelt as digits; every other field holds text or None.
-        self.numbers = tuple(index(name) for name in spec.identity if _holds_number(fields[name].annotation))
-        self.items = attrgetter(spec.items) if spec.items else None
-        self.item_values = attrgetter(*spec.item_fields) if spec.items else None
-        # Each entity part as the identity field it is, and (part, field) for a field standing in when it is empty.
-        parts = [(part,) if isinstance(part, str) else part for part in spec.entity]
-        entity = itemgetter(*(index(part[0]) for part in parts))  # a tuple, for two parts or more
-        self.entity_of = entity if len(parts) > 1 else lambda texts: (entity(texts),)
-        self.stand_ins = tuple((position, index(name)) for position, part in enumerate(parts) for name in part[1:])
-
-    def item_texts(self, record: Receipt) -> list[str]:
-        """A list's entries, sorted so that the order they were listed in does not count."""
-        return sorted("=".join(map(_text, self.item_values(entry))) for entry in self.items(record))  # type: ignore[misc]
 
 
 _IDENTITIES = {model: _Identity(model) for model in ALL_MODELS}
 
 
-def identify(record: Receipt) -> tuple[str, str]:
-    """(idempotency key, entity key) of a record. ReceiptTimeError, naming the field, for a time text
-    of the right shape whose date does not exist (`2021-02-30 10:00:00`)."""
+def _texts(record: Receipt) -> tuple[_Identity, str, tuple[str, ...]]:
+    """ReceiptTimeError, naming the field, for a time text of the right shape whose date does not exist."""
     identity = _IDENTITIES[type(record)]
-    texts = _field_texts(identity, record)
-    text = _SEPARATOR.join([identity.prefix, *texts])
-    parts = _entity_parts(identity, texts)
-    if "|" in text or "\\" in text:  # every entity part is in the text: only then may one need escaping
-        parts = [escape_entity_part(part) for part in parts]
-    return blake2b(text.encode(), digest_size=16).hexdigest(), identity.entity_prefix + "|".join(parts)
-
-
-def _field_texts(identity: _Identity, record: Receipt) -> list[str]:
-    """The identity fields as text: ids as they are, numbers as digits, booleans as 1/0, times as epoch
-    ms, None as ""; then a list's entries. ReceiptTimeError, naming the field, for a date that does not exist."""
-    values = identity.values(record)
-    texts: list[str] = list(map(_BLANK_FOR_NONE, values, values))
     try:
-        for i in identity.times:
-            texts[i] = _time_text(values[i])
+        return identity, *identity.texts(record.__dict__, record)
     except ReceiptTimeError:
         for name in record.time_fields:
             record.moment(name)  # raises, naming the field
         raise
-    for i in identity.booleans:
-        texts[i] = "1" if values[i] else "0"
-    for i in identity.numbers:
-        texts[i] = _text(values[i])
-    if identity.items is not None:
-        texts += identity.item_texts(record)
-    return texts
 
 
-def _entity_parts(identity: _Identity, texts: list[str]) -> list[str] | tuple[str, ...]:
-    parts = identity.entity_of(texts)
-    if identity.stand_ins:
-        parts = list(parts)
-        for position, i in identity.stand_ins:
-            parts[position] = parts[position] or texts[i]
-    return parts
+def identify(record: Receipt) -> tuple[str, str]:
+    """(idempotency key, entity key) of a record. ReceiptTimeError, naming the field, for a time text
+    of the right shape whose date does not exist (`2021-02-30 10:00:00`)."""
+    identity, text, parts = _texts(record)
+    if "|" in text or "\\" in text:  # every entity part is in the text: only then may one need escaping
+        parts = tuple(escape_entity_part(part) for part in parts)
+    hasher = _new_hasher()
+    hasher.update(text.encode())
+    return hasher.hexdigest(), identity.entity_prefix + "|".join(parts)
 
 
 def idempotency_key(record: Receipt) -> str:
@@ -133,8 +138,7 @@ def idempotency_key(record: Receipt) -> str:
 
 
 def entity_parts(record: Receipt) -> tuple[str, ...]:
-    identity = _IDENTITIES[type(record)]
-    return tuple(_entity_parts(identity, _field_texts(identity, record)))
+    return _texts(record)[2]
 
 
 def entity_key(record: Receipt) -> str:
