@@ -72,7 +72,7 @@ def _decode_table(name: str, data: dict) -> Table:
     for row in data["rows"]:
         table.put(
             StoredRow(
-                [(column, _decode_value(value)) for column, value in row["pk"]],
+                tuple((column, _decode_value(value)) for column, value in row["pk"]),
                 {column: (_decode_value(value), timestamp) for column, value, timestamp in row["columns"]},
             )
         )

@@ -2,8 +2,11 @@
 
 `responses.RowChangeReader` (the SDK's reader) makes a Python call per tag, length and byte; this one
 stays because it shortens the HTTP push benchmark by well over 5% (figures in BENCHMARKS.md).
-It reads the same rows with `struct` and slices, and checks every checksum with the SDK's own CRC-8
-(`PlainBufferCrc8`), never the writer's (`sms_receipts.storage.crc8`): an independent oracle.
+It reads the same rows with `struct` and slices, and checks every checksum with the public CRC-8
+(`sms_receipts.storage.crc8`, the writer's too). So that a bug the two share cannot pass unseen, the
+first row and every `ORACLE_EVERY`-th after it go to `RowChangeReader` instead (`responses.py` sends
+them there), which checks them
+with the SDK's own CRC-8 (`PlainBufferCrc8`): an independent oracle on a fixed share of all rows.
 
 It handles exactly this shape:
 
@@ -32,14 +35,18 @@ from __future__ import annotations
 
 import struct
 
-# The SDK's own CRC-8, never the writer's (`sms_receipts.storage.crc8`): an independent oracle for its checksums.
-from tablestore.plainbuffer.plain_buffer_crc8 import PlainBufferCrc8
+from sms_receipts.storage.crc8 import crc8
 
 from .models import Cell
 
-__all__ = ["read_put_row"]
+__all__ = ["ORACLE_EVERY", "read_put_row"]
 
-_crc = PlainBufferCrc8.crc_bytes  # (crc, data) -> crc
+ORACLE_EVERY = 256  # rows: one in this many (the first included) is read and checked by the SDK's reader
+
+
+def _crc(crc: int, data: bytes) -> int:
+    return crc8(data, crc)
+
 
 _HEADER = b"\x75\x00\x00\x00\x01"  # i32 0x75, TAG_ROW_PK
 _TAG_ROW_DATA, _TAG_CELL, _TAG_CELL_NAME, _TAG_CELL_VALUE = 0x02, 0x03, 0x04, 0x05
