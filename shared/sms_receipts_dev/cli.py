@@ -28,7 +28,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
 def _cmd_push(args: argparse.Namespace) -> int:
     from sms_receipts.endpoints import local_section
-    from sms_receipts.parsing import detect_message_type, message_type_from_name
+    from sms_receipts.parsing import MessageType, detect_message_type, message_type_from_name
 
     from .local.push import push
 
@@ -39,6 +39,7 @@ def _cmd_push(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     url = args.url
     if not url:
+        message_type: MessageType | None
         if args.type:
             message_type = message_type_from_name(args.type)
         else:

@@ -50,7 +50,7 @@ def post_once(url: str, body: bytes, timeout: float = RESPONSE_TIMEOUT) -> PushA
     if parts.query:
         target += "?" + parts.query
     started = time.monotonic()
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
     try:
         connection.request("POST", target, body=body, headers={"Content-Type": "application/json;charset=utf-8"})
         response = connection.getresponse()

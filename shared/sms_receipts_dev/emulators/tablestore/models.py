@@ -228,7 +228,7 @@ class Table:
         self._sorted_keys: list[tuple] = []
 
     @staticmethod
-    def key_of(primary_key: PrimaryKey) -> tuple:
+    def key_of(primary_key: Sequence[tuple[str, Any]]) -> tuple:
         return tuple(_sortable(value) for _, value in primary_key)
 
     def put(self, row: StoredRow, key: tuple | None = None) -> None:

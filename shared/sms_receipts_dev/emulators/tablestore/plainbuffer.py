@@ -44,7 +44,7 @@ __all__ = ["ORACLE_EVERY", "read_put_row"]
 ORACLE_EVERY = 256  # rows: one in this many (the first included) is read and checked by the SDK's reader
 
 
-def _crc(crc: int, data: bytes) -> int:
+def _crc(crc: int, data: bytes | bytearray) -> int:
     return crc8(data, crc)
 
 
