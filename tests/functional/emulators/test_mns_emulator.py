@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from email.utils import formatdate
 
 import pytest
-from mns.mns_exception import MNSClientNetworkException, MNSServerException
+from mns.mns_exception import MNSClientNetworkException, MNSExceptionBase, MNSServerException
 from mns.queue import Message, QueueMeta
 
 from sms_receipts_dev.emulators.credentials import (
@@ -31,9 +31,6 @@ from sms_receipts_dev.emulators.mns import FaultConfig, MnsEmulator, MnsState, Q
 from sms_receipts_dev.emulators.mns.auth import authorization
 from sms_receipts_dev.emulators.mns.models import OutgoingMessage
 
-# aliyun-mns-sdk 1.3.0 warns about its own deprecated QueueMeta counters on every get_attributes()
-pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")
-
 RECEIPT = {
     "phone_number": "13800000000",
     "success": True,
@@ -42,6 +39,9 @@ RECEIPT = {
     "err_msg": "用户接收成功",
     "send_time": "2026-11-25 10:00:00",
 }
+
+
+PEEK = "/queues/receipts/messages?peekonly=true"  # a PeekMessage target for hand-made requests
 
 
 def server_error(call, *args, **kwargs) -> MNSServerException:
@@ -90,7 +90,7 @@ def error_status(mns: MnsEmulator, method: str, target: str, body: bytes = b"", 
 # ---- queues ---------------------------------------------------------------------------------------
 
 
-def test_queue_lifecycle_with_every_attribute(mns, make_queue):
+def test_create_queue_with_every_attribute(mns, make_queue):
     queue = make_queue(
         "Alicom-Queue-1234567890123456-SmsReport",
         vis_timeout=45,
@@ -99,16 +99,15 @@ def test_queue_lifecycle_with_every_attribute(mns, make_queue):
         delay_sec=0,
         polling_wait_sec=2,
     )
-    meta = queue.get_attributes()
-    assert (
-        meta.visibility_timeout,
-        meta.maximum_message_size,
-        meta.message_retention_period,
-        meta.delay_seconds,
-        meta.polling_wait_seconds,
-        meta.queue_name,
-    ) == (45, 2048, 3600, 0, 2, "Alicom-Queue-1234567890123456-SmsReport")
-    assert abs(meta.create_time - time.time()) < 60
+    stored = mns.state.queue("Alicom-Queue-1234567890123456-SmsReport")
+    assert stored.attributes == QueueAttributes(
+        visibility_timeout=45,
+        maximum_message_size=2048,
+        message_retention_period=3600,
+        delay_seconds=0,
+        polling_wait_seconds=2,
+    )
+    assert abs(stored.create_time - time.time()) < 60
 
     # the same attributes again: 204; other attributes: 409 QueueAlreadyExist
     assert queue.create(
@@ -116,19 +115,7 @@ def test_queue_lifecycle_with_every_attribute(mns, make_queue):
     ).endswith("/queues/Alicom-Queue-1234567890123456-SmsReport")
     assert server_error(queue.create, QueueMeta(vis_timeout=46)).type == "QueueAlreadyExist"
     assert error_status(mns, "PUT", "/queues/Alicom-Queue-1234567890123456-SmsReport") == (409, "QueueAlreadyExist")
-
-    make_queue("other")
-    assert mns.account().list_queue(prefix="Alicom-")[0] == [
-        f"{mns.endpoint}/queues/Alicom-Queue-1234567890123456-SmsReport"
-    ]
-    urls, marker = mns.account().list_queue(ret_number=1)
-    assert len(urls) == 1 and marker == "other"
-    status, page = raw(mns, "GET", "/queues", headers={"x-mns-with-meta": "true", "x-mns-ret-number": "1"})
-    assert status == 200 and page["NextMarker"] == "other"
-
-    queue.delete()
-    assert server_error(queue.get_attributes).type == "QueueNotExist"
-    assert error_status(mns, "GET", "/queues/Alicom-Queue-1234567890123456-SmsReport") == (404, "QueueNotExist")
+    assert list(mns.state.queues) == ["Alicom-Queue-1234567890123456-SmsReport"]
 
 
 @pytest.mark.parametrize(
@@ -166,13 +153,6 @@ def test_create_queue_checks_what_the_sdk_does_not(mns):
     assert mns.state.queues == {}
 
 
-def test_set_queue_attributes(make_queue):
-    queue = make_queue(vis_timeout=30)
-    queue.set_attributes(QueueMeta(vis_timeout=5))
-    meta = queue.get_attributes()
-    assert (meta.visibility_timeout, meta.maximum_message_size) == (5, 65536)
-
-
 # ---- messages -------------------------------------------------------------------------------------
 
 
@@ -195,16 +175,14 @@ def test_send_keeps_base64_bodies_opaque(mns, make_queue):
     assert queue.receive_message(wait_seconds=1).message_body == "回执 <&> 原文"
 
 
-def test_batch_send_and_batch_receive_sixteen(make_queue):
+def test_batch_receive_sixteen(make_queue):
     queue = make_queue()
     texts = [
         json.dumps({**RECEIPT, "out_id": str(number), "err_msg": f"第{number}条"}, ensure_ascii=False)
         for number in range(20)
     ]
-    sent = queue.batch_send_message([Message(text) for text in texts[:16]])
-    sent += queue.batch_send_message([Message(text) for text in texts[16:]])
+    sent = [queue.send_message(Message(text)) for text in texts]
     assert len({message.message_id for message in sent}) == 20
-    assert server_error(queue.batch_send_message, [Message("x")] * 17).type == "InvalidArgument"
 
     first = queue.batch_receive_message(16, wait_seconds=1)
     assert [message.message_body.decode("utf-8") for message in first] == texts[:16]
@@ -218,13 +196,12 @@ def test_batch_send_and_batch_receive_sixteen(make_queue):
 def test_priority_then_enqueue_order(make_queue):
     queue = make_queue()
     queue.set_encoding(False)
-    queue.batch_send_message(
-        [Message("low", priority=16), Message("default"), Message("high", priority=1), Message("default again")]
-    )
+    for message in [Message("low", priority=16), Message("default"), Message("high", priority=1), Message("again")]:
+        queue.send_message(message)
     assert [message.message_body for message in queue.batch_receive_message(16, 0)] == [
         "high",
         "default",
-        "default again",
+        "again",
         "low",
     ]
 
@@ -269,15 +246,17 @@ def test_missing_queue_is_queue_not_exist(mns):
         (queue.send_message, (Message("x"),)),
         (queue.batch_receive_message, (16, 0)),
         (queue.delete_message, ("1-MS0xLTEtYQ==",)),
-        (queue.get_attributes, ()),
-        (queue.delete, ()),
+        (queue.receive_message, (0,)),
+        (queue.peek_message, ()),
+        (queue.batch_delete_message, (["1-MS0xLTEtYQ=="],)),
     ]:
         assert server_error(call, *args).type == "QueueNotExist"
 
 
 def test_delete_and_batch_delete(mns, make_queue):
     queue = make_queue()
-    queue.batch_send_message([Message(f"m{number}") for number in range(4)])
+    for number in range(4):
+        queue.send_message(Message(f"m{number}"))
     first, second, third, fourth = queue.batch_receive_message(16, 0)
     queue.delete_message(first.receipt_handle)
     assert server_error(queue.delete_message, first.receipt_handle).type == "MessageNotExist"
@@ -335,19 +314,15 @@ def test_visibility_on_a_test_clock():
             1_800_000_030_000,
         )
 
-        now[0] += 10
-        changed = queue.change_message_visibility(first.receipt_handle, 60)  # hidden 60 s from now
-        assert int(changed.next_visible_time) == 1_800_000_070_000  # the SDK leaves this one a string
-        assert changed.receipt_handle != first.receipt_handle
-        assert server_error(queue.delete_message, first.receipt_handle).type == "MessageNotExist"
-
-        now[0] += 59
-        assert server_error(queue.receive_message).type == "MessageNotExist"
+        now[0] += 29
+        assert server_error(queue.receive_message).type == "MessageNotExist"  # invisible until +30 s
         now[0] += 1
-        second = queue.receive_message()
-        assert (second.dequeue_count, second.first_dequeue_time) == (2, 1_800_000_000_000)
-        assert server_error(queue.delete_message, changed.receipt_handle).type == "MessageNotExist"
-        assert server_error(queue.change_message_visibility, second.receipt_handle, 0).type == "InvalidArgument"
+        second = queue.receive_message()  # visible again: a second delivery with a new handle
+        assert (second.message_id, second.dequeue_count) == (first.message_id, 2)
+        assert (second.first_dequeue_time, second.next_visible_time) == (1_800_000_000_000, 1_800_000_060_000)
+        assert server_error(queue.delete_message, first.receipt_handle).type == "MessageNotExist"
+        queue.delete_message(second.receipt_handle)
+        assert mns.state.message_views("receipts") == []
 
 
 def test_peek_changes_nothing(make_queue):
@@ -355,7 +330,6 @@ def test_peek_changes_nothing(make_queue):
     queue.send_message(Message("receipt"))
     peeked = queue.peek_message()
     assert (peeked.message_body, peeked.dequeue_count) == (b"receipt", 0)
-    assert len(queue.batch_peek_message(16)) == 1
     assert queue.receive_message().dequeue_count == 1
 
 
@@ -363,12 +337,13 @@ def test_delayed_messages_and_retention_in_the_model():
     now = [1_000.0]
     state = MnsState(clock=lambda: now[0])
     state.create_queue("q", QueueAttributes(message_retention_period=60))
-    state.send_messages("q", [OutgoingMessage("later", delay_seconds=10), OutgoingMessage("now")])
-    assert (state.counts("q").active, state.counts("q").delayed) == (1, 1)
+    state.send_message("q", OutgoingMessage("later", delay_seconds=10))
+    state.send_message("q", OutgoingMessage("now"))
+    assert state.peek_message("q").body == "now"  # "later" is delayed
     assert [view.body for view in state.receive_messages("q", 16, 0)] == ["now"]
     now[0] += 10
     assert [view.body for view in state.receive_messages("q", 16, 0)] == ["later"]
-    assert state.counts("q").inactive == 2
+    assert [view.dequeue_count for view in state.message_views("q")] == [1, 1]
     now[0] += 50
     assert state.message_views("q") == []  # past MessageRetentionPeriod
 
@@ -381,20 +356,17 @@ def test_wrong_credentials_are_rejected(mns, make_queue):
     wrong = mns.account(access_key_secret="wrong-secret").get_queue("receipts")
     error = server_error(wrong.send_message, Message("x"))
     assert error.type == "SignatureDoesNotMatch"
-    assert server_error(mns.account(access_key_id="LTAI-unknown").get_queue("receipts").get_attributes).type == (
+    assert server_error(mns.account(access_key_id="LTAI-unknown").get_queue("receipts").peek_message).type == (
         "InvalidAccessKeyId"
     )
-    assert error_status(mns, "GET", "/queues/receipts", secret="wrong") == (403, "SignatureDoesNotMatch")
-    assert error_status(mns, "GET", "/queues/receipts", sign=False) == (400, "MissingAuthorizationHeader")
-    assert error_status(mns, "GET", "/queues/receipts", headers={"date": "Wed, 25 Nov 2020 07:00:00 GMT"}) == (
-        408,
-        "TimeExpired",
-    )
+    assert error_status(mns, "GET", PEEK, secret="wrong") == (403, "SignatureDoesNotMatch")
+    assert error_status(mns, "GET", PEEK, sign=False) == (400, "MissingAuthorizationHeader")
+    assert error_status(mns, "GET", PEEK, headers={"date": "Wed, 25 Nov 2020 07:00:00 GMT"}) == (408, "TimeExpired")
     assert error_status(
         mns,
-        "PUT",
-        "/queues/receipts?metaoverride=true",
-        b"<Queue/>",
+        "POST",
+        "/queues/receipts/messages",
+        b"<Message><MessageBody>x</MessageBody></Message>",
         headers={"content-md5": "AAAAAAAAAAAAAAAAAAAAAA=="},
     ) == (400, "InvalidDegist")
     assert mns.state.message_views("receipts") == []
@@ -403,9 +375,9 @@ def test_wrong_credentials_are_rejected(mns, make_queue):
 def test_lax_emulator_skips_signature_checks_but_not_permissions():
     with MnsEmulator(verify_signatures=False) as lax:
         lax.create_queue("receipts")
-        assert lax.account("anyone", "any-secret").get_queue("receipts").get_attributes().queue_name == "receipts"
+        assert lax.account("anyone", "any-secret").get_queue("receipts").send_message(Message("x")).message_id
         lax.deny(access_key_id="anyone")
-        assert server_error(lax.account("anyone", "x").get_queue("receipts").get_attributes).type == (
+        assert server_error(lax.account("anyone", "x").get_queue("receipts").peek_message).type == (
             "AccessDeniedByRamPolicy"
         )
 
@@ -439,7 +411,7 @@ def test_registered_temporary_credentials(mns, make_queue):
     make_queue()
     mns.allow_credentials("STS.registered", "temporary-secret", "token-1", time.time() + 60)
     mns.allow_credentials("STS.expired", "temporary-secret", "token-2", time.time() - 1)
-    assert mns.account("STS.registered", "temporary-secret", "token-1").get_queue("receipts").get_attributes()
+    assert mns.account("STS.registered", "temporary-secret", "token-1").get_queue("receipts").send_message(Message("x"))
     for key, token, code in [
         ("STS.registered", "forged", "InvalidSecurityToken"),
         ("STS.registered", "", "InvalidSecurityToken"),
@@ -447,11 +419,11 @@ def test_registered_temporary_credentials(mns, make_queue):
         ("STS.unknown", "CAISforged.token", "InvalidSecurityToken"),
     ]:
         queue = mns.account(key, "temporary-secret", token).get_queue("receipts")
-        assert server_error(queue.get_attributes).type == code
+        assert server_error(queue.peek_message).type == code
     assert error_status(
         mns,
         "GET",
-        "/queues/receipts",
+        PEEK,
         key="STS.expired",
         secret="temporary-secret",
         headers={"security-token": "token-2"},
@@ -469,7 +441,10 @@ def test_denials_are_access_denied_by_ram_policy(mns, make_queue):
         "mns:BatchReceiveMessage on acs:mns:cn-hangzhou:1943695596114318:/queues/"
         "Alicom-Queue-1234567890123456-SmsUp/messages" in error.message
     )
-    assert error_status(mns, "GET", "/queues/Alicom-Queue-1234567890123456-SmsUp") == (403, "AccessDeniedByRamPolicy")
+    assert error_status(mns, "GET", "/queues/Alicom-Queue-1234567890123456-SmsUp/messages?peekonly=true") == (
+        403,
+        "AccessDeniedByRamPolicy",
+    )
     assert mns.account().get_queue("other").peek_message().message_body == b"x"  # other queues unaffected
 
     mns.clear_denials()
@@ -546,12 +521,58 @@ def test_request_counter_and_unsupported_apis(mns, make_queue):
     assert mns.requests == {}
 
 
+@pytest.mark.parametrize(
+    "api, call, request_line",
+    [
+        ("ListQueue", lambda account, queue, handle: account.list_queue(), "GET /queues"),
+        ("GetQueueAttributes", lambda account, queue, handle: queue.get_attributes(), "GET /queues/receipts"),
+        (
+            "SetQueueAttributes",
+            lambda account, queue, handle: queue.set_attributes(QueueMeta(vis_timeout=5)),
+            "PUT /queues/receipts",
+        ),
+        ("DeleteQueue", lambda account, queue, handle: queue.delete(), "DELETE /queues/receipts"),
+        (
+            "BatchSendMessage",
+            lambda account, queue, handle: queue.batch_send_message([Message("x")]),
+            "POST /queues/receipts/messages",
+        ),
+        (
+            "BatchPeekMessage",
+            lambda account, queue, handle: queue.batch_peek_message(16),
+            "GET /queues/receipts/messages",
+        ),
+        (
+            "ChangeMessageVisibility",
+            lambda account, queue, handle: queue.change_message_visibility(handle, 60),
+            "PUT /queues/receipts/messages",
+        ),
+    ],
+)
+def test_apis_nothing_uses_fail_loudly_through_the_sdk(mns, make_queue, api, call, request_line):
+    queue = make_queue()
+    queue.send_message(Message("receipt"))
+    held = queue.receive_message()
+    before = mns.state.message_views("receipts")
+    mns.reset_counters()
+    with pytest.raises(MNSExceptionBase) as caught:
+        call(mns.account(), queue, held.receipt_handle)
+    error = caught.value
+    assert (error.type, error.message) == (
+        "InvalidRequestURL",
+        f"Http request URL format invalid. The MNS emulator does not implement {api} ({request_line}).",
+    )
+    assert mns.requests == {"Unsupported": 1}
+    assert mns.state.message_views("receipts") == before  # nothing changed
+    assert mns.state.queue("receipts").attributes == QueueAttributes()
+
+
 def test_stop_ends_long_polls_and_leaves_nothing_running():
     threads_before = set(threading.enumerate())
     mns = MnsEmulator().start()
     port = mns.port
     mns.create_queue("receipts")
-    mns.account().get_queue("receipts").get_attributes()  # leaves an idle keep-alive connection
+    server_error(mns.account().get_queue("receipts").peek_message)  # leaves an idle keep-alive connection
     outcome: list = []
 
     def poll() -> None:
@@ -579,14 +600,15 @@ def test_data_dir_keeps_queues_and_messages_across_restarts(tmp_path):
     with MnsEmulator(data_dir=tmp_path) as first:
         first.create_queue("receipts", visibility_timeout=60, polling_wait_seconds=1)
         queue = first.account().get_queue("receipts")
-        queue.batch_send_message([Message(text) for text in ("一", "二", "三")])
+        for text in ("一", "二", "三"):
+            queue.send_message(Message(text))
         held = queue.receive_message()  # in flight across the restart
     assert sorted(path.name for path in tmp_path.iterdir()) == ["mns.json"]
 
     with MnsEmulator(data_dir=tmp_path) as second:
         queue = second.account().get_queue("receipts")
-        meta = queue.get_attributes()
-        assert (meta.visibility_timeout, meta.polling_wait_seconds) == (60, 1)
+        attributes = second.state.queue("receipts").attributes
+        assert (attributes.visibility_timeout, attributes.polling_wait_seconds) == (60, 1)
         assert [message.message_body.decode("utf-8") for message in queue.batch_receive_message(16)] == ["二", "三"]
         queue.delete_message(held.receipt_handle)  # the handle survived with its message
         second.create_queue("later")
@@ -607,7 +629,7 @@ def test_shared_credential_store_and_port_zero():
     with MnsEmulator(credentials=store) as mns:
         assert mns.port > 0 and mns.endpoint == f"http://127.0.0.1:{mns.port}"
         mns.create_queue("receipts")
-        assert mns.account("LTAI-extra", "extra-secret").get_queue("receipts").get_attributes()
+        assert mns.account("LTAI-extra", "extra-secret").get_queue("receipts").send_message(Message("x"))
         assert store.get(mns.access_key_id) is not None
 
 

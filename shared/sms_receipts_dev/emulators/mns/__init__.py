@@ -15,6 +15,11 @@ faults (`.faults`), credentials (`.credentials`), snapshots (`.snapshot`) and th
         queue.batch_receive_message(16, wait_seconds=3)   # MNSServerException MessageNotExist when empty
         mns.requests["BatchReceiveMessage"]              # requests per API
 
+It implements only the APIs the project calls: CreateQueue, SendMessage, ReceiveMessage,
+BatchReceiveMessage, PeekMessage, DeleteMessage and BatchDeleteMessage. Every other MNS API (queue
+attributes, ListQueue, DeleteQueue, batch send and peek, ChangeMessageVisibility, topics) fails loudly
+with 400 InvalidRequestURL naming it, so a new use shows up as an error, never as a silent no-op.
+
 Error codes (see `exceptions`): QueueNotExist 404, MessageNotExist 404 (empty queue, and stale receipt
 handles), ReceiptHandleError 400 (unparseable handle), QueueAlreadyExist 409, InvalidArgument 400,
 InvalidAccessKeyId / SignatureDoesNotMatch / InvalidSecurityToken / SecurityTokenExpired /

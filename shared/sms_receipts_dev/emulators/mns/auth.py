@@ -151,7 +151,7 @@ def ram_resource(region: str, account_id: str, api: str, queue: str) -> str:
     base = f"acs:mns:{region}:{account_id}:/queues"
     if not queue:
         return base
-    return f"{base}/{queue}/messages" if api.endswith(("Message", "MessageVisibility")) else f"{base}/{queue}"
+    return f"{base}/{queue}/messages" if api.endswith("Message") else f"{base}/{queue}"
 
 
 def authorize(

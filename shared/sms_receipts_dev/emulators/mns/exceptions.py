@@ -67,18 +67,16 @@ class InvalidQueryString(MnsError):
 
 
 class UnsupportedOperation(InvalidRequestURL):
-    """A real MNS API (topics, account meta, ...) that the emulator does not implement: fails loudly."""
+    """A real MNS API that nothing in the project uses (GetQueueAttributes, topics, ...): fails loudly,
+    naming the API when the emulator recognises it, else the method and path."""
 
-    def __init__(self, method: str, path: str):
-        super().__init__(f"Http request URL format invalid. The MNS emulator does not implement {method} {path}.")
+    def __init__(self, method: str, path: str, api: str = ""):
+        what = f"{api} ({method} {path})" if api else f"{method} {path}"
+        super().__init__(f"Http request URL format invalid. The MNS emulator does not implement {what}.")
 
 
 class MissingReceiptHandle(MnsError):
     code, http_status, default_message = "MissingReceiptHandle", 400, "ReceiptHandle is required."
-
-
-class MissingVisibilityTimeout(MnsError):
-    code, http_status, default_message = "MissingVisibilityTimeout", 400, "VisibilityTimeout is required."
 
 
 # ---- authentication and authorization ------------------------------------------------------------

@@ -1,19 +1,18 @@
 """In-memory MNS queue state and rules: queues, messages, visibility and receipt handles. No HTTP here.
 
-Rules reimplemented from the MNS API pages (CreateQueue, SendMessage, BatchReceiveMessage, DeleteMessage,
-ChangeMessageVisibility):
+Rules reimplemented from the MNS API pages (CreateQueue, SendMessage, BatchReceiveMessage, PeekMessage,
+DeleteMessage, BatchDeleteMessage), the only APIs the emulator serves (see `urls`):
 - attributes and their ranges: VisibilityTimeout 1..43200 s (default 30), MaximumMessageSize
   1024..65536 bytes (65536), MessageRetentionPeriod 60..604800 s (345600), DelaySeconds 0..604800 s (0),
   PollingWaitSeconds 0..30 s (0). CreateQueue of an existing queue with the same attributes succeeds
   (204), with other attributes it is `QueueAlreadyExist`.
 - a message body is opaque text (the SDK sends base64 by default and the emulator never decodes it);
   `MessageBodyMD5` is the upper-case hex MD5 of that text. Priority 1 (first) .. 16 (default 8);
-  DelaySeconds defaults to the queue's. Batches hold 1..16 messages.
+  DelaySeconds defaults to the queue's. Receives and deletes take 1..16 messages or handles.
 - receiving takes visible messages by priority, then enqueue order; each one gets DequeueCount + 1, a
   FirstDequeueTime on its first receive, NextVisibleTime = now + VisibilityTimeout and a NEW receipt
-  handle. A handle is valid only while its message is invisible and only until the next receive or
-  ChangeMessageVisibility: using it later is `MessageNotExist`; a handle that does not parse is
-  `ReceiptHandleError`.
+  handle. A handle is valid only while its message is invisible and only until the next receive: using
+  it later is `MessageNotExist`; a handle that does not parse is `ReceiptHandleError`.
 - long polling: with no visible message a receive waits up to `wait_seconds` (the queue's
   PollingWaitSeconds when the request names none) and returns as soon as one is sent or becomes visible;
   an empty result is `MessageNotExist`.
@@ -48,14 +47,11 @@ from .exceptions import (
 )
 
 MAX_BATCH = 16
-MAX_BATCH_BYTES = 64 * 1024
 MAX_WAIT_SECONDS = 30
 MAX_QUEUE_NAME = 256
 PRIORITY_RANGE = (1, 16)
 DEFAULT_PRIORITY = 8
 MESSAGE_DELAY_RANGE = (0, 604800)
-CHANGE_VISIBILITY_RANGE = (1, 43200)
-LIST_RET_NUMBER_RANGE = (1, 1000)
 POLL_SLICE = 0.25
 _QUEUE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*\Z")
 _HANDLE_VERSION = "1-"
@@ -144,7 +140,7 @@ class MessageView:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One message of a SendMessage/BatchSendMessage request; None takes the queue's or the default."""
+    """One message of a SendMessage request; None takes the queue's or the default."""
 
     body: str
     delay_seconds: int | None = None
@@ -155,16 +151,9 @@ class OutgoingMessage:
 class Queue:
     name: str
     attributes: QueueAttributes
-    create_time: int  # seconds, as GetQueueAttributes reports it
+    create_time: int  # seconds, kept in snapshots
     last_modify_time: int
     messages: dict[int, StoredMessage] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class QueueCounts:
-    active: int
-    inactive: int
-    delayed: int
 
 
 def body_md5(body: str) -> str:
@@ -235,77 +224,36 @@ class MnsState:
                 raise QueueNotExist()
             return queue
 
-    def delete_queue(self, name: str) -> None:
-        with self._changed:
-            if self.queues.pop(name, None) is None:
-                raise QueueNotExist()
-            self.mutations += 1
-            self._changed.notify_all()  # waiting receives now fail with QueueNotExist
-
-    def list_queues(self, prefix: str = "", ret_number: int = 1000, marker: str = "") -> tuple[list[Queue], str]:
-        """Queues by name from `marker` on; the second item is the next marker ("" at the end)."""
-        _check_range("x-mns-ret-number", ret_number, LIST_RET_NUMBER_RANGE)
-        with self.lock:
-            names = sorted(name for name in self.queues if name.startswith(prefix) and name >= marker)
-            page = [self.queues[name] for name in names[:ret_number]]
-            return page, names[ret_number] if len(names) > ret_number else ""
-
-    def counts(self, name: str) -> QueueCounts:
-        with self.lock:
-            queue = self.queue(name)
-            now = self.now_ms()
-            self._expire(queue, now)
-            active = inactive = delayed = 0
-            for message in queue.messages.values():
-                if message.next_visible_time <= now:
-                    active += 1
-                elif message.dequeue_count:
-                    inactive += 1
-                else:
-                    delayed += 1
-            return QueueCounts(active, inactive, delayed)
-
     # ---- messages ---------------------------------------------------------------------------------
 
-    def send_messages(self, name: str, outgoing: Sequence[OutgoingMessage]) -> list[MessageView]:
-        """Enqueue 1..16 messages; every one is checked before any is stored."""
-        if not 1 <= len(outgoing) <= MAX_BATCH:
-            raise InvalidArgument(f"The count of messages should between 1 and {MAX_BATCH}.")
+    def send_message(self, name: str, message: OutgoingMessage) -> MessageView:
+        """Enqueue one message after checking its size, delay and priority."""
         with self._changed:
             queue = self.queue(name)
             limit = queue.attributes.maximum_message_size
-            total = 0
-            for message in outgoing:
-                size = len(message.body.encode("utf-8"))
-                total += size
-                if not 1 <= size <= limit:
-                    raise out_of_range("MessageBody", 1, limit, "bytes")
-                if message.delay_seconds is not None:
-                    _check_range("DelaySeconds", message.delay_seconds, MESSAGE_DELAY_RANGE, "seconds")
-                if message.priority is not None:
-                    _check_range("Priority", message.priority, PRIORITY_RANGE)
-            if len(outgoing) > 1 and total > MAX_BATCH_BYTES:
-                raise out_of_range("total size of the messages", 1, MAX_BATCH_BYTES, "bytes")
+            if not 1 <= len(message.body.encode("utf-8")) <= limit:
+                raise out_of_range("MessageBody", 1, limit, "bytes")
+            if message.delay_seconds is not None:
+                _check_range("DelaySeconds", message.delay_seconds, MESSAGE_DELAY_RANGE, "seconds")
+            if message.priority is not None:
+                _check_range("Priority", message.priority, PRIORITY_RANGE)
             now = self.now_ms()
-            stored = []
-            for message in outgoing:
-                delay = queue.attributes.delay_seconds if message.delay_seconds is None else message.delay_seconds
-                sequence = self.next_sequence
-                self.next_sequence += 1
-                record = StoredMessage(
-                    sequence=sequence,
-                    message_id=f"{self._id_prefix}-1-{now:X}-{200000000 + sequence}",
-                    body=message.body,
-                    body_md5=body_md5(message.body),
-                    priority=DEFAULT_PRIORITY if message.priority is None else message.priority,
-                    enqueue_time=now,
-                    next_visible_time=now + delay * 1000,
-                )
-                queue.messages[sequence] = record
-                stored.append(record.view())
+            delay = queue.attributes.delay_seconds if message.delay_seconds is None else message.delay_seconds
+            sequence = self.next_sequence
+            self.next_sequence += 1
+            record = StoredMessage(
+                sequence=sequence,
+                message_id=f"{self._id_prefix}-1-{now:X}-{200000000 + sequence}",
+                body=message.body,
+                body_md5=body_md5(message.body),
+                priority=DEFAULT_PRIORITY if message.priority is None else message.priority,
+                enqueue_time=now,
+                next_visible_time=now + delay * 1000,
+            )
+            queue.messages[sequence] = record
             self.mutations += 1
             self._changed.notify_all()
-            return stored
+            return record.view()
 
     def receive_messages(
         self, name: str, count: int, wait_seconds: int | None = None, cancel: threading.Event | None = None
@@ -328,15 +276,13 @@ class MnsState:
                     raise MessageNotExist()
                 self._changed.wait(min(remaining, POLL_SLICE))
 
-    def peek_messages(self, name: str, count: int) -> list[MessageView]:
-        """Up to `count` visible messages, unchanged (no handle, no dequeue)."""
-        _check_range("numOfMessages", count, (1, MAX_BATCH))
+    def peek_message(self, name: str) -> MessageView:
+        """The next visible message, unchanged (no handle, no dequeue)."""
         with self.lock:
-            queue = self.queue(name)
-            visible = self._visible(queue, self.now_ms())[:count]
+            visible = self._visible(self.queue(name), self.now_ms())
             if not visible:
                 raise MessageNotExist()
-            return [replace(message.view(), receipt_handle="") for message in visible]
+            return replace(visible[0].view(), receipt_handle="")
 
     def delete_message(self, name: str, receipt_handle: str) -> None:
         with self.lock:
@@ -358,18 +304,6 @@ class MnsState:
                 except (MessageNotExist, ReceiptHandleError) as error:
                     failures.append((handle, error))
         return failures
-
-    def change_visibility(self, name: str, receipt_handle: str, visibility_timeout: int) -> MessageView:
-        """Hide a held message for `visibility_timeout` seconds from now; returns it with its new handle."""
-        _check_range("VisibilityTimeout", visibility_timeout, CHANGE_VISIBILITY_RANGE, "seconds")
-        with self._changed:
-            queue = self.queue(name)
-            message = self._held(queue, receipt_handle)
-            message.next_visible_time = self.now_ms() + visibility_timeout * 1000
-            message.receipt_handle = self._new_handle(message)
-            self.mutations += 1
-            self._changed.notify_all()
-            return message.view()
 
     def message_views(self, name: str) -> list[MessageView]:
         """Every message of a queue in receive order, visible or not (for tests and tools)."""

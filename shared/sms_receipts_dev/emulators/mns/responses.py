@@ -6,9 +6,10 @@ not know (or does not implement: MessageGroupId, UserProperties, SystemPropertie
 `InvalidArgument`, never silently dropped. Replies never contain empty elements: the SDK's batch
 decoders skip them and then miss required keys.
 
-Statuses follow the API pages: CreateQueue 201 (204 when an identical queue exists), SendMessage and
-BatchSendMessage 201, reads 200, DeleteQueue/SetQueueAttributes/DeleteMessage 204, BatchDeleteMessage
-204 or, when some handles fail, 404 with `<Errors><Error><ErrorCode/><ErrorMessage/><ReceiptHandle/>`.
+Statuses follow the API pages: CreateQueue 201 (204 when an identical queue exists), SendMessage 201,
+reads 200, DeleteMessage 204, BatchDeleteMessage 204 or, when some handles fail, 404 with
+`<Errors><Error><ErrorCode/><ErrorMessage/><ReceiptHandle/>`. Only the APIs in `urls.url_handlers`
+have a method here: the rest fail loudly before they reach this layer.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from .exceptions import (
     InvalidQueryString,
     MalformedXML,
     MissingReceiptHandle,
-    MissingVisibilityTimeout,
     MnsError,
 )
-from .models import MessageView, MnsState, OutgoingMessage, Queue, QueueAttributes
+from .models import MessageView, MnsState, OutgoingMessage, QueueAttributes
 
 XMLNS = "http://mns.aliyuncs.com/doc/v1/"
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -49,7 +49,8 @@ class MnsRequest:
     query: dict[str, str]  # keys lower-cased, values percent-decoded (a '+' stays a '+')
     headers: dict[str, str]  # names lower-cased
     body: bytes
-    base_url: str  # http://<Host the client used>, for QueueURL and Location
+    base_url: str  # http://<Host the client used>, for Location
+    unimplemented: str = ""  # the known MNS API an UNSUPPORTED request asked for ("" when unknown)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def error_document(error: MnsError, request_id: str, host_id: str) -> bytes:
 
 
 def queue_attributes(body: bytes) -> dict[str, int | bool]:
-    """The attributes a CreateQueue/SetQueueAttributes body sets (absent ones are left out)."""
+    """The attributes a CreateQueue body sets (absent ones are left out)."""
     if not body.strip():
         return {}
     values = _children(parse_xml(body, "Queue"), _QUEUE_ELEMENTS)
@@ -159,16 +160,8 @@ def _outgoing(element: ET.Element) -> OutgoingMessage:
     )
 
 
-def outgoing_messages(body: bytes, batch: bool) -> list[OutgoingMessage]:
-    if not batch:
-        return [_outgoing(parse_xml(body, "Message"))]
-    root = parse_xml(body, "Messages")
-    messages = []
-    for child in root:
-        if _local(child.tag) != "Message":
-            raise InvalidArgument.schema(_local(child.tag))
-        messages.append(_outgoing(child))
-    return messages
+def outgoing_message(body: bytes) -> OutgoingMessage:
+    return _outgoing(parse_xml(body, "Message"))
 
 
 def receipt_handles(body: bytes) -> list[str]:
@@ -212,24 +205,6 @@ def _message_fields(message: MessageView, received: bool) -> list[tuple[str, obj
     return children
 
 
-def _queue_fields(state: MnsState, queue: Queue) -> list[tuple[str, object]]:
-    attributes, counts = queue.attributes, state.counts(queue.name)
-    return [
-        ("QueueName", queue.name),
-        ("CreateTime", queue.create_time),
-        ("LastModifyTime", queue.last_modify_time),
-        ("VisibilityTimeout", attributes.visibility_timeout),
-        ("MaximumMessageSize", attributes.maximum_message_size),
-        ("MessageRetentionPeriod", attributes.message_retention_period),
-        ("DelaySeconds", attributes.delay_seconds),
-        ("PollingWaitSeconds", attributes.polling_wait_seconds),
-        ("ActiveMessages", counts.active),
-        ("InactiveMessages", counts.inactive),
-        ("DelayMessages", counts.delayed),
-        ("LoggingEnabled", attributes.logging_enabled),
-    ]
-
-
 def queue_url(request: MnsRequest, name: str) -> str:
     return f"{request.base_url}/queues/{name}"
 
@@ -248,45 +223,11 @@ class MnsResponses:
         created = self.state.create_queue(request.queue_name, attributes)
         return MnsReply(201 if created else 204, headers={"Location": queue_url(request, request.queue_name)})
 
-    def set_queue_attributes(self, request: MnsRequest) -> MnsReply:
-        self.state.set_queue_attributes(request.queue_name, **queue_attributes(request.body))
-        return MnsReply(204)
-
-    def get_queue_attributes(self, request: MnsRequest) -> MnsReply:
-        queue = self.state.queue(request.queue_name)
-        return MnsReply(200, document("Queue", _queue_fields(self.state, queue)))
-
-    def delete_queue(self, request: MnsRequest) -> MnsReply:
-        self.state.delete_queue(request.queue_name)
-        return MnsReply(204)
-
-    def list_queue(self, request: MnsRequest) -> MnsReply:
-        try:
-            ret_number = int(request.headers.get("x-mns-ret-number", "1000"))
-        except ValueError:
-            raise InvalidArgument.schema("x-mns-ret-number") from None
-        queues, next_marker = self.state.list_queues(
-            request.headers.get("x-mns-prefix", ""), ret_number, request.headers.get("x-mns-marker", "")
-        )
-        with_meta = request.headers.get("x-mns-with-meta", "").lower() == "true"
-        entries: list[tuple[str, object]] = []
-        for queue in queues:
-            meta = [("QueueURL", queue_url(request, queue.name))]
-            entries.append(("Queue", [meta + _queue_fields(self.state, queue)] if with_meta else [meta]))
-        if next_marker:
-            entries.append(("NextMarker", next_marker))
-        return MnsReply(200, document("Queues", entries))
-
     # ---- messages ---------------------------------------------------------------------------------
 
     def send_message(self, request: MnsRequest) -> MnsReply:
-        (sent,) = self.state.send_messages(request.queue_name, outgoing_messages(request.body, batch=False))
+        sent = self.state.send_message(request.queue_name, outgoing_message(request.body))
         return MnsReply(201, document("Message", [("MessageId", sent.message_id), ("MessageBodyMD5", sent.body_md5)]))
-
-    def batch_send_message(self, request: MnsRequest) -> MnsReply:
-        sent = self.state.send_messages(request.queue_name, outgoing_messages(request.body, batch=True))
-        entries = [("Message", [[("MessageId", item.message_id), ("MessageBodyMD5", item.body_md5)]]) for item in sent]
-        return MnsReply(201, document("Messages", entries))
 
     def _receive(self, request: MnsRequest, count: int) -> list[MessageView]:
         wait_seconds = _query_int(request, "waitseconds", "waitseconds")
@@ -303,15 +244,8 @@ class MnsResponses:
         )
 
     def peek_message(self, request: MnsRequest) -> MnsReply:
-        (message,) = self.state.peek_messages(request.queue_name, 1)
+        message = self.state.peek_message(request.queue_name)
         return MnsReply(200, document("Message", _message_fields(message, received=False)))
-
-    def batch_peek_message(self, request: MnsRequest) -> MnsReply:
-        count = _query_int(request, "numofmessages", "numOfMessages") or 0
-        messages = self.state.peek_messages(request.queue_name, count)
-        return MnsReply(
-            200, document("Messages", [("Message", [_message_fields(message, received=False)]) for message in messages])
-        )
 
     def delete_message(self, request: MnsRequest) -> MnsReply:
         handle = request.query.get("receipthandle", "")
@@ -330,19 +264,3 @@ class MnsResponses:
             if isinstance(error, MnsError)
         ]
         return MnsReply(404, document("Errors", errors))
-
-    def change_message_visibility(self, request: MnsRequest) -> MnsReply:
-        handle = request.query.get("receipthandle", "")
-        if not handle:
-            raise MissingReceiptHandle()
-        timeout = _query_int(request, "visibilitytimeout", "VisibilityTimeout")
-        if timeout is None:
-            raise MissingVisibilityTimeout()
-        message = self.state.change_visibility(request.queue_name, handle, timeout)
-        return MnsReply(
-            200,
-            document(
-                "ChangeVisibility",
-                [("ReceiptHandle", message.receipt_handle), ("NextVisibleTime", message.next_visible_time)],
-            ),
-        )

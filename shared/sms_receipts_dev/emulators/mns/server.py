@@ -148,7 +148,7 @@ class MnsEmulator(LoopbackService):
         the SDK's and the Alicom producer's."""
         raw = body.encode("utf-8") if isinstance(body, str) else body
         text = base64.b64encode(raw).decode("ascii") if base64_encode else raw.decode("utf-8")
-        (view,) = self.state.send_messages(queue, [OutgoingMessage(text, delay_seconds, priority)])
+        view = self.state.send_message(queue, OutgoingMessage(text, delay_seconds, priority))
         self._save()
         return view
 
@@ -200,6 +200,7 @@ class MnsEmulator(LoopbackService):
                 headers,
                 body,
                 f"http://{headers.get('host') or self.address}",
+                routed.unimplemented,
             )
             respond = resolve(self._responses, request, method, path)  # before authentication, unsigned
             self._check_access(routed, method, target, headers, body)
