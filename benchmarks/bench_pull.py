@@ -5,34 +5,23 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 from sms_receipts.mns.alicom import AlicomPuller, AlicomSettings, TokenSource
 from sms_receipts.parsing import MessageType, decode_alicom_message
-from sms_receipts.storage import ReceiptStore, Storage, StorageSettings
+from sms_receipts.storage import ReceiptStore
 from sms_receipts_dev.emulators.credentials import CredentialStore
 from sms_receipts_dev.emulators.dybaseapi import DybaseapiEmulator
 from sms_receipts_dev.emulators.mns import MnsEmulator
 from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
 
-from .samples import sms_report_push
+from .samples import emulator_storage, sms_report_push
 
 MESSAGES = 1000
 ACCOUNT = "1234567890123456"
 
 
 def _store(tablestore: TablestoreEmulator) -> ReceiptStore:
-    info = tablestore.connection_info()
-    settings = StorageSettings(
-        info["endpoint"],
-        info["instance_name"],
-        table_prefix=f"p{uuid.uuid4().hex[:8]}_",
-        access_key_id=info["access_key_id"],
-        access_key_secret=info["access_key_secret"],
-    )
-    backend = Storage(settings).backend  # built as the functions build theirs
-    backend.create_missing_tables()
-    return ReceiptStore(backend)
+    return emulator_storage(tablestore, "p").store
 
 
 def _fill(mns: MnsEmulator, queue: str) -> None:

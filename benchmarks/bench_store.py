@@ -5,30 +5,19 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 
 from tablestore import Condition, Row, RowExistenceExpectation
 
 from sms_receipts.parsing import MessageType, decode_http_body
-from sms_receipts.storage import ReceiptStore, Storage, StorageSettings
+from sms_receipts.storage import ReceiptStore
 from sms_receipts.storage.tablestore import TablestoreBackend
 from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
 
-from .samples import push_body, sms_report_push
+from .samples import emulator_storage, push_body, sms_report_push
 
 
 def _backend(emulator: TablestoreEmulator) -> TablestoreBackend:
-    info = emulator.connection_info()
-    settings = StorageSettings(
-        info["endpoint"],
-        info["instance_name"],
-        table_prefix=f"b{uuid.uuid4().hex[:8]}_",
-        access_key_id=info["access_key_id"],
-        access_key_secret=info["access_key_secret"],
-    )
-    backend = Storage(settings).backend  # built as the functions build theirs
-    backend.create_missing_tables()
-    return backend
+    return emulator_storage(emulator, "b").backend
 
 
 def _naive_store(backend: TablestoreBackend, items) -> None:

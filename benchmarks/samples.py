@@ -1,8 +1,12 @@
-"""Deterministic receipt pushes shared by the benchmarks."""
+"""Deterministic receipt pushes shared by the benchmarks, and storage on the emulator to push them to."""
 
 from __future__ import annotations
 
 import json
+import uuid
+
+from sms_receipts.storage import Storage, StorageSettings
+from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
 
 
 def sms_report_push(count: int, batch_size: int = 100) -> list[dict]:
@@ -26,3 +30,18 @@ def sms_report_push(count: int, batch_size: int = 100) -> list[dict]:
 
 def push_body(items: list[dict]) -> bytes:
     return json.dumps(items, ensure_ascii=False).encode("utf-8")
+
+
+def emulator_storage(emulator: TablestoreEmulator, prefix: str) -> Storage:
+    """Storage on fresh tables (`prefix` and a random suffix) of a Tablestore emulator."""
+    info = emulator.connection_info()
+    settings = StorageSettings(
+        info["endpoint"],
+        info["instance_name"],
+        table_prefix=f"{prefix}{uuid.uuid4().hex[:8]}_",
+        access_key_id=info["access_key_id"],
+        access_key_secret=info["access_key_secret"],
+    )
+    storage = Storage(settings)  # built as the functions build theirs
+    storage.backend.create_missing_tables()
+    return storage
