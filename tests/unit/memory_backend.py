@@ -10,6 +10,8 @@ Scripts, consumed in order:
 - `requests`: one entry per batch_write call (None: normal; LOST: the rows are written, then the
   answer never comes; any other code: the request fails whole before writing anything).
 Every call advances `clock` by `latency`, so a writer given `clock` sees time pass without sleeping.
+`unavailable`: tables whose requests fail whole with OTSServerBusy (storage down for them), e.g. all
+but the inbox.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sms_receipts.storage import BackendError, RowResult, StorageBackend
-from sms_receipts.storage.plan import InsertOnce, PlannedRow, SupersedeIfNewer
+from sms_receipts.storage.plan import DeleteRow, InsertOnce, PlannedRow, SupersedeIfNewer
 
 CONDITION_FAILED = "OTSConditionCheckFail"
 LOST = "lost"  # a request whose rows land but whose response is lost (NetworkError)
@@ -34,6 +36,9 @@ class FakeClock:
     def __call__(self) -> float:
         return self.now
 
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
 
 @dataclass
 class MemoryBackend(StorageBackend):
@@ -45,6 +50,7 @@ class MemoryBackend(StorageBackend):
     writes: list[list[PlannedRow]] = field(default_factory=list)  # each batch_write's rows
     timeouts: list[float] = field(default_factory=list)  # each call's timeout argument
     gets: list[tuple[str, list]] = field(default_factory=list)
+    unavailable: set[str] = field(default_factory=set)
 
     def script_rows(self, *results: str | None) -> None:
         self.rows.extend(results)
@@ -60,6 +66,8 @@ class MemoryBackend(StorageBackend):
         self.writes.append(list(rows))
         self.timeouts.append(timeout)
         request = self.requests.popleft() if self.requests else None
+        if any(row.table in self.unavailable for row in rows):
+            raise BackendError(BUSY, "scripted: table unavailable")
         if request is not None and request != LOST:
             raise BackendError(request, "scripted request failure")
         results = [self._write_one(row) for row in rows]
@@ -73,6 +81,9 @@ class MemoryBackend(StorageBackend):
             return RowResult(False, scripted, "scripted row failure")
         table = self.tables.setdefault(row.table, {})
         stored = table.get(row.primary_key)
+        if isinstance(row.condition, DeleteRow):
+            table.pop(row.primary_key, None)
+            return RowResult(True)
         if isinstance(row.condition, InsertOnce):
             allowed = stored is None
         elif isinstance(row.condition, SupersedeIfNewer):
@@ -90,3 +101,9 @@ class MemoryBackend(StorageBackend):
         self.timeouts.append(timeout)
         found = [self.row(table, key) for key in keys]
         return [None if row is None else {c: row[c] for c in columns if c in row} for row in found]
+
+    def scan(self, table: str, start=None, end=None, since=None):
+        for key in sorted(self.tables.get(table, {})):
+            row = self.tables[table][key]
+            if since is None or row.get(since[0], -1) >= since[1]:
+                yield {**dict(key), **row}

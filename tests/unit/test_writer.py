@@ -6,7 +6,7 @@ import json
 import random
 
 from sms_receipts.parsing import decode_http_body
-from sms_receipts.storage import LEDGER, Outcome, ReceiptStore
+from sms_receipts.storage import DEAD_LETTER, DELIVERY_STATE, LEDGER, Outcome, ReceiptStore
 
 from .memory_backend import BUSY, LOST, TIMEOUT, MemoryBackend
 from helpers import load_event
@@ -65,13 +65,51 @@ def test_only_the_rows_that_failed_retryably_are_retried():
     assert result.requests == 2 and result.attempts == 2
 
 
-def test_a_non_retryable_row_error_fails_its_item_without_a_retry():
+def test_a_row_the_service_refuses_for_good_dead_letters_its_item_without_a_retry():
     backend = MemoryBackend()
+    items = reports(2)
     backend.script_rows("OTSParameterInvalid")
+    result = write(backend, items)
+    assert outcomes(result) == ["dead_lettered", "stored"] and result.confirmed
+    [dead_letter] = backend.tables[DEAD_LETTER].values()
+    assert json.loads(dead_letter["raw"]) == items[0].raw  # the raw item, to replay
+    assert "OTSParameterInvalid" in dead_letter["reason"]
+    assert [len(batch) for batch in backend.writes] == [4, 1]  # no retry of the refused row
+
+
+def test_an_error_about_the_deployment_fails_the_item_and_dead_letters_nothing():
+    backend = MemoryBackend()
+    backend.script_rows("OTSNoPermissionAccess")
     result = write(backend, reports(2))
-    assert outcomes(result) == ["failed", "stored"]
-    assert "OTSParameterInvalid" in result.outcomes[0].error
-    assert len(backend.writes) == 1 and not result.confirmed
+    assert outcomes(result) == ["failed", "stored"] and not result.confirmed
+    assert "OTSNoPermissionAccess" in result.outcomes[0].error
+    assert DEAD_LETTER not in backend.tables and len(backend.writes) == 1
+
+
+def test_a_request_refused_whole_is_resent_a_unit_per_request_to_find_the_item():
+    backend = MemoryBackend()
+    backend.script_requests("OTSParameterInvalid", None, "OTSParameterInvalid", None)
+    result = write(backend, reports(3))
+    # The whole request, then each unit (ledger and state) alone: the second one is refused.
+    assert [len(batch) for batch in backend.writes] == [6, 2, 2, 2, 1]
+    assert outcomes(result) == ["stored", "dead_lettered", "stored"] and result.confirmed
+
+
+def test_a_units_rows_travel_in_one_request_ledger_first():
+    backend = MemoryBackend()
+    write(backend, reports(150))  # 300 rows: 150 units of two
+    assert [len(batch) for batch in backend.writes] == [200, 100]
+    for batch in backend.writes:
+        assert [row.table for row in batch] == [LEDGER, DELIVERY_STATE] * (len(batch) // 2)
+
+
+def test_batches_go_out_concurrently_when_allowed():
+    backend = MemoryBackend()
+    store = ReceiptStore(backend, rng=random.Random(0), clock=backend.clock, concurrency=4)
+    result = store.write(reports(450), deadline=backend.clock() + 30, received_at=RECEIVED_AT)
+    store.close()
+    assert outcomes(result) == ["stored"] * 450 and result.requests == 5
+    assert sorted(len(batch) for batch in backend.writes) == [100, 200, 200, 200, 200]
 
 
 def test_a_lost_response_is_read_back_and_reported_as_stored():

@@ -2,11 +2,13 @@
 
 The SMS service does not sign its pushes, so the URL carries the secret: `?token=<token>`, compared
 in constant time against every configured token (several at once, for rotation). Then the body
-limit, parsing, and storage within a deadline (default 500 ms):
+limit, parsing, and storage, answered by a deadline (default 500 ms after the request arrived):
 
-- everything stored (or duplicate, stale, or dead-lettered): 200 `{"code":0,"msg":"接收成功"}`;
-- storage could not confirm in time, or a dead-letter write failed: 500 with a numeric `code`, so the
-  service pushes again (after 1, 5 and 10 minutes); idempotent storage makes that safe.
+- storing inline until the deadline less the time kept for a spill (default 150 ms); what is not
+  confirmed by then is spilled to the inbox (`storage.inbox`), which the drain finishes;
+- every item stored, duplicate, stale, dead-lettered or spilled: 200 `{"code":0,"msg":"接收成功"}`;
+- not even the spill confirmed by the deadline: 500 with a numeric `code`, so the service pushes
+  again (after 1, 5 and 10 minutes); idempotent storage makes that safe.
 
 Settings come from environment variables: `ReceiverSettings.VARIABLES`.
 """
@@ -32,6 +34,8 @@ from ..parsing import (
     message_type_from_path,
 )
 from ..settings import ConfigurationError, Variable, names
+from ..storage.inbox import write_or_spill
+from ..storage.outcomes import Outcome
 
 log = logging.getLogger("sms_receipts.http")
 
@@ -44,7 +48,12 @@ ALLOWED_IPS = Variable(
     "SMS_RECEIPTS_ALLOWED_IPS", "comma-separated source IPs or CIDR ranges; empty = any", unset="any"
 )
 MAX_BODY = Variable("SMS_RECEIPTS_MAX_BODY_BYTES", "largest body accepted", str(1024 * 1024))
-DEADLINE_MS = Variable("SMS_RECEIPTS_HTTP_DEADLINE_MS", "time to parse and store before answering 500", "500")
+DEADLINE_MS = Variable(
+    "SMS_RECEIPTS_HTTP_DEADLINE_MS", "time from arrival to the answer (the SMS service waits 700 ms)", "500"
+)
+SPILL_MS = Variable(
+    "SMS_RECEIPTS_HTTP_SPILL_MS", "of the deadline, the time kept for spilling what is not stored inline", "150"
+)
 MESSAGE_TYPE = Variable(
     "SMS_RECEIPTS_MESSAGE_TYPE", "message type of every push when the path names none", unset="path, then fields"
 )
@@ -56,12 +65,13 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 @dataclass(frozen=True)
 class ReceiverSettings:
-    VARIABLES: ClassVar = (TOKENS, ALLOWED_IPS, MAX_BODY, DEADLINE_MS, MESSAGE_TYPE)
+    VARIABLES: ClassVar = (TOKENS, ALLOWED_IPS, MAX_BODY, DEADLINE_MS, SPILL_MS, MESSAGE_TYPE)
 
     tokens: tuple[str, ...] = ()
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     max_body_bytes: int = 1024 * 1024
     deadline_ms: int = 500
+    spill_ms: int = 150
     message_type: MessageType | None = None
 
     @classmethod
@@ -76,11 +86,14 @@ class ReceiverSettings:
         except ValueError as exc:
             raise ConfigurationError(f"{ENV_ALLOWED_IPS}: {exc}") from None
         message_type = env.get(ENV_MESSAGE_TYPE, "").strip()
+        if SPILL_MS.integer(env) >= DEADLINE_MS.integer(env):
+            raise ConfigurationError(f"{SPILL_MS.name} must be less than {DEADLINE_MS.name}")
         return cls(
             tokens=tokens,
             allowed_networks=networks,
             max_body_bytes=MAX_BODY.integer(env),
             deadline_ms=DEADLINE_MS.integer(env),
+            spill_ms=SPILL_MS.integer(env),
             message_type=message_type_from_name(message_type) if message_type else None,
         )
 
@@ -158,8 +171,13 @@ class Receiver:
             "items": len(parsed.items) + len(parsed.rejected),
         }
         try:
-            store = self._store_getter(context)
-            result = store.write(parsed.items, parsed.rejected, deadline=deadline)
+            written = write_or_spill(
+                self._store_getter(context),
+                parsed.items,
+                parsed.rejected,
+                inline_deadline=deadline - self.settings.spill_ms / 1000,
+                deadline=deadline,
+            )
         except Exception as exc:  # noqa: BLE001 - any failure: answer 500 so the service pushes again
             log_event(
                 log,
@@ -171,16 +189,21 @@ class Receiver:
                 latency_ms=_ms_since(started),
             )
             return _reply(500, "storage unavailable, push again")
-        status = 200 if result.confirmed else 500
+        result = written.result
+        status = 200 if written.confirmed else 500
         level = logging.INFO if status == 200 else logging.WARNING
+        counts = dict(result.counts)
+        if written.spilled and status == 200:
+            counts[Outcome.FAILED.value] -= written.spilled  # not failed: in the inbox, for the drain
         log_event(
             log,
             "push",
             level,
             **fields,
-            **result.counts,
+            **counts,
+            spilled=written.spilled,
             status=status,
-            errors=result.errors[:3] or None,
+            errors=written.errors[:3] or None,
             serializer_fallbacks=result.serializer_fallbacks,
             latency_ms=_ms_since(started),
         )

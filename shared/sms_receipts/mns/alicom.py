@@ -39,6 +39,7 @@ from ..logs import log_event
 from ..parsing import MessageType, RejectedItem, Source, decode_alicom_message, message_type_from_name
 from ..parsing.times import CHINA_TZ
 from ..settings import Variable, names
+from ..storage.inbox import write_or_spill
 from ..storage.outcomes import Outcome
 from ..storage.writer import ReceiptStore
 
@@ -294,6 +295,7 @@ class QueueReport:
     received: int = 0
     deleted: int = 0
     poison: int = 0
+    spilled: int = 0  # receipts not stored in time, written to the inbox (their messages deleted)
     outcomes: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
     error: str | None = None
 
@@ -334,67 +336,73 @@ class AlicomPuller:
         return cached[1]
 
     def pull(self, budget_seconds: float) -> list[QueueReport]:
-        """Drain every configured queue until it is empty or the budget is nearly spent."""
+        """Drain every configured queue until it is empty or the budget is nearly spent, a batch from
+        each in turn, so that a flooded queue never starves the others."""
         deadline = self._clock() + budget_seconds
-        reports = []
-        for message_type in self.settings.message_types:
-            report = QueueReport(message_type.value, self.settings.queue_name(message_type))
-            try:
-                self._drain(message_type, deadline, report)
-            except AlicomAccessDenied as exc:
-                report.status, report.error = "access denied", str(exc)
-            except AlicomError as exc:
-                report.status, report.error = "error", str(exc)
-            reports.append(report)
+        reports = {t: QueueReport(t.value, self.settings.queue_name(t)) for t in self.settings.message_types}
+        active = list(self.settings.message_types)
+        while active:
+            for message_type in list(active):
+                report = reports[message_type]
+                try:
+                    finished = self._turn(message_type, deadline, report)
+                except AlicomAccessDenied as exc:
+                    report.status, report.error, finished = "access denied", str(exc), True
+                except AlicomError as exc:
+                    report.status, report.error, finished = "error", str(exc), True
+                if finished:
+                    active.remove(message_type)
+        for report in reports.values():
             level = logging.INFO if report.status in ("empty", "budget spent") else logging.WARNING
             log_event(log, "alicom_pull", level, **vars(report))
-        return reports
+        return list(reports.values())
 
-    def _drain(self, message_type: MessageType, deadline: float, report: QueueReport) -> None:
+    def _turn(self, message_type: MessageType, deadline: float, report: QueueReport) -> bool:
+        """Receive one batch from the queue, store it and delete it; True when the queue is done for
+        this run (empty, missing, an error, or no time left)."""
         from mns.mns_exception import MNSExceptionBase
 
-        retried_token = False
-        while True:
+        for retried_token in (False, True):
             remaining = deadline - self._clock()
             if remaining < 2.0:  # time to store and delete what a receive would bring
                 report.status = "budget spent"
-                return
+                return True
             wait = max(1, min(self.settings.wait_seconds, int(remaining - 1.5)))
             try:
                 messages = self._queue(message_type).batch_receive_message(BATCH_SIZE, wait_seconds=wait)
             except MNSExceptionBase as exc:
                 code = getattr(exc, "type", "")
-                if code == _EMPTY:
-                    report.status = "empty"
-                    return
-                if code == _MISSING:
-                    report.status = "queue missing"
-                    report.error = (
-                        f"{report.queue} does not exist: enable MNS mode for {message_type.value} in the "
-                        "SMS console (it takes about 15 minutes), and check the account id; a queue "
-                        "with no sends for 3 months goes dormant until sending resumes"
-                    )
-                    return
                 if (code in _EXPIRED or "expired" in str(exc).lower()) and not retried_token:
                     self.tokens.invalidate(message_type)
-                    retried_token = True
                     continue
-                if code in _EXPIRED:
-                    report.status, report.error = "token expired", f"{code}: {exc.message}"
-                    return
-                if code in _DENIED:
-                    report.status = "access denied"
-                    report.error = (
-                        f"{code} on {report.queue}: the token from QueryTokenForMnsQueue may not read "
-                        f"this queue (check {ENV_ACCOUNT_ID} is the account that enabled MNS mode, "
-                        f"and grant the function's role "
-                        f"{token_permission(self.tokens.denied_action)}): {exc.message}"
-                    )
-                    return
-                report.status, report.error = "error", f"{code}: {getattr(exc, 'message', exc)}"
-                return
-            retried_token = False
+                self._note_receive_error(message_type, code, exc, report)
+                return True
             self._store_and_delete(message_type, messages, self._store_deadline(deadline), report)
+            return False
+        return True  # not reached: the second attempt returns
+
+    def _note_receive_error(self, message_type: MessageType, code: str, exc: Any, report: QueueReport) -> None:
+        if code == _EMPTY:
+            report.status = "empty"
+        elif code == _MISSING:
+            report.status = "queue missing"
+            report.error = (
+                f"{report.queue} does not exist: enable MNS mode for {message_type.value} in the "
+                "SMS console (it takes about 15 minutes), and check the account id; a queue "
+                "with no sends for 3 months goes dormant until sending resumes"
+            )
+        elif code in _EXPIRED:
+            report.status, report.error = "token expired", f"{code}: {exc.message}"
+        elif code in _DENIED:
+            report.status = "access denied"
+            report.error = (
+                f"{code} on {report.queue}: the token from QueryTokenForMnsQueue may not read "
+                f"this queue (check {ENV_ACCOUNT_ID} is the account that enabled MNS mode, "
+                f"and grant the function's role "
+                f"{token_permission(self.tokens.denied_action)}): {exc.message}"
+            )
+        else:
+            report.status, report.error = "error", f"{code}: {getattr(exc, 'message', exc)}"
 
     def _store_deadline(self, deadline: float) -> float:
         """When a just-received batch's store must stop: its bound less the delete's reserve, counted
@@ -409,8 +417,9 @@ class AlicomPuller:
     ) -> None:
         """Store a batch by `store_deadline`, then delete the messages whose receipts are settled.
 
-        Rows the store has not confirmed by then are FAILED: their messages are not deleted and come
-        back after the visibility timeout, to be stored (idempotently) by a later receive."""
+        What the store has not confirmed by then (less the time kept for a spill) is spilled to the
+        inbox, and its messages are deleted too; only when the spill fails are they kept, to come back
+        after the visibility timeout and be stored (idempotently) by a later receive."""
         report.received += len(messages)
         items, rejected, owners_items, owners_rejected = [], [], [], []
         for index, message in enumerate(messages):
@@ -433,9 +442,15 @@ class AlicomPuller:
             owners_items.extend([index] * len(decoded.items))
             rejected.extend(decoded.rejected)
             owners_rejected.extend([index] * len(decoded.rejected))
-        result = self.store.write(items, rejected, deadline=store_deadline)
+        spill_seconds = min(DELETE_RESERVE_SECONDS, max(0.0, store_deadline - self._clock()) / 4)
+        written = write_or_spill(
+            self.store, items, rejected, inline_deadline=store_deadline - spill_seconds, deadline=store_deadline
+        )
         failed = set()
-        for owner, outcome in zip(owners_items + owners_rejected, result.outcomes, strict=True):
+        for owner, outcome in zip(owners_items + owners_rejected, written.result.outcomes, strict=True):
+            if outcome.outcome is Outcome.FAILED and written.confirmed:
+                report.spilled += 1
+                continue
             report.outcomes[outcome.outcome.value] += 1
             if outcome.outcome is Outcome.FAILED:
                 failed.add(owner)

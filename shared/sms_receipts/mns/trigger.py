@@ -5,9 +5,10 @@ mode) and the MNS topic trigger (JSON or STREAM notify format). The message type
 configuration, per function or per queue/topic name, with field detection as the fallback
 (`MnsTriggerSettings.VARIABLES`).
 
-Unparseable messages are dead-lettered and do not fail the batch. When storage cannot confirm any
-message, the invocation raises `StorageNotConfirmed`, so the platform retries the whole batch;
-idempotent storage makes the retry safe.
+Unparseable messages are dead-lettered and do not fail the batch. What storage cannot confirm inline
+is spilled to the inbox for the drain (`storage.inbox`); only when even that fails does the invocation
+raise `StorageNotConfirmed`, so the platform retries the whole batch; idempotent storage makes the
+retry safe.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..parsing import (
     message_type_from_queue_name,
 )
 from ..settings import Variable, names
+from ..storage.inbox import write_or_spill
 
 log = logging.getLogger("sms_receipts.mns")
 
@@ -43,6 +45,9 @@ SOURCE_TYPES = Variable(
     "`queue-or-topic=Type` pairs, comma-separated: the type of each queue or topic",
     unset="none",
 )
+
+
+SPILL_SECONDS = 2.0  # kept at the end of an invocation for spilling: one inbox request, with retries
 
 
 class StorageNotConfirmed(RuntimeError):
@@ -106,22 +111,35 @@ def handle_mns_event(
 ) -> dict[str, Any]:
     started = time.monotonic()
     kind, parsed = decode_trigger_event(event, settings)
-    # The trigger waits for this invocation; keep well inside the function's own timeout.
-    deadline = started + max(1.0, function_timeout(context) * 0.8)
-    result = store_getter(context).write(parsed.items, parsed.rejected, deadline=deadline)
+    # The trigger waits for this invocation; keep well inside the function's own timeout, and keep
+    # the last part of it for spilling what is not stored by then (so no redelivery waits on it).
+    budget = max(1.0, function_timeout(context) * 0.8)
+    deadline = started + budget
+    written = write_or_spill(
+        store_getter(context),
+        parsed.items,
+        parsed.rejected,
+        inline_deadline=deadline - min(SPILL_SECONDS, budget / 4),
+        deadline=deadline,
+    )
+    result = written.result
+    counts = dict(result.counts)
+    if written.confirmed and written.spilled:
+        counts["failed"] -= written.spilled  # in the inbox, for the drain
     summary = {
         "request_id": getattr(context, "request_id", ""),
         "trigger": kind,
         "message_types": sorted({item.message_type.value for item in parsed.items}),
         "messages": len({i.message_id for i in parsed.items} | {r.message_id for r in parsed.rejected}),
-        **result.counts,
+        **counts,
+        "spilled": written.spilled,
         "serializer_fallbacks": result.serializer_fallbacks,
         "latency_ms": round((time.monotonic() - started) * 1000, 1),
     }
-    if not result.confirmed:
-        log_event(log, "mns_batch", logging.WARNING, **summary, errors=result.errors[:3])
+    if not written.confirmed:
+        log_event(log, "mns_batch", logging.WARNING, **summary, errors=written.errors[:3])
         raise StorageNotConfirmed(
-            f"{result.counts['failed']} receipts not confirmed stored ({'; '.join(result.errors[:2])}); "
+            f"{result.counts['failed']} receipts not confirmed stored ({'; '.join(written.errors[:2])}); "
             "the trigger will deliver the batch again"
         )
     log_event(log, "mns_batch", logging.INFO, **summary)

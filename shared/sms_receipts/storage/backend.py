@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,13 +32,26 @@ class BackendError(Exception):
 class StorageBackend(ABC):
     @abstractmethod
     def batch_write(self, rows: list[PlannedRow], timeout: float) -> list[RowResult]:
-        """Write the rows in one request; one result per row, in order. Raises BackendError."""
+        """Write (or, for `DeleteRow`, delete) the rows in one request; one result per row, in order.
+        Raises BackendError."""
 
     @abstractmethod
     def batch_get(
         self, table: str, keys: list[PrimaryKey], columns: list[str], timeout: float
     ) -> list[dict[str, Any] | None]:
         """Read rows by primary key; None for a missing row. Raises BackendError."""
+
+    @abstractmethod
+    def scan(
+        self,
+        table: str,
+        start: PrimaryKey | None = None,
+        end: PrimaryKey | None = None,
+        since: tuple[str, int] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of a table (or of a primary-key range) in key order, as dicts; `since` =
+        (column, value) keeps only rows whose integer column is at least the value (filtered by the
+        service, which still reads every row of the range). Raises BackendError."""
 
     def serializer_fallbacks(self) -> int:
         """Rows this process has so far encoded the slow way (a backend with a fast path counts them)."""

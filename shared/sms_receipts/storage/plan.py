@@ -6,12 +6,17 @@ Pure: no I/O. Every write is conditional, so the whole plan can be repeated safe
   key (otherwise it is stale);
 - a dead-letter row is inserted only if absent (the same bad bytes are kept once).
 Within one call, an idempotency key is written once and each state row once (the best candidate
-wins locally), so no batch names a primary key twice.
+wins locally), so no batch names a primary key twice. A unit's rows (a receipt's ledger row, then its
+state row) are planned together and travel in the same request, so a state row never lands without
+its ledger row. An item that Tablestore's documented limits would refuse (a primary-key value over
+1 KB, an attribute over 2 MB, a row over a request's size) is planned as a dead letter instead:
+no retry could store it, and it must not turn the whole push into an error.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from dataclasses import dataclass, field
 from hashlib import blake2b
@@ -26,6 +31,10 @@ from .schema import DEAD_LETTER, LEDGER
 _SIZED = (str, bytes, bytearray)
 MAX_ROWS_PER_BATCH = 200  # BatchWriteRow limit
 MAX_BYTES_PER_BATCH = 3_500_000  # under the 4 MB limit, leaving room for encoding overhead
+# Tablestore's limits on one value (https://www.alibabacloud.com/help/en/tablestore/limits-on-widecolumn-model):
+# a STRING or BINARY primary-key column at most 1 KB, an attribute column at most 2 MB.
+MAX_PRIMARY_KEY_VALUE_BYTES = 1024
+MAX_ATTRIBUTE_VALUE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,13 +56,19 @@ def order_key(version: int, winner: str) -> str:
     return f"{version:019d}:{winner}"
 
 
-Condition = InsertOnce | SupersedeIfNewer
+@dataclass(frozen=True)
+class DeleteRow:
+    """Delete the row, whether or not it exists (an inbox entry that is done)."""
+
+
+Condition = InsertOnce | SupersedeIfNewer | DeleteRow
 
 
 class RowKind(str, enum.Enum):
     LEDGER = "ledger"
     STATE = "state"
     DEAD_LETTER = "dead_letter"
+    INBOX = "inbox"
 
 
 @dataclass(eq=False)
@@ -64,6 +79,7 @@ class PlannedRow:
     columns: tuple[tuple[str, Any], ...]
     condition: Condition
     size: int  # approximate encoded bytes, for the 4 MB batch limit
+    unit: int = -1  # the unit it accounts for: a unit's rows stay in one request
 
 
 @dataclass(eq=False)
@@ -74,6 +90,7 @@ class PlannedUnit:
     rows: list[PlannedRow] = field(default_factory=list)
     duplicate_of: int | None = None  # an earlier unit in this call with the same identity
     superseded: bool = False  # its state row lost, within this call, to a newer report
+    refused: str | None = None  # why Tablestore's limits refuse the item: it is dead-lettered instead
 
 
 @dataclass
@@ -90,13 +107,13 @@ def _size(primary_key: tuple, columns: tuple) -> int:
     return 3 * texts + 16 * (len(primary_key) + len(columns))
 
 
-def _row(kind: RowKind, table: str, primary_key: tuple, columns: tuple, condition: Condition) -> PlannedRow:
+def planned_row(kind: RowKind, table: str, primary_key: tuple, columns: tuple, condition: Condition) -> PlannedRow:
     columns = tuple((name, value) for name, value in columns if value is not None)
     return PlannedRow(kind, table, primary_key, columns, condition, _size(primary_key, columns))
 
 
 def _ledger_row(item: ParsedItem, received_at: int, write_id: str) -> PlannedRow:
-    return _row(
+    return planned_row(
         RowKind.LEDGER,
         LEDGER,
         (("entity_key", item.entity_key), ("idempotency_key", item.idempotency_key)),
@@ -117,7 +134,7 @@ def _ledger_row(item: ParsedItem, received_at: int, write_id: str) -> PlannedRow
 
 def _state_row(item: ParsedItem, change: StateChange, received_at: int) -> PlannedRow:
     condition_key = order_key(change.version, item.idempotency_key)
-    return _row(
+    return planned_row(
         RowKind.STATE,
         change.table,
         change.primary_key,
@@ -142,7 +159,7 @@ def dead_letter_id(rejected: RejectedItem) -> str:
 
 
 def _dead_letter_row(rejected: RejectedItem, received_at: int) -> PlannedRow:
-    return _row(
+    return planned_row(
         RowKind.DEAD_LETTER,
         DEAD_LETTER,
         (("dead_letter_id", dead_letter_id(rejected)),),
@@ -159,12 +176,60 @@ def _dead_letter_row(rejected: RejectedItem, received_at: int) -> PlannedRow:
     )
 
 
+def _utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def limit_problem(rows: list[PlannedRow]) -> str | None:
+    """Why Tablestore's documented limits would refuse one of these rows, or None. Cheap: a text is
+    encoded only when 3 bytes per character could pass a limit."""
+    for row in rows:
+        for name, value in row.primary_key:
+            if isinstance(value, str) and len(value) * 3 > MAX_PRIMARY_KEY_VALUE_BYTES:
+                size = _utf8_length(value)
+                if size > MAX_PRIMARY_KEY_VALUE_BYTES:
+                    return (
+                        f"primary-key column {name} of {row.table} would be {size} bytes, "
+                        f"over Tablestore's {MAX_PRIMARY_KEY_VALUE_BYTES}-byte limit"
+                    )
+        for name, value in row.columns:
+            if isinstance(value, _SIZED) and len(value) * 3 > MAX_ATTRIBUTE_VALUE_BYTES:
+                size = _utf8_length(value) if isinstance(value, str) else len(value)
+                if size > MAX_ATTRIBUTE_VALUE_BYTES:
+                    return (
+                        f"column {name} of {row.table} would be {size} bytes, "
+                        f"over Tablestore's {MAX_ATTRIBUTE_VALUE_BYTES}-byte limit"
+                    )
+        if row.size > MAX_BYTES_PER_BATCH:
+            return f"a row of {row.table} would be about {row.size} bytes, more than one request may carry"
+    return None
+
+
+def refused_item(item: ParsedItem, reason: str) -> RejectedItem:
+    """A parsed item that Tablestore cannot hold, as a dead letter: its raw JSON and the reason."""
+    try:
+        raw = item.raw_json.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: keep it escaped, so the bytes stay valid JSON
+        raw = json.dumps(item.raw, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return RejectedItem(
+        reason=f"cannot be stored in Tablestore: {reason}",
+        raw=raw,
+        source=item.source,
+        message_type=item.message_type,
+        message_id=item.message_id,
+        position=item.position,
+    )
+
+
+def refusal_row(item: ParsedItem, reason: str, received_at: int) -> PlannedRow:
+    return _dead_letter_row(refused_item(item, reason), received_at)
+
+
 def plan_writes(
     items: list[ParsedItem], rejected: list[RejectedItem], received_at: int, write_id: str | None = None
 ) -> StorePlan:
     write_id = write_id or uuid.uuid4().hex
     units: list[PlannedUnit] = []
-    rows: list[PlannedRow] = []
     first_unit_by_key: dict[str, int] = {}
     # Per state row: the precedence (version, idempotency key) of the best candidate so far, its unit, its row.
     best_state: dict[tuple, tuple[tuple[int, str], PlannedUnit, PlannedRow]] = {}
@@ -178,26 +243,48 @@ def plan_writes(
             continue
         first_unit_by_key[item.idempotency_key] = unit.index
         ledger = _ledger_row(item, received_at, write_id)
-        unit.rows.append(ledger)
-        rows.append(ledger)
         change = state_change(item)
-        if change is None:
+        state = _state_row(item, change, received_at) if change is not None else None
+        planned = [ledger] if state is None else [ledger, state]
+        problem = limit_problem(planned)
+        if problem is not None:
+            unit.refused = problem
+            unit.rows.append(refusal_row(item, problem, received_at))
             continue
-        state = _state_row(item, change, received_at)
-        unit.rows.append(state)
-        precedence = (change.version, item.idempotency_key)  # the higher holds the row
-        key = (change.table, change.primary_key)
-        current = best_state.get(key)
-        if current is None or precedence > current[0]:
-            if current is not None:
-                current[1].superseded = True
-                current[1].rows.remove(current[2])
-            best_state[key] = (precedence, unit, state)
-        else:
-            unit.superseded = True
-            unit.rows.remove(state)
-    rows.extend(state for _, _, state in best_state.values())
+        unit.rows.extend(planned)
+        if change is not None and state is not None:
+            precedence = (change.version, item.idempotency_key)  # the higher holds the row
+            _contest(best_state, unit, (change.table, change.primary_key), precedence, state)
+    _plan_dead_letters(units, rejected, received_at)
+    rows: list[PlannedRow] = []
+    for unit in units:
+        for row in unit.rows:
+            row.unit = unit.index
+            rows.append(row)
+    return StorePlan(units=units, rows=rows, write_id=write_id)
 
+
+def _contest(
+    best_state: dict[tuple, tuple[tuple[int, str], PlannedUnit, PlannedRow]],
+    unit: PlannedUnit,
+    key: tuple,
+    precedence: tuple[int, str],
+    state: PlannedRow,
+) -> None:
+    """Of the units in one call naming the same state row, only the one of highest precedence
+    (version, idempotency key) writes it; the others are superseded."""
+    current = best_state.get(key)
+    if current is None or precedence > current[0]:
+        if current is not None:
+            current[1].superseded = True
+            current[1].rows.remove(current[2])
+        best_state[key] = (precedence, unit, state)
+    else:
+        unit.superseded = True
+        unit.rows.remove(state)
+
+
+def _plan_dead_letters(units: list[PlannedUnit], rejected: list[RejectedItem], received_at: int) -> None:
     first_unit_by_dead_letter: dict[str, int] = {}
     for rejected_item in rejected:
         unit = PlannedUnit(index=len(units))
@@ -210,21 +297,31 @@ def plan_writes(
             continue
         first_unit_by_dead_letter[row_id] = unit.index
         unit.rows.append(row)
-        rows.append(row)
-    return StorePlan(units=units, rows=rows, write_id=write_id)
 
 
-def split_batches(rows: list[PlannedRow]) -> list[list[PlannedRow]]:
-    """Consecutive batches of at most 200 rows and about 3.5 MB: ceil(rows / 200) for receipts."""
+def split_batches(rows: list[PlannedRow], alone: frozenset[int] = frozenset()) -> list[list[PlannedRow]]:
+    """Consecutive batches of at most 200 rows and about 3.5 MB (ceil(rows / 200) for receipts),
+    never splitting a unit's rows; the units in `alone` get a request each (to find which one a
+    request-wide refusal was about)."""
     batches: list[list[PlannedRow]] = []
     current: list[PlannedRow] = []
     current_bytes = 0
+    groups: list[list[PlannedRow]] = []
     for row in rows:
-        if current and (len(current) >= MAX_ROWS_PER_BATCH or current_bytes + row.size > MAX_BYTES_PER_BATCH):
+        if groups and groups[-1][0].unit == row.unit and row.unit >= 0:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    for group in groups:
+        size = sum(row.size for row in group)
+        if group[0].unit in alone:
+            batches.append(group)
+            continue
+        if current and (len(current) + len(group) > MAX_ROWS_PER_BATCH or current_bytes + size > MAX_BYTES_PER_BATCH):
             batches.append(current)
             current, current_bytes = [], 0
-        current.append(row)
-        current_bytes += row.size
+        current.extend(group)
+        current_bytes += size
     if current:
         batches.append(current)
     return batches

@@ -9,7 +9,10 @@
 - `delivery_state` (biz_id, phone_number): the current delivery status of each number of a send;
 - `receipt_state` (entity_key): the current state of every other entity: international reports,
   sign and template audits, card render and card template status;
-- `dead_letter` (dead_letter_id): items and bodies that could not be parsed: raw bytes and reason.
+- `dead_letter` (dead_letter_id): items and bodies that could not be parsed, or that Tablestore
+  cannot hold: raw bytes and reason (and, once replayed, when and with what result);
+- `inbox` (entry_id): receipts accepted but not yet stored (a push that could not be stored inline
+  before its deadline): their raw items, until the drain has stored every one and deletes the entry.
 
 A state row holds the status columns of its winning receipt; the full record is in the ledger under
 `winner` (rows stay small: on python3.10 the SDK encodes every byte in pure Python). `version` (a
@@ -29,6 +32,7 @@ LEDGER = "receipt_ledger"
 DELIVERY_STATE = "delivery_state"
 RECEIPT_STATE = "receipt_state"
 DEAD_LETTER = "dead_letter"
+INBOX = "inbox"
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,22 @@ TABLES: dict[str, TableSchema] = {
             ("message_id", "STRING"),
             ("position", "INTEGER"),
             ("received_at", "INTEGER"),
+            ("replayed_at", "INTEGER"),
+            ("replay_result", "STRING"),
         ),
-        description="items and bodies that could not be parsed, for replay",
+        description="items and bodies that could not be parsed or stored, for replay",
+    ),
+    INBOX: TableSchema(
+        name=INBOX,
+        primary_key=(("entry_id", "STRING"),),
+        columns=(
+            ("payload", "BINARY"),
+            ("message_type", "STRING"),
+            ("source", "STRING"),
+            ("message_id", "STRING"),
+            ("items", "INTEGER"),
+            ("received_at", "INTEGER"),
+        ),
+        description="receipts accepted but not yet stored, until the drain stores them",
     ),
 }

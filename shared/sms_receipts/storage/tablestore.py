@@ -25,6 +25,7 @@ from tablestore import (
     CapacityUnit,
     ComparatorType,
     Condition,
+    DeleteRowItem,
     Direction,
     OTSClient,
     OTSClientError,
@@ -44,7 +45,7 @@ from tablestore.retry import NoRetryPolicy
 
 from . import plainbuffer
 from .backend import BackendError, PrimaryKey, RowResult, StorageBackend
-from .plan import InsertOnce, PlannedRow, SupersedeIfNewer
+from .plan import DeleteRow, InsertOnce, PlannedRow, SupersedeIfNewer
 from .schema import TABLES, TableSchema
 
 SDK_LOGGER = "sms_receipts.tablestore_sdk"  # the clients' logger (`logger_name`), under the package's own
@@ -129,11 +130,19 @@ def make_client(
     return client
 
 
-def _condition(condition: InsertOnce | SupersedeIfNewer) -> Condition:
+def _condition(condition: InsertOnce | SupersedeIfNewer | DeleteRow) -> Condition:
     if isinstance(condition, InsertOnce):
         return Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
+    if isinstance(condition, DeleteRow):
+        return Condition(RowExistenceExpectation.IGNORE)
     newer = SingleColumnCondition("order_key", condition.order_key, ComparatorType.LESS_THAN, pass_if_missing=True)
     return Condition(RowExistenceExpectation.IGNORE, newer)
+
+
+def _write_item(row: PlannedRow) -> PutRowItem | DeleteRowItem:
+    if isinstance(row.condition, DeleteRow):
+        return DeleteRowItem(Row(list(row.primary_key)), _condition(row.condition))
+    return PutRowItem(Row(list(row.primary_key), list(row.columns)), _condition(row.condition))
 
 
 class TablestoreBackend(StorageBackend):
@@ -167,10 +176,7 @@ class TablestoreBackend(StorageBackend):
             by_table.setdefault(row.table, []).append(position)
         request = BatchWriteRowRequest()
         for table, positions in by_table.items():
-            items = [
-                PutRowItem(Row(list(rows[p].primary_key), list(rows[p].columns)), _condition(rows[p].condition))
-                for p in positions
-            ]
+            items = [_write_item(rows[p]) for p in positions]
             request.add(TableInBatchWriteRowItem(self.table_name(table), items))
         response = self._call(timeout, self.client.batch_write_row, request)
         results: list[RowResult | None] = [None] * len(rows)
@@ -216,15 +222,32 @@ class TablestoreBackend(StorageBackend):
         return created
 
     def scan(
-        self, table: str, start: PrimaryKey | None = None, end: PrimaryKey | None = None
+        self,
+        table: str,
+        start: PrimaryKey | None = None,
+        end: PrimaryKey | None = None,
+        since: tuple[str, int] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every row of a table (or of a primary-key range), in key order, as dicts."""
         schema = TABLES[table]
         start_key = list(start) if start else [(name, INF_MIN) for name, _ in schema.primary_key]
         end_key = list(end) if end else [(name, INF_MAX) for name, _ in schema.primary_key]
+        column_filter = None
+        if since is not None:
+            column_filter = SingleColumnCondition(
+                since[0], since[1], ComparatorType.GREATER_EQUAL, pass_if_missing=False
+            )
         while start_key:
             _, next_key, rows, _ = self._call(
-                None, self.client.get_range, self.table_name(table), Direction.FORWARD, start_key, end_key
+                None,
+                self.client.get_range,
+                self.table_name(table),
+                Direction.FORWARD,
+                start_key,
+                end_key,
+                None,  # every column
+                None,  # no row limit: the service pages
+                column_filter,
+                1,  # max_version
             )
             for row in rows:
                 yield row_to_dict(row)
