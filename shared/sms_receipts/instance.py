@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .mns.alicom import AlicomPuller
     from .mns.trigger import MnsTriggerSettings
     from .storage.factory import Storage
+    from .storage.inbox import Drain
     from .storage.settings import StorageSettings
     from .storage.writer import ReceiptStore
 
@@ -49,7 +50,7 @@ class Instance:
         return part
 
     def built(self) -> tuple[str, ...]:
-        """The names of the parts built so far (settings, `storage`, `receiver`, `puller`)."""
+        """The names of the parts built so far (settings, `storage`, `receiver`, `puller`, `drain`)."""
         return tuple(self._parts)
 
     @property
@@ -83,6 +84,13 @@ class Instance:
 
     def store(self, context: Any = None) -> ReceiptStore:
         return self.storage(context).store
+
+    def drain(self, context: Any = None) -> Drain:
+        """The inbox's drain, on the instance's storage."""
+        from .storage.inbox import Drain
+
+        storage = self.storage(context)
+        return self._once("drain", lambda: Drain(storage.backend, storage.store))
 
     def receiver(self) -> Receiver:
         from .http.receiver import Receiver

@@ -52,7 +52,7 @@ class Storage:
             credentials_provider=self.credentials,
         )
         self.backend = TablestoreBackend(self.client, settings.table_prefix)
-        self.store = ReceiptStore(self.backend)
+        self.store = ReceiptStore(self.backend, concurrency=settings.concurrency)
 
     @classmethod
     def for_context(cls, settings: StorageSettings, context: Any = None) -> Storage:

@@ -25,6 +25,9 @@ INSTANCE = Variable("SMS_RECEIPTS_OTS_INSTANCE", "instance name", unset="require
 TABLE_PREFIX = Variable("SMS_RECEIPTS_TABLE_PREFIX", "prefix of every table name", DEFAULT_TABLE_PREFIX)
 REGION = Variable("SMS_RECEIPTS_OTS_REGION", "region id; when set, requests use signature V4", unset="unset (V2)")
 TIMEOUT = Variable("SMS_RECEIPTS_OTS_TIMEOUT", "socket timeout (s) for calls without a deadline of their own", "10")
+CONCURRENCY = Variable(
+    "SMS_RECEIPTS_OTS_CONCURRENCY", "BatchWriteRow requests one push or batch may have in flight at once", "4"
+)
 _FROM_THE_ROLE = "credentials; FC sets them from the function's role"
 _STS = "the FC context's STS credentials"
 ACCESS_KEY_ID = Variable("ALIBABA_CLOUD_ACCESS_KEY_ID", _FROM_THE_ROLE, unset=_STS)
@@ -69,6 +72,7 @@ class StorageSettings:
         TABLE_PREFIX,
         REGION,
         TIMEOUT,
+        CONCURRENCY,
         ACCESS_KEY_ID,
         ACCESS_KEY_SECRET,
         SECURITY_TOKEN,
@@ -79,6 +83,7 @@ class StorageSettings:
     table_prefix: str = DEFAULT_TABLE_PREFIX
     region: str | None = None
     socket_timeout: float = 10.0
+    concurrency: int = 4
     access_key_id: str = ""
     access_key_secret: str = ""
     security_token: str | None = None
@@ -96,6 +101,7 @@ class StorageSettings:
             table_prefix=env.get(ENV_TABLE_PREFIX, DEFAULT_TABLE_PREFIX),
             region=env.get(ENV_REGION) or None,
             socket_timeout=TIMEOUT.number(env),
+            concurrency=max(1, CONCURRENCY.integer(env)),
             access_key_id=env.get(ENV_ACCESS_KEY_ID, ""),
             access_key_secret=env.get(ENV_ACCESS_KEY_SECRET, ""),
             security_token=env.get(ENV_SECURITY_TOKEN) or None,

@@ -181,7 +181,9 @@ class TablestoreBackend(StorageBackend):
         response = self._call(timeout, self.client.batch_write_row, request)
         results: list[RowResult | None] = [None] * len(rows)
         for table, positions in by_table.items():
-            for result in response.get_put_by_table(self.table_name(table)):
+            name = self.table_name(table)
+            # The SDK sorts a table's results by the kind of each request row; `index` is the row's.
+            for result in (*response.get_put_by_table(name), *response.get_delete_by_table(name)):
                 results[positions[result.index]] = RowResult(result.is_ok, result.error_code, result.error_message)
         missing = [p for p, r in enumerate(results) if r is None]
         for p in missing:  # never seen from the service, but an unanswered row must not count as written

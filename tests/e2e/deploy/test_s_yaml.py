@@ -384,3 +384,13 @@ def test_the_readme_documents_every_variable_s_yaml_reads():
     assert names and sorted(n for n in names if f"`{n}`" not in readme) == []
     assert "SMS_RECEIPTS_HTTP_MIN_INSTANCES" in names
     assert "SMS_RECEIPTS_S_ACCESS" not in readme  # the alias is s.yaml's literal `access`, or `-a <alias>`
+
+
+def test_the_mns_function_drains_the_inbox_every_minute_in_both_templates(resources):
+    (timer,) = [t for t in resources["mns_receipt"]["props"]["triggers"] if t["triggerType"] == "timer"]
+    assert timer["triggerConfig"]["cronExpression"] == "0 * * * * *" and timer["triggerConfig"]["enable"] is True
+    template = yaml.safe_load((ROOT / "template.yml").read_text(encoding="utf-8"))["Resources"]
+    drain = template["MnsDrainTimer"]["Properties"]
+    assert drain["FunctionName"] == {"Fn::GetAtt": ["MnsReceiptFunction", "FunctionName"]}
+    assert drain["TriggerType"] == "timer" and drain["TriggerConfig"]["enable"] is True
+    assert drain["TriggerConfig"]["cronExpression"] == timer["triggerConfig"]["cronExpression"]
