@@ -13,6 +13,11 @@
                                          every row of a table, one JSON object per line
     sms-receipts pull [--type T] [--once]
                                          drain the Alicom queues into Tablestore, as the timer function does
+    sms-receipts drain                   store what the inbox holds, as the MNS function's timer does
+    sms-receipts repair [--since 24h] [--dry-run]
+                                         rebuild state rows from the ledger (only where missing or older)
+    sms-receipts replay [--since 7d] [--reason TEXT] [--dry-run]
+                                         parse dead letters again; store and mark what now parses
     sms-receipts ...                     the local stack's commands (dev, push, mns-send, emulator):
                                          sms_receipts_dev.cli, the console script's parser
 
@@ -202,6 +207,50 @@ def _cmd_pull(args: argparse.Namespace) -> int:
             return EXIT_OK
 
 
+def _cmd_drain(args: argparse.Namespace) -> int:
+    from .storage.inbox import Drain
+
+    storage = _storage(args)
+    report = Drain(storage.backend, storage.store).run(args.seconds)
+    print(json.dumps(report.as_fields(), ensure_ascii=False))
+    return EXIT_REJECTED if report.left else EXIT_OK
+
+
+def _since(args: argparse.Namespace) -> int:
+    from .settings import ConfigurationError
+    from .storage.repair import parse_since
+
+    try:
+        return parse_since(args.since)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _cmd_repair(args: argparse.Namespace) -> int:
+    from .storage.repair import repair
+
+    since = _since(args)
+    storage = _storage(args)
+    report = repair(storage.backend, storage.store, since, dry_run=args.dry_run)
+    print(json.dumps({"dry_run": args.dry_run, **vars(report)}, ensure_ascii=False))
+    return EXIT_REJECTED if report.failed else EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .storage.repair import replay
+
+    since = _since(args)
+    storage = _storage(args)
+    results = replay(storage.backend, storage.store, since, reason=args.reason, dry_run=args.dry_run)
+    for result in results:
+        print(json.dumps(vars(result), ensure_ascii=False))
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.result] = counts.get(result.result, 0) + 1
+    print(json.dumps({"dry_run": args.dry_run, "dead_letters": len(results), **counts}, ensure_ascii=False))
+    return EXIT_REJECTED if any(r.result in ("not stored", "not marked") for r in results) else EXIT_OK
+
+
 def storage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=".data", help="local stack to use when no Tablestore is configured (default .data)"
@@ -250,6 +299,24 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     pull.add_argument("--once", action="store_true", help="stop when every queue is empty (exit 1 on failures)")
     storage_options(pull)
     pull.set_defaults(run=_cmd_pull)
+
+    drain = commands.add_parser("drain", help="store what the inbox holds (exit 1 if some is left)")
+    drain.add_argument("--seconds", type=float, default=60.0, help="the most the run lasts (default 60)")
+    storage_options(drain)
+    drain.set_defaults(run=_cmd_drain)
+
+    repair = commands.add_parser("repair", help="rebuild state rows from the ledger, where missing or older")
+    repair.add_argument("--since", default="24h", help="ledger rows received since: 90m, 24h, 7d or a date")
+    repair.add_argument("--dry-run", action="store_true", help="count what would be checked; write nothing")
+    storage_options(repair)
+    repair.set_defaults(run=_cmd_repair)
+
+    replay = commands.add_parser("replay", help="parse dead letters again; store and mark what now parses")
+    replay.add_argument("--since", default="30d", help="dead letters received since: 90m, 24h, 7d or a date")
+    replay.add_argument("--reason", help="only dead letters whose reason contains this text")
+    replay.add_argument("--dry-run", action="store_true", help="show what would be replayed; write nothing")
+    storage_options(replay)
+    replay.set_defaults(run=_cmd_replay)
 
 
 def build_parser() -> argparse.ArgumentParser:

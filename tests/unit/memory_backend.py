@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sms_receipts.storage import BackendError, RowResult, StorageBackend
-from sms_receipts.storage.plan import DeleteRow, InsertOnce, PlannedRow, SupersedeIfNewer
+from sms_receipts.storage.plan import DeleteRow, InsertOnce, PlannedRow, Replace, SupersedeIfNewer
 
 CONDITION_FAILED = "OTSConditionCheckFail"
 LOST = "lost"  # a request whose rows land but whose response is lost (NetworkError)
@@ -84,7 +84,9 @@ class MemoryBackend(StorageBackend):
         if isinstance(row.condition, DeleteRow):
             table.pop(row.primary_key, None)
             return RowResult(True)
-        if isinstance(row.condition, InsertOnce):
+        if isinstance(row.condition, Replace):
+            allowed = True
+        elif isinstance(row.condition, InsertOnce):
             allowed = stored is None
         elif isinstance(row.condition, SupersedeIfNewer):
             allowed = stored is None or stored.get("order_key") is None or stored["order_key"] < row.condition.order_key

@@ -339,6 +339,16 @@ def _decode_mns_body(body: Any, declared: MessageType | None, source: Source, me
 
 
 @_guarded
+def decode_dead_letter(
+    raw: bytes, message_type: MessageType | str | None, source: Source, message_id: str | None = None
+) -> DecodeResult:
+    """A dead letter's raw bytes, parsed again as they first came (a replay after a parser fix): an
+    HTTP body or item, or an MNS message body."""
+    if source is Source.HTTP:
+        return decode_http_body(raw, message_type)
+    return _decode_mns_body(raw, _as_type(message_type), source, message_id)
+
+
 def decode_alicom_message(
     body: bytes | str,
     message_type: MessageType | str | None = None,

@@ -157,9 +157,11 @@ def write_or_spill(
     left_items = [item for item, no in zip(items, failed[: len(items)], strict=True) if no]
     left_rejected = [item for item, no in zip(rejected, failed[len(items) :], strict=True) if no]
     rows = entry_rows(left_items, left_rejected, received_at=received_at)
-    confirmed, errors = store.write_rows(rows, deadline=deadline)
+    written = store.write_rows(rows, deadline=deadline)
     spilled = len(left_items) + len(left_rejected)
-    return DurableResult(result, spilled, [] if confirmed else errors or ["the inbox write was not confirmed"])
+    if written.confirmed:
+        return DurableResult(result, spilled)
+    return DurableResult(result, spilled, written.errors or ["the inbox write was not confirmed"])
 
 
 # -- draining ---------------------------------------------------------------------------------
@@ -255,9 +257,9 @@ class Drain:
             report.left += 1
             report.errors.extend(result.errors[:1])
             return
-        confirmed, errors = self.store.write_rows([done_row(entry.entry_id)], deadline=deadline)
-        if confirmed:
+        done = self.store.write_rows([done_row(entry.entry_id)], deadline=deadline)
+        if done.confirmed:
             report.drained += 1
         else:
             report.left += 1  # stored, but still listed: the next run finds every item a duplicate
-            report.errors.extend(errors[:1])
+            report.errors.extend(done.errors[:1])

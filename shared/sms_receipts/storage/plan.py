@@ -61,7 +61,12 @@ class DeleteRow:
     """Delete the row, whether or not it exists (an inbox entry that is done)."""
 
 
-Condition = InsertOnce | SupersedeIfNewer | DeleteRow
+@dataclass(frozen=True)
+class Replace:
+    """Write the row whatever is stored (a dead letter marked as replayed: every column again)."""
+
+
+Condition = InsertOnce | SupersedeIfNewer | DeleteRow | Replace
 
 
 class RowKind(str, enum.Enum):

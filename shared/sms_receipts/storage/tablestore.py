@@ -45,7 +45,7 @@ from tablestore.retry import NoRetryPolicy
 
 from . import plainbuffer
 from .backend import BackendError, PrimaryKey, RowResult, StorageBackend
-from .plan import DeleteRow, InsertOnce, PlannedRow, SupersedeIfNewer
+from .plan import DeleteRow, InsertOnce, PlannedRow, Replace, SupersedeIfNewer
 from .schema import TABLES, TableSchema
 
 SDK_LOGGER = "sms_receipts.tablestore_sdk"  # the clients' logger (`logger_name`), under the package's own
@@ -130,10 +130,10 @@ def make_client(
     return client
 
 
-def _condition(condition: InsertOnce | SupersedeIfNewer | DeleteRow) -> Condition:
+def _condition(condition: InsertOnce | SupersedeIfNewer | DeleteRow | Replace) -> Condition:
     if isinstance(condition, InsertOnce):
         return Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
-    if isinstance(condition, DeleteRow):
+    if isinstance(condition, (DeleteRow, Replace)):
         return Condition(RowExistenceExpectation.IGNORE)
     newer = SingleColumnCondition("order_key", condition.order_key, ComparatorType.LESS_THAN, pass_if_missing=True)
     return Condition(RowExistenceExpectation.IGNORE, newer)

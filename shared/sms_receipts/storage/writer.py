@@ -83,6 +83,21 @@ class _Tracked:
     error: str | None = None
 
 
+@dataclass
+class RowsResult:
+    """What `write_rows` did to each row, in order, and the errors of those that failed."""
+
+    states: list[RowState]
+    errors: list[str]
+
+    @property
+    def confirmed(self) -> bool:
+        return all(state in (RowState.APPLIED, RowState.CONDITION_FAILED) for state in self.states)
+
+    def count(self, state: RowState) -> int:
+        return sum(1 for s in self.states if s is state)
+
+
 _Answer = list[RowResult] | BackendError | None  # a request's row results, its error, or None: not sent
 
 
@@ -130,15 +145,16 @@ class ReceiptStore:
             serializer_fallbacks=self.backend.serializer_fallbacks() - fallbacks,
         )
 
-    def write_rows(self, rows: list[PlannedRow], *, deadline: float) -> tuple[bool, list[str]]:
-        """Write rows of another kind (inbox entries) by `deadline`: (all confirmed, errors). A row
-        whose condition fails counts as confirmed: it is there already."""
+    def write_rows(self, rows: list[PlannedRow], *, deadline: float) -> RowsResult:
+        """Write rows of another kind (inbox entries, state rows rebuilt, dead letters marked) by
+        `deadline`, a unit per row. A row whose condition fails is there already (or newer)."""
         for position, row in enumerate(rows):
             row.unit = position
         tracked = {id(row): _Tracked() for row in rows}
         self._write_until_done(rows, tracked, deadline)
-        errors = sorted({t.error for t in tracked.values() if t.error})
-        return all(t.state in (RowState.APPLIED, RowState.CONDITION_FAILED) for t in tracked.values()), errors
+        return RowsResult(
+            [tracked[id(row)].state for row in rows], sorted({t.error for t in tracked.values() if t.error})
+        )
 
     def close(self) -> None:
         if self._pool is not None:

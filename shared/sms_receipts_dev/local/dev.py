@@ -3,7 +3,8 @@
 Starts the Tablestore emulator (persisting under the data dir) and creates the tables; serves the
 HTTP receipt function through `FcHttpGateway`; starts the SMS service's side of MNS mode (an MNS
 emulator holding the `Alicom-Queue-<uid>-<MessageType>` queues and a dybaseapi emulator issuing
-their tokens) and runs the Alicom puller against it; writes `endpoints.json` into the data dir
+their tokens) and runs the Alicom puller against it; drains the inbox every few seconds, as the MNS
+function's timer does every minute; writes `endpoints.json` into the data dir
 (callback URLs with the token, every emulator's endpoint and credentials) for the other commands;
 prints the callback URL and a ready-to-paste `curl`. Ctrl-C stops everything.
 """
@@ -25,7 +26,9 @@ from sms_receipts.endpoints import ENDPOINTS_FILE
 from sms_receipts.http import receiver
 from sms_receipts.logs import log_event
 from sms_receipts.parsing import MessageType
+from sms_receipts.storage import BackendError
 from sms_receipts.storage import settings as storage_settings
+from sms_receipts.storage.inbox import DrainReport
 
 from ..emulators.credentials import CredentialStore
 from ..emulators.dybaseapi import DybaseapiEmulator
@@ -77,8 +80,10 @@ class DevStack:
         fault_rate: float = 0.0,
         table_prefix: str = storage_settings.DEFAULT_TABLE_PREFIX,
         env: Mapping[str, str] | None = None,
+        drain_seconds: float | None = 5.0,
     ):
         self.env = dict(env or {})
+        self.drain_seconds = drain_seconds  # None: no background drain (call `drain_once`)
         self.instance: instance.Instance | None = None
         self._previous: instance.Instance | None = None
         self.data_dir = Path(data_dir)
@@ -101,6 +106,7 @@ class DevStack:
         self.gateway: FcHttpGateway | None = None
         self._puller_stop = threading.Event()
         self._puller_thread: threading.Thread | None = None
+        self._drain_thread: threading.Thread | None = None
 
     def start(self) -> DevStack:
         self.tablestore.start()
@@ -124,7 +130,27 @@ class DevStack:
         for queue in self.dybaseapi.queue_names().values():
             self.mns.create_queue(queue, visibility_timeout=30)
         self._write_endpoints(info)
+        if self.drain_seconds is not None:
+            self._drain_thread = threading.Thread(target=self._drain_loop, name="drain", daemon=True)
+            self._drain_thread.start()
         return self
+
+    def drain_once(self, budget_seconds: float = 30.0) -> DrainReport:
+        """Store what the inbox holds now, as one run of the MNS function's drain timer."""
+        assert self.instance is not None, "start() first"
+        return self.instance.drain().run(budget_seconds)
+
+    def _drain_loop(self) -> None:
+        log = logging.getLogger("sms_receipts.dev")
+        assert self.drain_seconds is not None
+        while not self._puller_stop.wait(self.drain_seconds):
+            try:
+                report = self.drain_once(budget_seconds=max(5.0, self.drain_seconds * 4))
+            except BackendError as exc:  # the emulator is stopping, or faulty: the next round retries
+                log_event(log, "drain", logging.WARNING, error=str(exc))
+                continue
+            if report.entries:
+                log_event(log, "drain", logging.INFO if not report.left else logging.WARNING, **report.as_fields())
 
     def start_puller(self) -> None:
         """Drain the Alicom queues in the background, as the timer-triggered function does."""
@@ -201,6 +227,9 @@ class DevStack:
         if self._puller_thread is not None:
             self._puller_thread.join(timeout=20)
             self._puller_thread = None
+        if self._drain_thread is not None:
+            self._drain_thread.join(timeout=60)
+            self._drain_thread = None
         self.dybaseapi.stop()
         self.tablestore.stop()
         if self.instance is not None:
