@@ -338,3 +338,28 @@ def test_an_empty_queue_is_logged_as_empty(alicom, caplog):
         make_puller(alicom).pull(budget_seconds=5)
     line = json.loads(caplog.records[-1].getMessage())
     assert line["event"] == "alicom_pull" and line["status"] == "empty" and line["received"] == 0
+
+
+def test_a_flooded_queue_does_not_starve_the_others(alicom):
+    _, mns = alicom
+    enqueue(mns, 5000)  # far more than one run can take
+    up_queue = f"Alicom-Queue-{ACCOUNT_ID}-SmsUp"
+    for i in range(3):
+        mns.enqueue(
+            up_queue,
+            json.dumps(
+                {
+                    "phone_number": f"1380000{i:04d}",
+                    "send_time": "2026-11-25 10:01:00",
+                    "content": "收到",
+                    "sign_name": "签名",
+                    "dest_code": "1234",
+                    "sequence_id": 1000 + i,
+                },
+                ensure_ascii=False,
+            ),
+        )
+    puller = make_puller(alicom, types=(MessageType.SMS_REPORT, MessageType.SMS_UP))
+    flooded, up = puller.pull(budget_seconds=4)
+    assert flooded.status == "budget spent" and queue_depth(mns) > 0  # still busy when the run ended
+    assert (up.status, up.received, up.outcomes["stored"], up.deleted) == ("empty", 3, 3, 3)
