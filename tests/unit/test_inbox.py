@@ -22,7 +22,13 @@ def store_for(backend: MemoryBackend) -> ReceiptStore:
 def spill(backend: MemoryBackend, items, rejected=()):
     now = backend.clock()
     return write_or_spill(
-        store_for(backend), items, rejected, inline_deadline=now + 0.3, deadline=now + 1.0, received_at=RECEIVED_AT
+        store_for(backend),
+        items,
+        rejected,
+        inline_deadline=now + 0.3,
+        deadline=now + 1.0,
+        received_at=RECEIVED_AT,
+        clock=backend.clock,
     )
 
 
@@ -110,3 +116,16 @@ def test_an_item_over_a_primary_key_limit_is_dead_lettered_before_any_write():
     [dead] = backend.tables[DEAD_LETTER].values()
     assert "1024-byte limit" in dead["reason"] and json.loads(dead["raw"])["biz_id"] == "9" * 2000
     assert LEDGER not in backend.tables
+
+
+def test_a_push_too_large_for_its_deadline_stops_between_chunks_and_spills_the_rest_early():
+    backend = MemoryBackend(latency=0.1)  # a chunk of 400 receipts: 4 requests, 0.4 s
+    items = reports(1000)
+    now = backend.clock()
+    written = write_or_spill(
+        store_for(backend), items, inline_deadline=now + 0.5, deadline=now + 1.0, clock=backend.clock
+    )
+    assert written.confirmed and written.spilled == 600  # the second chunk would not have fit
+    assert len(backend.tables[LEDGER]) == 400 and len(backend.writes) == 4 + 1  # four, then one spill
+    [entry] = [read_entry({**dict(k), **v}) for k, v in backend.tables[INBOX].items()]
+    assert [i.idempotency_key for i in entry.decoded.items] == [i.idempotency_key for i in items[400:]]

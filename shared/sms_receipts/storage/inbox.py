@@ -26,7 +26,7 @@ from typing import Any
 
 from ..parsing import DecodeResult, MessageType, ParsedItem, RejectedItem, Source, decode_items
 from .backend import StorageBackend
-from .outcomes import Outcome, StoreResult
+from .outcomes import ItemOutcome, Outcome, StoreResult
 from .plan import DeleteRow, InsertOnce, PlannedRow, RowKind, planned_row
 from .schema import INBOX
 from .writer import ReceiptStore
@@ -44,13 +44,13 @@ class DurableResult:
     """What became of a push or batch: stored inline, or spilled to the inbox for the drain."""
 
     result: StoreResult  # the inline attempt's outcomes
-    spilled: int = 0  # items written to the inbox (their inline outcome was `failed`)
+    spilled: int = 0  # items confirmed in the inbox (their inline outcome was `failed`)
     spill_errors: list[str] = field(default_factory=list)
 
     @property
     def confirmed(self) -> bool:
         """Every item is stored, dead-lettered or in the inbox: durable somewhere we finish from."""
-        return self.result.confirmed or (self.spilled > 0 and not self.spill_errors)
+        return self.result.confirmed or self.spilled > 0
 
     @property
     def errors(self) -> list[str]:
@@ -137,6 +137,9 @@ def _payload_size(unit: ParsedItem | RejectedItem) -> int:
     return len(unit.raw) * 4 // 3 + len(unit.reason) * 3 + 64
 
 
+CHUNK_ITEMS = 400  # stored inline a chunk at a time: 800 rows, 4 requests, one round at the default concurrency
+
+
 def write_or_spill(
     store: ReceiptStore,
     items: Sequence[ParsedItem],
@@ -145,23 +148,46 @@ def write_or_spill(
     inline_deadline: float,
     deadline: float,
     received_at: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DurableResult:
-    """Store inline until `inline_deadline`; spill what is not confirmed by then to the inbox,
-    by `deadline`. `confirmed` says whether every item is durable somewhere."""
+    """Store inline, a chunk at a time, until `inline_deadline`; spill what is not confirmed by then
+    to the inbox, by `deadline`. `confirmed` says whether every item is durable somewhere.
+
+    A chunk is not started when the last one took longer than the time left: planning a receipt
+    costs several times what spilling it does, so a push too large to store inline (near 1 MiB) is
+    spilled early instead of missing both deadlines."""
     received_at = received_at if received_at is not None else int(time.time() * 1000)
     items, rejected = list(items), list(rejected)
-    result = store.write(items, rejected, deadline=inline_deadline, received_at=received_at)
-    if result.confirmed:
-        return DurableResult(result)
-    failed = [o.outcome is Outcome.FAILED for o in result.outcomes]
-    left_items = [item for item, no in zip(items, failed[: len(items)], strict=True) if no]
-    left_rejected = [item for item, no in zip(rejected, failed[len(items) :], strict=True) if no]
+    item_outcomes: list[ItemOutcome] = []
+    rejected_outcomes: list[ItemOutcome] = []
+    total = StoreResult(outcomes=[], requests=0, attempts=0)
+    last_chunk = 0.0
+    for start in range(0, max(len(items), 1), CHUNK_ITEMS):
+        chunk = items[start : start + CHUNK_ITEMS]
+        chunk_rejected = rejected if start == 0 else []
+        began = clock()
+        if began + last_chunk > inline_deadline:
+            break
+        part = store.write(chunk, chunk_rejected, deadline=inline_deadline, received_at=received_at)
+        item_outcomes.extend(part.outcomes[: len(chunk)])
+        rejected_outcomes.extend(part.outcomes[len(chunk) :])
+        total.requests += part.requests
+        total.attempts = max(total.attempts, part.attempts)
+        total.serializer_fallbacks += part.serializer_fallbacks
+        last_chunk = clock() - began
+    not_tried = ItemOutcome(Outcome.FAILED, "not stored inline: no time left for it")
+    item_outcomes.extend([not_tried] * (len(items) - len(item_outcomes)))
+    rejected_outcomes.extend([not_tried] * (len(rejected) - len(rejected_outcomes)))
+    total.outcomes = item_outcomes + rejected_outcomes
+    if total.confirmed:
+        return DurableResult(total)
+    left_items = [item for item, o in zip(items, item_outcomes, strict=True) if o.outcome is Outcome.FAILED]
+    left_rejected = [item for item, o in zip(rejected, rejected_outcomes, strict=True) if o.outcome is Outcome.FAILED]
     rows = entry_rows(left_items, left_rejected, received_at=received_at)
     written = store.write_rows(rows, deadline=deadline)
-    spilled = len(left_items) + len(left_rejected)
     if written.confirmed:
-        return DurableResult(result, spilled)
-    return DurableResult(result, spilled, written.errors or ["the inbox write was not confirmed"])
+        return DurableResult(total, len(left_items) + len(left_rejected))
+    return DurableResult(total, 0, written.errors or ["the inbox write was not confirmed"])
 
 
 # -- draining ---------------------------------------------------------------------------------

@@ -91,11 +91,12 @@ class DevStack:
         self.port = port
         self.token = _token(self.data_dir, token)
         self.table_prefix = table_prefix
-        faults = FaultConfig()
-        if fault_rate:
-            # Only the faults the store must ride out; the console's push would see them too.
-            faults.set(**{k: v for k, v in vars(FaultRates.spread(fault_rate)).items() if k != "slow"})
-        self.tablestore = TablestoreEmulator(data_dir=self.data_dir / "tablestore", faults=faults)
+        # Only the faults the store must ride out; the console's push would see them too. They start
+        # once the stack has made its tables (`start`), which is the stack's set-up, not a push.
+        self._fault_rates = (
+            {k: v for k, v in vars(FaultRates.spread(fault_rate)).items() if k != "slow"} if fault_rate else {}
+        )
+        self.tablestore = TablestoreEmulator(data_dir=self.data_dir / "tablestore", faults=FaultConfig())
         credentials = CredentialStore()
         # The caller's keys are the same on every emulator, as one RAM user's would be.
         keys = {"access_key_id": self.tablestore.access_key_id, "access_key_secret": self.tablestore.access_key_secret}
@@ -124,6 +125,8 @@ class DevStack:
         self.instance = instance.Instance(env)
         self._previous = instance.install(self.instance)
         self.instance.storage().backend.create_missing_tables()
+        if self._fault_rates:
+            self.tablestore.faults.set(**self._fault_rates)
         self.gateway = FcHttpGateway(load_http_handler(), port=self.port).start()
         self.dybaseapi.start()
         self.mns.start()
