@@ -68,13 +68,13 @@ def serve_until_signalled(build: Callable[[], LoopbackService]) -> int:
     """Build an emulator and serve until SIGINT or SIGTERM; the first stdout line is its `connection_info()`
     as JSON. Returns 0, the process's exit status."""
     stop_requested = threading.Event()
-    # Installed before `build()`, so a signal while a snapshot loads still ends the process cleanly.
+    # Installed before `build()`, so a signal while a data dir opens (or migrates) still ends the process cleanly.
     previous_handlers = {
         sig: signal.signal(sig, lambda *_: stop_requested.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         with build() as service:
-            gc.freeze()  # the SDKs and any loaded snapshot live as long as the process: spare them full GC passes
+            gc.freeze()  # the SDKs live as long as the process: spare them full GC passes
             print(json.dumps(service.connection_info(), ensure_ascii=False), flush=True)
             while not stop_requested.wait(0.5):
                 pass

@@ -603,7 +603,7 @@ def test_data_dir_keeps_queues_and_messages_across_restarts(tmp_path):
         for text in ("一", "二", "三"):
             queue.send_message(Message(text))
         held = queue.receive_message()  # in flight across the restart
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["mns.json"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["mns.sqlite3"]  # stop() folded the WAL in
 
     with MnsEmulator(data_dir=tmp_path) as second:
         queue = second.account().get_queue("receipts")

@@ -9,10 +9,12 @@ import os
 import selectors
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 
 import pytest
 import urllib3
@@ -771,8 +773,9 @@ def test_data_dir_survives_a_restart(tmp_path):
         )
         client.put_row("receipts", Row([("id", "b"), ("n", 2)], [("v", 1)]))
         client.delete_row("receipts", Row([("id", "b"), ("n", 2)]), Condition(IGNORE))
-    assert sorted(path.name for path in data_dir.iterdir()) == ["tablestore.json"]
-    json.loads((data_dir / "tablestore.json").read_text(encoding="utf-8"))
+    assert sorted(path.name for path in data_dir.iterdir()) == ["tablestore.sqlite3"]  # stop() folded the WAL in
+    with closing(sqlite3.connect(data_dir / "tablestore.sqlite3")) as database:
+        assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
     with TablestoreEmulator(data_dir=data_dir) as second:
         client = second.client(retry_policy=NoRetryPolicy())

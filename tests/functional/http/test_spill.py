@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import logging
 
-from test_http_function import ACCEPTED, call, report, rows
-
 from sms_receipts.storage import DEAD_LETTER, DELIVERY_STATE, LEDGER
 from sms_receipts.storage.schema import INBOX
 from sms_receipts_dev.testing import events
 from sms_receipts_dev.testing.fc import fc_context
 
 from function_support import load_function
+from test_http_function import ACCEPTED, call, report, rows
 
 
 def push_of(count: int) -> str:

@@ -2,10 +2,10 @@
 
 Laid out like moto: `models` (queues, messages, visibility and receipt handles), `responses` (XML in
 and out), `urls` (API routing), `exceptions` (MNS's error codes), `auth` (signature, credentials and
-RAM-style denials), `persistence` (JSON snapshots under a data directory) and `server` (`MnsEmulator`,
-`main`). Shared with the other emulators: the HTTP server and lifecycle (`sms_receipts_dev.emulators.loopback`),
-faults (`.faults`), credentials (`.credentials`), snapshots (`.snapshot`) and the standalone plumbing
-(`.standalone`).
+RAM-style denials), `persistence` (queues and messages in SQLite, under a data directory or in memory)
+and `server` (`MnsEmulator`, `main`). Shared with the other emulators: the HTTP server and lifecycle
+(`sms_receipts_dev.emulators.loopback`), faults (`.faults`), credentials (`.credentials`), the SQLite
+store (`.database`) and the standalone plumbing (`.standalone`).
 
     from sms_receipts_dev.emulators.mns import MnsEmulator
 

@@ -1,4 +1,8 @@
-"""In-memory MNS queue state and rules: queues, messages, visibility and receipt handles. No HTTP here.
+"""MNS queue state and rules: queues, messages, visibility and receipt handles. No HTTP here.
+
+Messages live in a `persistence.MessageStore` (SQLite, in memory without a data dir); queue attributes
+are also kept in `MnsState.queues`. Each public method that changes state is one transaction, committed
+before it returns, so a change the server acknowledges is stored.
 
 Rules reimplemented from the MNS API pages (CreateQueue, SendMessage, BatchReceiveMessage, PeekMessage,
 DeleteMessage, BatchDeleteMessage), the only APIs the emulator serves (see `urls`):
@@ -33,7 +37,8 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from .exceptions import (
     InvalidArgument,
@@ -45,6 +50,9 @@ from .exceptions import (
     ReceiptHandleError,
     out_of_range,
 )
+
+if TYPE_CHECKING:
+    from .persistence import MessageStore
 
 MAX_BATCH = 16
 MAX_WAIT_SECONDS = 30
@@ -151,9 +159,8 @@ class OutgoingMessage:
 class Queue:
     name: str
     attributes: QueueAttributes
-    create_time: int  # seconds, kept in snapshots
+    create_time: int  # seconds
     last_modify_time: int
-    messages: dict[int, StoredMessage] = field(default_factory=dict)
 
 
 def body_md5(body: str) -> str:
@@ -173,14 +180,17 @@ def _check_range(element: str, value: int, bounds: tuple[int, int], unit: str = 
 
 
 class MnsState:
-    """Every queue of one MNS account. Thread-safe; `mutations` counts changes for snapshots."""
+    """Every queue of one MNS account. Thread-safe (one lock)."""
 
-    def __init__(self, clock: Callable[[], float] = time.time):
+    def __init__(self, clock: Callable[[], float] = time.time, messages: MessageStore | None = None):
+        if messages is None:
+            from .persistence import MessageStore  # persistence builds this module's records
+
+            messages = MessageStore()
         self.clock = clock
-        self.queues: dict[str, Queue] = {}
+        self.messages = messages
+        self.queues: dict[str, Queue] = {queue.name: queue for queue in messages.queues()}
         self.lock = threading.RLock()
-        self.mutations = 0
-        self.next_sequence = 1
         self._changed = threading.Condition(self.lock)
         self._id_prefix = secrets.token_hex(8).upper()
 
@@ -205,17 +215,26 @@ class MnsState:
                     raise QueueAlreadyExist()
                 return False
             now = self.now_ms() // 1000
-            self.queues[name] = Queue(name, attributes, now, now)
-            self.mutations += 1
+            queue = Queue(name, attributes, now, now)
+            with self.messages.transaction():
+                self.messages.clear(name)  # a new queue is empty
+                self.messages.put_queue(queue)
+            self.queues[name] = queue
             return True
+
+    def close(self) -> None:
+        """Close the database file (the next use reopens it)."""
+        with self.lock:
+            self.messages.close()
 
     def set_queue_attributes(self, name: str, **changes: int | bool) -> QueueAttributes:
         with self.lock:
             queue = self.queue(name)
-            queue.attributes = queue.attributes.updated(**changes)
-            queue.last_modify_time = self.now_ms() // 1000
-            self.mutations += 1
-            return queue.attributes
+            attributes, modified = queue.attributes.updated(**changes), self.now_ms() // 1000
+            with self.messages.transaction():
+                self.messages.put_queue(replace(queue, attributes=attributes, last_modify_time=modified))
+            queue.attributes, queue.last_modify_time = attributes, modified
+            return attributes
 
     def queue(self, name: str) -> Queue:
         with self.lock:
@@ -239,21 +258,24 @@ class MnsState:
                 _check_range("Priority", message.priority, PRIORITY_RANGE)
             now = self.now_ms()
             delay = queue.attributes.delay_seconds if message.delay_seconds is None else message.delay_seconds
-            sequence = self.next_sequence
-            self.next_sequence += 1
-            record = StoredMessage(
-                sequence=sequence,
-                message_id=f"{self._id_prefix}-1-{now:X}-{200000000 + sequence}",
-                body=message.body,
-                body_md5=body_md5(message.body),
-                priority=DEFAULT_PRIORITY if message.priority is None else message.priority,
-                enqueue_time=now,
-                next_visible_time=now + delay * 1000,
-            )
-            queue.messages[sequence] = record
-            self.mutations += 1
+            with self.messages.transaction():
+                record = self._enqueue(queue, message, now, delay)
             self._changed.notify_all()
             return record.view()
+
+    def _enqueue(self, queue: Queue, message: OutgoingMessage, now: int, delay: int) -> StoredMessage:
+        sequence = self.messages.take_sequence()
+        record = StoredMessage(
+            sequence=sequence,
+            message_id=f"{self._id_prefix}-1-{now:X}-{200000000 + sequence}",
+            body=message.body,
+            body_md5=body_md5(message.body),
+            priority=DEFAULT_PRIORITY if message.priority is None else message.priority,
+            enqueue_time=now,
+            next_visible_time=now + delay * 1000,
+        )
+        self.messages.insert(queue.name, record)
+        return record
 
     def receive_messages(
         self, name: str, count: int, wait_seconds: int | None = None, cancel: threading.Event | None = None
@@ -268,7 +290,8 @@ class MnsState:
             deadline = time.monotonic() + wait_seconds
             while True:
                 queue = self.queue(name)  # a queue deleted while we wait fails the receive
-                taken = self._take(queue, count)
+                with self.messages.transaction():
+                    taken = self._take(queue, count)
                 if taken:
                     return taken
                 remaining = deadline - time.monotonic()
@@ -278,25 +301,24 @@ class MnsState:
 
     def peek_message(self, name: str) -> MessageView:
         """The next visible message, unchanged (no handle, no dequeue)."""
-        with self.lock:
-            visible = self._visible(self.queue(name), self.now_ms())
+        with self.lock, self.messages.transaction():
+            visible = self._visible(self.queue(name), self.now_ms(), 1)
             if not visible:
                 raise MessageNotExist()
             return replace(visible[0].view(), receipt_handle="")
 
     def delete_message(self, name: str, receipt_handle: str) -> None:
-        with self.lock:
+        with self.lock, self.messages.transaction():
             queue = self.queue(name)
             message = self._held(queue, receipt_handle)
-            del queue.messages[message.sequence]
-            self.mutations += 1
+            self.messages.delete(message.sequence)
 
     def delete_messages(self, name: str, receipt_handles: Sequence[str]) -> list[tuple[str, Exception]]:
         """Delete each handle on its own; returns the (handle, error) of every one that failed."""
         if not 1 <= len(receipt_handles) <= MAX_BATCH:
             raise InvalidArgument(f"The count of ReceiptHandle should between 1 and {MAX_BATCH}.")
         failures: list[tuple[str, Exception]] = []
-        with self.lock:
+        with self.lock, self.messages.transaction():
             self.queue(name)
             for handle in receipt_handles:
                 try:
@@ -307,38 +329,30 @@ class MnsState:
 
     def message_views(self, name: str) -> list[MessageView]:
         """Every message of a queue in receive order, visible or not (for tests and tools)."""
-        with self.lock:
+        with self.lock, self.messages.transaction():
             queue = self.queue(name)
             self._expire(queue, self.now_ms())
-            return [message.view() for message in sorted(queue.messages.values(), key=_receive_order)]
+            return [message.view() for message in self.messages.all(name)]
 
     # ---- internals --------------------------------------------------------------------------------
 
     def _expire(self, queue: Queue, now: int) -> None:
-        cutoff = now - queue.attributes.message_retention_period * 1000
-        expired = [sequence for sequence, message in queue.messages.items() if message.enqueue_time <= cutoff]
-        for sequence in expired:
-            del queue.messages[sequence]
-        if expired:
-            self.mutations += 1
+        self.messages.expire(queue.name, now - queue.attributes.message_retention_period * 1000)
 
-    def _visible(self, queue: Queue, now: int) -> list[StoredMessage]:
+    def _visible(self, queue: Queue, now: int, count: int) -> list[StoredMessage]:
         self._expire(queue, now)
-        return sorted(
-            (message for message in queue.messages.values() if message.next_visible_time <= now), key=_receive_order
-        )
+        return self.messages.visible(queue.name, now, count)
 
     def _take(self, queue: Queue, count: int) -> list[MessageView]:
         now = self.now_ms()
         taken = []
-        for message in self._visible(queue, now)[:count]:
+        for message in self._visible(queue, now, count):
             message.dequeue_count += 1
             message.first_dequeue_time = message.first_dequeue_time or now
             message.next_visible_time = now + queue.attributes.visibility_timeout * 1000
             message.receipt_handle = self._new_handle(message)
+            self.messages.update(message)
             taken.append(message.view())
-        if taken:
-            self.mutations += 1
         return taken
 
     def _new_handle(self, message: StoredMessage) -> str:
@@ -348,14 +362,10 @@ class MnsState:
     def _held(self, queue: Queue, receipt_handle: str) -> StoredMessage:
         """The message a handle currently holds; MessageNotExist once the handle is stale."""
         sequence = _handle_sequence(receipt_handle)
-        message = queue.messages.get(sequence)
+        message = self.messages.get(queue.name, sequence)
         if message is None or message.receipt_handle != receipt_handle or message.next_visible_time <= self.now_ms():
             raise MessageNotExist()
         return message
-
-
-def _receive_order(message: StoredMessage) -> tuple[int, int]:
-    return message.priority, message.sequence
 
 
 def _handle_sequence(receipt_handle: str) -> int:

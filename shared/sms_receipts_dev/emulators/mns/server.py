@@ -2,7 +2,7 @@
 
 Per request it routes (method, path, query, body root), counts the API, authenticates (MNS signature,
 long-term or temporary credentials from the shared `CredentialStore`), authorizes (denials and token
-scope), applies a drawn fault if any, calls the model, persists the snapshot when state changed, and
+scope), applies a drawn fault if any, calls the model (which commits its changes before returning), and
 replies with `x-mns-request-id`, `x-mns-version` and, for errors, the MNS `<Error>` document.
 
 In-process::
@@ -48,7 +48,7 @@ from ..standalone import fault_config, parse_standalone_args, serve_until_signal
 from .auth import Denial, authenticate, authorize
 from .exceptions import InternalError, InvalidArgument, MnsError
 from .models import MessageView, MnsState, OutgoingMessage, QueueAttributes
-from .persistence import SnapshotStore
+from .persistence import MessageStore
 from .responses import MnsReply, MnsRequest, MnsResponses, error_document
 from .urls import UNSUPPORTED, Route, resolve, route, split_target
 
@@ -88,16 +88,18 @@ class MnsEmulator(LoopbackService):
         self.region = region
         self.verify_signatures = verify_signatures
         self.faults = faults or FaultConfig()
-        self.state = MnsState(clock or time.time)
-        self._store = SnapshotStore(data_dir) if data_dir is not None else None
-        if self._store is not None:
-            self._store.load(self.state)
+        self.state = MnsState(clock or time.time, MessageStore(data_dir))  # memory only without a data dir
         self._responses = MnsResponses(self.state, self._stopping)
         self._denials: list[Denial] = []
         self._denials_lock = threading.Lock()
 
     def _on_stopping(self) -> None:
         self.state.wake()  # long polls see `_stopping` and end
+
+    def stop(self) -> None:
+        """Stop serving and close the data file (the WAL folds into it); `state` reopens it when used."""
+        super().stop()
+        self.state.close()
 
     def connection_info(self) -> dict[str, Any]:
         return {
@@ -131,9 +133,7 @@ class MnsEmulator(LoopbackService):
 
     def create_queue(self, name: str, **attributes: int | bool) -> bool:
         """Create a queue as CreateQueue would (False when an identical one exists); persisted."""
-        created = self.state.create_queue(name, QueueAttributes().updated(**attributes))
-        self._save()
-        return created
+        return self.state.create_queue(name, QueueAttributes().updated(**attributes))
 
     def enqueue(
         self,
@@ -148,9 +148,7 @@ class MnsEmulator(LoopbackService):
         the SDK's and the Alicom producer's."""
         raw = body.encode("utf-8") if isinstance(body, str) else body
         text = base64.b64encode(raw).decode("ascii") if base64_encode else raw.decode("utf-8")
-        view = self.state.send_message(queue, OutgoingMessage(text, delay_seconds, priority))
-        self._save()
-        return view
+        return self.state.send_message(queue, OutgoingMessage(text, delay_seconds, priority))
 
     # ---- permissions ----------------------------------------------------------------------------
 
@@ -213,7 +211,6 @@ class MnsEmulator(LoopbackService):
         except Exception as error:
             logger.exception("MNS emulator failed on %s", routed.api)
             reply = InternalError(f"{type(error).__name__}: {error}")
-        self._save()  # before replying: an acknowledged change is durable (failed receives may expire messages)
         if self.end_fault(handler, fault):
             return
         self._reply(handler, reply, request_id)
@@ -225,10 +222,6 @@ class MnsEmulator(LoopbackService):
         with self._denials_lock:
             denials = list(self._denials)
         authorize(credential, routed.api, routed.queue_name, denials, region=self.region, account_id=self.account_id)
-
-    def _save(self) -> None:
-        if self._store is not None:
-            self._store.save_if_changed(self.state)
 
     def _reply(self, handler: LoopbackHandler, reply: MnsReply | MnsError, request_id: str) -> None:
         if isinstance(reply, MnsError):

@@ -1,9 +1,10 @@
 """A local Tablestore (OTS) emulator that the real `tablestore` SDK talks to over loopback HTTP.
 
-Laid out like moto: `models` (in-memory state and rules), `responses` (protobuf/PlainBuffer in and
+Laid out like moto: `models` (state and rules), `responses` (protobuf/PlainBuffer in and
 out), `urls` (API routing), `exceptions` (the service's error codes), `faults` (fault injection),
-`persistence` (JSON snapshots under a data directory) and `server` (`TablestoreEmulator`, `main`, on
-the emulators' shared loopback HTTP server in `sms_receipts_dev.emulators.loopback`).
+`persistence` (tables and rows in SQLite, under a data directory or in memory) and `server`
+(`TablestoreEmulator`, `main`, on the emulators' shared loopback HTTP server in
+`sms_receipts_dev.emulators.loopback`).
 
     from sms_receipts_dev.emulators.tablestore import TablestoreEmulator
     from tablestore import NoRetryPolicy

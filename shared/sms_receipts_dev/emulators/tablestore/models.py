@@ -1,4 +1,8 @@
-"""In-memory Tablestore state and rules: tables, rows, conditions and batch semantics. No HTTP here.
+"""Tablestore state and rules: tables, rows, conditions and batch semantics. No HTTP here.
+
+Rows live in a `persistence.RowStore` (SQLite, in memory without a data dir), not in Python objects: the
+emulator's memory does not grow with its data. Each public method that changes state is one transaction,
+committed before it returns, so a change the server acknowledges is stored.
 
 Values use the SDK's Python types: INTEGER `int`, DOUBLE `float`, BOOLEAN `bool`, STRING `str`,
 BINARY `bytearray`; the sentinels `INF_MIN` and `INF_MAX` come from `tablestore.metadata`.
@@ -10,7 +14,7 @@ Rules reimplemented from the service documentation (see /work/shared/research/ta
 - each table keeps one version per column (`max_versions` must be 1): the cell with the newest timestamp
   wins, a tie goes to the newer write. PutRow replaces the whole row. TTL hides expired cells.
 - primary keys are checked against the schema (count, names, types, 1 KB for STRING/BINARY) and
-  rows are ordered by typed value: INTEGER numerically, STRING and BINARY bytewise.
+  rows are ordered by typed value: INTEGER numerically, STRING and BINARY bytewise (`persistence.encode_key`).
 - BatchWriteRow: at most 200 rows and 4 MB, no duplicate primary key within a table, and every row
   valid, or the whole request is rejected; otherwise each row succeeds or fails on its own.
 
@@ -20,12 +24,11 @@ Only what the project calls is here: tables are created and listed, rows put, de
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +41,7 @@ from .exceptions import (
     ParameterInvalid,
     TablestoreError,
 )
+from .persistence import RowStore, decode_key, encode_key
 
 Value = int | float | bool | str | bytearray
 PrimaryKey = list  # [(name, value), ...] in schema order
@@ -78,19 +82,6 @@ def value_type(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return "BINARY"
     return type(value).__name__
-
-
-def _sortable(value: Any) -> tuple:
-    """Order key for one primary-key value; INF_MIN and INF_MAX sort around every real value."""
-    if value is INF_MIN:
-        return (0,)
-    if value is INF_MAX:
-        return (2,)
-    if isinstance(value, str):
-        return (1, value.encode("utf-8"))
-    if isinstance(value, (bytes, bytearray)):
-        return (1, bytes(value))
-    return (1, value)
 
 
 @dataclass(frozen=True)
@@ -183,17 +174,6 @@ class RangeResult:
     read_cu: int
 
 
-@dataclass(slots=True)
-class StoredRow:
-    """One stored row, cheap for the cyclic GC, whose full passes walk every tracked object: no
-    instance __dict__ (slots), and the primary key a tuple of tuples, which the GC stops tracking (as it
-    does `columns` once its values are plain tuples): one tracked object per row instead of four. It
-    keeps the local stack's push latency from growing with its data (BENCHMARKS.md)."""
-
-    primary_key: tuple  # ((name, value), ...); readers get lists
-    columns: dict  # name -> (value, timestamp_ms); one version per column
-
-
 def _value_size(value: Any) -> int:
     if isinstance(value, str):
         return len(value.encode("utf-8"))
@@ -207,7 +187,7 @@ def _capacity_units(size: int) -> int:
 
 
 class Table:
-    """One table: schema, settings, and rows kept in primary-key order."""
+    """One table: schema and settings; its rows are in the state's `RowStore` under `id`."""
 
     def __init__(
         self,
@@ -217,55 +197,55 @@ class Table:
         settings: TableSettings | None = None,
         reserved: tuple = (0, 0),
         created_at: float | None = None,
+        id: int = 0,
     ):
         self.name = name
+        self.id = id
         self.schema = list(schema)
+        self.types = [column.type for column in self.schema]
         self.defined_columns = list(defined_columns)
         self.settings = settings or TableSettings()
         self.reserved = reserved
         self.created_at = time.time() if created_at is None else created_at
-        self.rows: dict[tuple, StoredRow] = {}
-        self._sorted_keys: list[tuple] = []
 
-    @staticmethod
-    def key_of(primary_key: Sequence[tuple[str, Any]]) -> tuple:
-        return tuple(_sortable(value) for _, value in primary_key)
+    def meta(self) -> dict[str, Any]:
+        """Schema and settings as JSON-ready data, as `RowStore` keeps them."""
+        return {
+            "schema": [[column.name, column.type] for column in self.schema],
+            "defined_columns": [list(column) for column in self.defined_columns],
+            "settings": vars(self.settings),
+            "reserved": list(self.reserved),
+            "created_at": self.created_at,
+        }
 
-    def put(self, row: StoredRow, key: tuple | None = None) -> None:
-        """Store `row`; `key` is `key_of(row.primary_key)` when the caller has it already."""
-        if key is None:
-            key = self.key_of(row.primary_key)
-        if key not in self.rows:
-            bisect.insort(self._sorted_keys, key)
-        self.rows[key] = row
-
-    def remove(self, key: tuple) -> None:
-        if self.rows.pop(key, None) is not None:
-            del self._sorted_keys[bisect.bisect_left(self._sorted_keys, key)]
-
-    def keys_between(self, start: tuple, end: tuple, forward: bool) -> Iterable[tuple]:
-        """Forward: start <= key < end, ascending. Backward: end < key <= start, descending."""
-        keys = self._sorted_keys
-        if forward:
-            index = bisect.bisect_left(keys, start)
-            while index < len(keys) and keys[index] < end:
-                yield keys[index]
-                index += 1
-        else:
-            index = bisect.bisect_right(keys, start) - 1
-            while index >= 0 and keys[index] > end:
-                yield keys[index]
-                index -= 1
+    @classmethod
+    def from_meta(cls, table_id: int, name: str, meta: dict[str, Any]) -> Table:
+        return cls(
+            name,
+            [PrimaryKeyColumn(column, kind) for column, kind in meta["schema"]],
+            [tuple(column) for column in meta["defined_columns"]],
+            TableSettings(**meta["settings"]),
+            tuple(meta["reserved"]),
+            meta["created_at"],
+            table_id,
+        )
 
 
 class TablestoreState:
-    """All tables of one instance. Every public method is atomic (one lock)."""
+    """All tables of one instance. Every public method is atomic (one lock, one transaction)."""
 
-    def __init__(self, clock: Callable[[], float] = time.time):
+    def __init__(self, clock: Callable[[], float] = time.time, rows: RowStore | None = None):
         self.lock = threading.RLock()
-        self.tables: dict[str, Table] = {}
-        self.mutations = 0  # bumped on every state change; the server persists when it moves
+        self.rows = rows if rows is not None else RowStore()
+        self.tables: dict[str, Table] = {
+            name: Table.from_meta(table_id, name, meta) for table_id, name, meta in self.rows.tables()
+        }
         self._clock = clock
+
+    def close(self) -> None:
+        """Close the database file (the next use reopens it)."""
+        with self.lock:
+            self.rows.close()
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -307,8 +287,9 @@ class TablestoreState:
         with self.lock:
             if name in self.tables:
                 raise ObjectAlreadyExist()
-            table = self.tables[name] = Table(name, schema, defined_columns, settings, reserved)
-            self.mutations += 1
+            table = Table(name, schema, defined_columns, settings, reserved)
+            table.id = self.rows.add_table(name, table.meta())
+            self.tables[name] = table
             return table
 
     def list_tables(self) -> list[str]:
@@ -322,7 +303,8 @@ class TablestoreState:
         with self.lock:
             table = self._table(table_name)
             self._validate_change(table, change)
-            return self._apply(table, change)
+            with self.rows.transaction():
+                return self._apply(table, change)
 
     def batch_write(self, items: Sequence[tuple[str, Sequence[RowChange]]]) -> list[list]:  # noqa: C901 - the service's checks, in its order
         """BatchWriteRow: one result list per table, each entry a WriteResult or a TablestoreError."""
@@ -345,27 +327,28 @@ class TablestoreState:
             for table, (_, changes) in zip(tables, items, strict=True):
                 if not changes:
                     raise ParameterInvalid(f"No row specified in table: '{table.name}'.")
-                seen: set[tuple] = set()
+                seen: set[bytes] = set()
                 for index, change in enumerate(changes):
                     try:
                         self._validate_change(table, change)
                     except ParameterInvalid as error:
                         where = f" (row #{index} in table '{table.name}')"
                         raise ParameterInvalid(error.message + where) from None
-                    key = table.key_of(change.primary_key)
+                    key = encode_key(change.primary_key)
                     if key in seen:
                         where = f" (row #{index} in table '{table.name}')"
                         raise ParameterInvalid("Duplicated primary key" + where + ".")
                     seen.add(key)
             results = []
-            for table, (_, changes) in zip(tables, items, strict=True):
-                table_results: list = []
-                for change in changes:
-                    try:
-                        table_results.append(self._apply(table, change))
-                    except TablestoreError as error:
-                        table_results.append(error)
-                results.append(table_results)
+            with self.rows.transaction():  # the whole request commits once, before the reply
+                for table, (_, changes) in zip(tables, items, strict=True):
+                    table_results: list = []
+                    for change in changes:
+                        try:
+                            table_results.append(self._apply(table, change))
+                        except TablestoreError as error:
+                            table_results.append(error)
+                    results.append(table_results)
             return results
 
     def _validate_change(self, table: Table, change: RowChange) -> None:
@@ -424,35 +407,33 @@ class TablestoreState:
     def _apply(self, table: Table, change: RowChange) -> WriteResult:
         """Apply one validated change."""
         now_ms = self._now_ms()
-        key = table.key_of(change.primary_key)
-        existing = self._visible(table, table.rows.get(key), now_ms)
+        key = encode_key(change.primary_key)
+        existing = self._visible(table, self.rows.get(table.id, key), now_ms)
         condition = change.condition
         if condition.expectation == "EXPECT_EXIST" and existing is None:
             raise ConditionCheckFail()
         if condition.expectation == "EXPECT_NOT_EXIST" and existing is not None:
             raise ConditionCheckFail()
-        columns = existing.columns if existing else {}
+        columns = existing if existing is not None else {}
         if condition.column_check is not None and not _check(condition.column_check, columns):
             raise ConditionCheckFail()
         if change.kind == "delete":
-            table.remove(key)
+            self.rows.delete(table.id, key)
         else:
-            stored = {cell.name: (_stored(cell.value), _timestamp(cell, now_ms)) for cell in change.cells}
-            table.put(StoredRow(tuple(map(tuple, change.primary_key)), stored), key)
-        self.mutations += 1
+            self.rows.put(table.id, key, {cell.name: (cell.value, _timestamp(cell, now_ms)) for cell in change.cells})
         read_cu = 0 if condition == _NO_CONDITION else 1
         return WriteResult(read_cu, _capacity_units(change.size))
 
-    def _visible(self, table: Table, row: StoredRow | None, now_ms: int) -> StoredRow | None:
-        """The row with expired cells (TTL) removed; None if nothing is left of a row that had cells."""
+    def _visible(self, table: Table, columns: dict | None, now_ms: int) -> dict | None:
+        """A row's columns with expired cells (TTL) removed; None if nothing is left of a row that had cells."""
         ttl = table.settings.time_to_live
-        if row is None or ttl < 0:
-            return row
+        if columns is None or ttl < 0:
+            return columns
         oldest = now_ms - ttl * 1000
-        live = {name: cell for name, cell in row.columns.items() if cell[1] >= oldest}
-        if row.columns and not live:
+        live = {name: cell for name, cell in columns.items() if cell[1] >= oldest}
+        if columns and not live:
             return None
-        return StoredRow(row.primary_key, live)
+        return live
 
     # ---- reads ----------------------------------------------------------------------------------
 
@@ -465,7 +446,8 @@ class TablestoreState:
             table = self._table(table_name)
             self._validate_primary_key(table, primary_key)
             _validate_check(options.column_filter)
-            row = self._read(table, table.key_of(primary_key), options, self._now_ms())
+            stored = self.rows.get(table.id, encode_key(primary_key))
+            row = self._read(table, primary_key, stored, options, self._now_ms())
             return row, _capacity_units(row.size() if row else 0)
 
     def batch_get(self, items: Sequence[tuple[str, Sequence[PrimaryKey], ReadOptions]]) -> list[list]:
@@ -478,14 +460,17 @@ class TablestoreState:
             for table_name, primary_keys, options in items:
                 table = self._table(table_name)
                 _validate_check(options.column_filter)
-                seen: set[tuple] = set()
+                keys: list[bytes] = []
                 for index, primary_key in enumerate(primary_keys):
                     self._validate_primary_key(table, primary_key)
-                    key = table.key_of(primary_key)
-                    if key in seen:
+                    key = encode_key(primary_key)
+                    if key in keys:
                         raise ParameterInvalid(f"Duplicated primary key (row #{index} in table '{table_name}').")
-                    seen.add(key)
-                rows = [self._read(table, table.key_of(pk), options, now_ms) for pk in primary_keys]
+                    keys.append(key)
+                rows = [
+                    self._read(table, primary_key, self.rows.get(table.id, key), options, now_ms)
+                    for primary_key, key in zip(primary_keys, keys, strict=True)
+                ]
                 results.append([(row, _capacity_units(row.size() if row else 0)) for row in rows])
             return results
 
@@ -507,7 +492,7 @@ class TablestoreState:
             _validate_check(options.column_filter)
             if limit is not None and limit <= 0:
                 raise ParameterInvalid(f"The limit must be greater than 0: {limit}.")
-            start_key, end_key = table.key_of(start), table.key_of(end)
+            start_key, end_key = encode_key(start), encode_key(end)
             if (forward and start_key > end_key) or (not forward and start_key < end_key):
                 direction = "FORWARD" if forward else "BACKWARD"
                 relation = "less" if forward else "greater"
@@ -517,53 +502,48 @@ class TablestoreState:
             max_rows = min(limit or MAX_RANGE_ROWS, MAX_RANGE_ROWS)
             rows: list[RowView] = []
             size, now_ms = 0, self._now_ms()
-            for key in table.keys_between(start_key, end_key, forward):
+            names = [column.name for column in table.schema]
+            for key, stored in self.rows.between(table.id, start_key, end_key, forward):
+                primary_key = list(zip(names, decode_key(key, table.types), strict=True))
                 if len(rows) >= max_rows or size >= MAX_RANGE_BYTES:
-                    return RangeResult(rows, list(table.rows[key].primary_key), _capacity_units(size))
-                row = self._read(table, key, options, now_ms)
+                    return RangeResult(rows, primary_key, _capacity_units(size))
+                row = self._read(table, primary_key, stored, options, now_ms)
                 if row is not None:
                     rows.append(row)
                     size += row.size()
             return RangeResult(rows, None, _capacity_units(size))
 
-    def _read(self, table: Table, key: tuple, options: ReadOptions, now_ms: int) -> RowView | None:
-        row = self._visible(table, table.rows.get(key), now_ms)
+    def _read(
+        self, table: Table, primary_key: PrimaryKey, stored: dict | None, options: ReadOptions, now_ms: int
+    ) -> RowView | None:
+        row = self._visible(table, stored, now_ms)
         if row is None:
             return None
-        if options.column_filter is not None and not _check(options.column_filter, row.columns):
+        if options.column_filter is not None and not _check(options.column_filter, row):
             return None
         wanted = set(options.columns_to_get)
         pk_names = {column.name for column in table.schema}
         columns = [
-            (name, _returned(value), timestamp)
-            for name, (value, timestamp) in row.columns.items()
+            (name, value, timestamp)
+            for name, (value, timestamp) in row.items()
             if (not wanted or name in wanted) and _in_time_range(timestamp, options.time_range)
         ]
         projected = bool(wanted) or options.time_range is not None
         if projected and not columns and not (wanted & pk_names):
             return None  # the service returns no row when none of the requested columns exist
-        return RowView(list(row.primary_key), sorted(columns, key=lambda column: column[0]))
+        return RowView(list(primary_key), sorted(columns, key=lambda column: column[0]))
 
     # ---- helpers for tests ----------------------------------------------------------------------
 
     def row(self, table_name: str, primary_key: PrimaryKey) -> dict | None:
         """Attribute values of one stored row ({name: value}), or None; bypasses conditions and TTL."""
         with self.lock:
-            stored = self._table(table_name).rows.get(Table.key_of(primary_key))
-            return None if stored is None else {name: value for name, (value, _) in stored.columns.items()}
+            stored = self.rows.get(self._table(table_name).id, encode_key(primary_key))
+            return None if stored is None else {name: value for name, (value, _) in stored.items()}
 
     def row_count(self, table_name: str) -> int:
         with self.lock:
-            return len(self._table(table_name).rows)
-
-
-def _stored(value: Value) -> Value:
-    return bytearray(value) if isinstance(value, bytes) else value
-
-
-def _returned(value: Value) -> Value:
-    # Hand out copies of mutable BINARY values so readers never alias stored state.
-    return bytearray(value) if isinstance(value, bytearray) else value
+            return self.rows.count(self._table(table_name).id)
 
 
 def _timestamp(cell: Cell, now_ms: int) -> int:

@@ -3,9 +3,10 @@ by the emulators' shared threaded loopback HTTP server (`sms_receipts_dev.emulat
 
 Per request it counts the API, authenticates (x-ots-* headers, content MD5, x-ots-date within 15 minutes,
 V2 `x-ots-signature` HMAC-SHA1 or V4 `x-ots-signaturev4` HMAC-SHA256; an STS token header is accepted),
-routes by path, applies a drawn fault if any, calls the model, persists the snapshot when state changed,
-and signs the reply the way the SDK checks it (`x-ots-contentmd5`, `x-ots-requestid`, `x-ots-date`,
-`x-ots-contenttype`, `Authorization: OTS <akid>:<sig>` keyed by the secret or the V4-derived key).
+routes by path, applies a drawn fault if any, calls the model (which commits its changes to the SQLite
+store before returning), and signs the reply the way the SDK checks it (`x-ots-contentmd5`,
+`x-ots-requestid`, `x-ots-date`, `x-ots-contenttype`, `Authorization: OTS <akid>:<sig>` keyed by the
+secret or the V4-derived key).
 
 In-process::
 
@@ -46,7 +47,7 @@ from .exceptions import (
 )
 from .faults import FaultConfig
 from .models import TablestoreState
-from .persistence import SnapshotStore
+from .persistence import RowStore
 from .responses import TablestoreResponses
 from .urls import api_name, resolve
 
@@ -110,10 +111,7 @@ class TablestoreEmulator(LoopbackService):
         self.access_key_secret = access_key_secret
         self.verify_signatures = verify_signatures
         self.faults = faults or FaultConfig()
-        self.state = TablestoreState()
-        self._store = SnapshotStore(data_dir) if data_dir is not None else None
-        if self._store is not None:
-            self._store.load(self.state)
+        self.state = TablestoreState(rows=RowStore(data_dir))  # memory only without a data dir
         self._responses = TablestoreResponses(self.state)
 
     def connection_info(self) -> dict[str, str]:
@@ -123,6 +121,11 @@ class TablestoreEmulator(LoopbackService):
             "access_key_id": self.access_key_id,
             "access_key_secret": self.access_key_secret,
         }
+
+    def stop(self) -> None:
+        """Stop serving and close the data file (the WAL folds into it); `state` reopens it when used."""
+        super().stop()
+        self.state.close()
 
     def client(self, **kwargs: Any) -> OTSClient:
         """An `OTSClient` for this emulator; keyword arguments go to `OTSClient` (retry_policy, region...)."""
@@ -150,9 +153,7 @@ class TablestoreEmulator(LoopbackService):
             fault = self.begin_fault(handler, api, busy=ServerBusy, timeout=OperationTimeout)
             if fault == ANSWERED:
                 return
-            reply: TablestoreError | bytes = handle(body).SerializeToString()
-            if self._store is not None:
-                self._store.save_if_changed(self.state)  # before replying: an acknowledged write is durable
+            reply: TablestoreError | bytes = handle(body).SerializeToString()  # committed: durable once answered
         except TablestoreError as error:
             reply = error
         except Exception as error:
