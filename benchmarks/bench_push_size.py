@@ -53,7 +53,7 @@ def _inbox_items(client, table: str) -> int:
     return total
 
 
-def sizes(info: dict) -> dict:
+def sizes(info: dict, concurrency: int = 4) -> dict:
     sys.path.insert(0, str(HANDLER_DIR))
     import index  # the deployed handler module
     from tablestore import OTSClient
@@ -69,6 +69,7 @@ def sizes(info: dict) -> dict:
     env = function_env(info)
     for name in (receiver.DEADLINE_MS.name, receiver.MAX_BODY.name):
         env.pop(name)  # the function's own deadline, spill and body limit: what is measured
+    env[storage.CONCURRENCY.name] = str(concurrency)
     function = instance.Instance(env)
     previous = instance.install(function)
     index.initialize(fc_context("init"))
@@ -87,7 +88,7 @@ def sizes(info: dict) -> dict:
                 for run in range(RUNS):
                     items = sms_report_push(size)
                     for item in items:  # a fresh send each time (new receipts), ids of the same length
-                        item["biz_id"] = f"{size:04d}{run}{item['biz_id'][5:]}"
+                        item["biz_id"] = f"{concurrency}{size:04d}{run}{item['biz_id'][6:]}"
                     body = push_body(items)
                     before, logged = _inbox_items(client, inbox), len(lines.lines)
                     attempt = post_once(url, body, timeout=30.0)
@@ -127,5 +128,6 @@ def sizes(info: dict) -> dict:
 
 
 def run() -> dict:
+    """Side by side: one BatchWriteRow at a time, and the default four in flight."""
     with emulator_process() as info:
-        return {"name": "push_size", **sizes(info)}
+        return {"name": "push_size", **{f"concurrency_{n}": sizes(info, n) for n in (1, 4)}}

@@ -153,7 +153,7 @@ def write_or_spill(
     """Store inline, a chunk at a time, until `inline_deadline`; spill what is not confirmed by then
     to the inbox, by `deadline`. `confirmed` says whether every item is durable somewhere.
 
-    A chunk is not started when the last one took longer than the time left: planning a receipt
+    A chunk is not started when, at the last chunk's pace, it would not end in time: planning a receipt
     costs several times what spilling it does, so a push too large to store inline (near 1 MiB) is
     spilled early instead of missing both deadlines."""
     received_at = received_at if received_at is not None else int(time.time() * 1000)
@@ -161,12 +161,12 @@ def write_or_spill(
     item_outcomes: list[ItemOutcome] = []
     rejected_outcomes: list[ItemOutcome] = []
     total = StoreResult(outcomes=[], requests=0, attempts=0)
-    last_chunk = 0.0
+    per_item = 0.0  # seconds one receipt took to store inline, in the last chunk
     for start in range(0, max(len(items), 1), CHUNK_ITEMS):
         chunk = items[start : start + CHUNK_ITEMS]
         chunk_rejected = rejected if start == 0 else []
         began = clock()
-        if began + last_chunk > inline_deadline:
+        if began + per_item * len(chunk) > inline_deadline:
             break
         part = store.write(chunk, chunk_rejected, deadline=inline_deadline, received_at=received_at)
         item_outcomes.extend(part.outcomes[: len(chunk)])
@@ -174,7 +174,7 @@ def write_or_spill(
         total.requests += part.requests
         total.attempts = max(total.attempts, part.attempts)
         total.serializer_fallbacks += part.serializer_fallbacks
-        last_chunk = clock() - began
+        per_item = (clock() - began) / max(1, len(chunk))
     not_tried = ItemOutcome(Outcome.FAILED, "not stored inline: no time left for it")
     item_outcomes.extend([not_tried] * (len(items) - len(item_outcomes)))
     rejected_outcomes.extend([not_tried] * (len(rejected) - len(rejected_outcomes)))
