@@ -20,9 +20,9 @@ TOKEN = "bench-token"
 
 
 @contextmanager
-def emulator_process():
+def emulator_process(*options: str):
     process = subprocess.Popen(
-        [sys.executable, "-m", "sms_receipts_dev.cli", "emulator", "tablestore", "--port", "0"],
+        [sys.executable, "-m", "sms_receipts_dev.cli", "emulator", "tablestore", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

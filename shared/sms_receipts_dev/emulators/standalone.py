@@ -37,6 +37,12 @@ def standalone_parser(service: str, description: str, *, data_dir_help: str | No
         help="combined fault rate, spread equally over busy, timeout, slow, drop and lost",
     )
     parser.add_argument("--seed", type=int, help="seed for the fault draws")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="every request waits this long first: a real service's network and server time (benchmarks)",
+    )
     parser.add_argument("--slow-delay", type=float, default=1.0, help="seconds a slow response waits")
     parser.add_argument(
         "--lost-response-hang",
@@ -54,11 +60,17 @@ def parse_standalone_args(parser: argparse.ArgumentParser, argv: list[str] | Non
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error("--fault-rate must be between 0 and 1")
+    if args.latency_ms and args.fault_rate:
+        parser.error("--latency-ms and --fault-rate do not combine (both use the slow response)")
     return args
 
 
 def fault_config(args: argparse.Namespace) -> FaultConfig:
     """The faults the common options ask for: --fault-rate spread equally over every kind."""
+    if args.latency_ms:  # every request slow by the same short wait
+        faults = FaultConfig(seed=args.seed, slow_delay=args.latency_ms / 1000)
+        faults.set(slow=1.0)
+        return faults
     faults = FaultConfig(seed=args.seed, slow_delay=args.slow_delay, lost_response_hang=args.lost_response_hang)
     faults.set(**vars(FaultRates.spread(args.fault_rate)))
     return faults
