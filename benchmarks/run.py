@@ -12,13 +12,25 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_http, bench_parse, bench_pull, bench_store
+from benchmarks import bench_cold, bench_devstack, bench_http, bench_parse, bench_pull, bench_push_size, bench_store
 
-BENCHMARKS = {"parse": bench_parse.run, "store": bench_store.run, "http": bench_http.run, "pull": bench_pull.run}
+BENCHMARKS = {
+    "parse": bench_parse.run,
+    "store": bench_store.run,
+    "http": bench_http.run,
+    "pull": bench_pull.run,
+    "cold": bench_cold.run,  # the whole cold first push vs `import tablestore` (issue 11 §4)
+    "push-size": bench_push_size.run,  # largest push answered inline vs spilled (§1)
+    "devstack": bench_devstack.run,  # local stack latency vs stored receipts, restart time (§6)
+}
 
 
 def main(argv: list[str]) -> int:
     names = argv or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark {', '.join(unknown)} (one of {', '.join(BENCHMARKS)})", file=sys.stderr)
+        return 2
     for name in names:
         print(json.dumps(BENCHMARKS[name](), ensure_ascii=False), flush=True)
     return 0

@@ -7,13 +7,13 @@ against 700 ms.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from typing import Any
 
 from ..instance import current
 from ..parsing import EventError, read_http_event
+from . import collector_paused
 from .receiver import HttpReply
 
 log = logging.getLogger("sms_receipts.http")
@@ -22,11 +22,11 @@ log = logging.getLogger("sms_receipts.http")
 def initialize(context: Any) -> None:
     logging.getLogger("sms_receipts").setLevel(logging.INFO)
     instance = current()
-    instance.storage(context)  # the SDK import and the client, before the first push
-    instance.receiver()
-    # Everything loaded so far lives as long as the instance: keep it out of the collector's full
-    # passes, which otherwise pause a push for 15-20 ms now and then.
-    gc.freeze()
+    # What is made here lives as long as the instance, as what the handler's import made: frozen out of
+    # the collector's passes, which would otherwise pause a push for 15-20 ms now and then.
+    with collector_paused():
+        instance.storage(context)  # the SDK import and the client, before the first push
+        instance.receiver()
 
 
 def to_fc_response(reply: HttpReply) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import binascii
 import codecs
 import functools
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +32,7 @@ from pydantic_core import from_json
 
 from .identity import identify
 from .items import DecodeResult, Delivery, ParsedItem, RejectedItem, Source, compact_json
-from .models import ALL_MODELS, TIME_ERROR_TYPE, model_for
+from .models import TIME_ERROR_TYPE, Receipt, model_for
 from .times import ReceiptTimeError, unreadable_time
 from .types import (
     MessageType,
@@ -41,7 +42,22 @@ from .types import (
     resolve_message_type,
 )
 
-_LIST_ADAPTERS = {model: TypeAdapter(list[model]) for model in ALL_MODELS}  # type: ignore[valid-type]
+_list_adapters: dict[type[Receipt], TypeAdapter[list[Any]]] = {}
+_build_lock = threading.Lock()
+
+
+def _list_adapter(model: type[Receipt]) -> TypeAdapter[list[Any]]:
+    """The validator of a list of `model`. It and the model's own are built on first use, once, under one
+    lock (a threaded WSGI server; not every pydantic release locks a deferred build): a cold instance
+    builds only those of the types it receives."""
+    adapter = _list_adapters.get(model)
+    if adapter is None:
+        with _build_lock:
+            adapter = _list_adapters.get(model)
+            if adapter is None:
+                model.model_rebuild()  # the model first, so that the list's schema reuses the model's
+                adapter = _list_adapters[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return adapter
 
 
 class BodyError(ValueError):
@@ -76,7 +92,7 @@ def decode_items(
         # The normal case, a push of one type: the whole array in one call into pydantic-core.
         model = model_for(resolve_message_type(declared, objects[0]) or declared, objects[0])
         try:
-            records = _LIST_ADAPTERS[model].validate_python(objects)
+            records = _list_adapter(model).validate_python(objects)
             return DecodeResult(items=[ParsedItem(r, *identify(r), delivery, i) for i, r in enumerate(records)])
         except (ValidationError, ReceiptTimeError):
             pass  # an item is invalid, of another type, or dated a day that does not exist: one by one
@@ -100,6 +116,7 @@ def _parse_one_by_one(objects: list[Any], declared: MessageType | None, delivery
             result.rejected.append(_rejected_item(reason, obj, source, None, message_id, position))
             continue
         model = model_for(message_type, obj)
+        _list_adapter(model)  # builds the model too, under the lock
         try:
             record = model.model_validate(obj)
             key, entity = identify(record)  # reads every time: ReceiptTimeError, naming the field

@@ -126,6 +126,9 @@ class Receipt(BaseModel):
         populate_by_name=True,
         coerce_numbers_to_str=True,
         frozen=True,
+        # Validators built on first use, not at import: a cold instance builds only those of the types
+        # it receives (BENCHMARKS.md, cold start); the decoders build them under a lock.
+        defer_build=True,
     )
     message_type: ClassVar[MessageType]
     spec: ClassVar[ReceiptSpec]
@@ -337,7 +340,7 @@ class MnsCardVender(Receipt):
 
 
 class CardVendorResult(BaseModel):
-    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, frozen=True)
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, frozen=True, defer_build=True)
 
     vendorCode: str
     state: OptionalInt = None

@@ -156,7 +156,9 @@ def test_http_receipt_runs_a_push_end_to_end_from_its_directory(built_functions,
         assert response["statusCode"] == 200
         assert json.loads(response["body"]) == {"code": 0, "msg": "接收成功"}
     assert ledger_types(backend) == ["SmsReport", "SmsReport"]  # the re-push stored nothing twice
-    assert {"tablestore", "flatbuffers", "aiohttp", "pydantic"} <= set(report["loaded"])
+    assert {"tablestore", "flatbuffers", "pydantic"} <= set(report["loaded"])
+    # shipped for the SDK's async client and timeseries, deferred by sms_receipts.storage (test_cold_start.py)
+    assert not {"aiohttp", "asyncio", "crc32c"} & set(report["loaded"])
 
 
 def test_http_receipt_refuses_a_push_without_the_token(built_functions, storage):
