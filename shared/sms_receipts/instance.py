@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .mns.alicom import AlicomPuller
     from .mns.trigger import MnsTriggerSettings
     from .storage.factory import Storage
-    from .storage.inbox import Drain
+    from .storage.inbox import Drain, DrainSettings
     from .storage.settings import StorageSettings
     from .storage.writer import ReceiptStore
 
@@ -84,6 +84,12 @@ class Instance:
 
     def store(self, context: Any = None) -> ReceiptStore:
         return self.storage(context).store
+
+    @property
+    def drain_settings(self) -> DrainSettings:
+        from .storage.inbox import DrainSettings
+
+        return self._once("drain_settings", lambda: DrainSettings.from_env(self.env))
 
     def drain(self, context: Any = None) -> Drain:
         """The inbox's drain, on the instance's storage."""

@@ -59,12 +59,14 @@ def declared() -> dict[str, tuple[Variable, ...]]:
     from .http.receiver import ReceiverSettings
     from .mns.alicom import AlicomSettings
     from .mns.trigger import MnsTriggerSettings
+    from .storage.inbox import DrainSettings
     from .storage.settings import StorageSettings
 
     return {
         "storage": StorageSettings.VARIABLES,
         "http_receipt": ReceiverSettings.VARIABLES,
         "mns_receipt": MnsTriggerSettings.VARIABLES,
+        "drain": DrainSettings.VARIABLES,
         "alicom_pull": AlicomSettings.VARIABLES,
         "cli_pull": PullSettings.VARIABLES,
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import time
 from typing import Any
 
 from ..instance import current, function_timeout
@@ -45,12 +46,29 @@ def handle_trigger_event(event: bytes, context: Any) -> dict[str, Any]:
 
 
 def handle_drain_event(event: bytes, context: Any) -> dict[str, Any]:
-    budget = max(3.0, function_timeout(context) - PULL_MARGIN_SECONDS)
-    report = current().drain(context).run(budget)
+    """Drain the inbox; every `SMS_RECEIPTS_REPAIR_MINUTES` (when set) repair the recent ledger too."""
+    from ..storage.inbox import REPAIR_MARGIN_MINUTES
+    from ..storage.repair import repair
+
+    started = time.monotonic()
+    deadline = started + max(3.0, function_timeout(context) - PULL_MARGIN_SECONDS)
+    instance = current()
+    report = instance.drain(context).run(deadline - started)
     level = logging.WARNING if report.left else logging.INFO
     if report.entries:
         log_event(log, "drain", level, **report.as_fields())
-    return report.as_fields()
+    fields = report.as_fields()
+    settings = instance.drain_settings
+    if settings.repairs_at(time.time()):
+        since = int((time.time() - 60 * (settings.repair_minutes + REPAIR_MARGIN_MINUTES)) * 1000)
+        storage = instance.storage(context)
+        repaired = repair(storage.backend, storage.store, since, deadline=deadline)
+        repair_level = (
+            logging.WARNING if repaired.repaired or repaired.failed or not repaired.complete else logging.INFO
+        )
+        log_event(log, "repair", repair_level, **{k: v for k, v in vars(repaired).items() if k != "errors"})
+        fields["repair"] = vars(repaired)
+    return fields
 
 
 # Time kept back from the function's timeout for the last store and delete to finish.

@@ -19,12 +19,13 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Any
+from typing import Any, ClassVar
 
 from ..parsing import DecodeResult, MessageType, ParsedItem, RejectedItem, Source, decode_items
+from ..settings import Variable, names
 from .backend import StorageBackend
 from .outcomes import ItemOutcome, Outcome, StoreResult
 from .plan import DeleteRow, InsertOnce, PlannedRow, RowKind, planned_row
@@ -34,6 +35,33 @@ from .writer import ReceiptStore
 log = logging.getLogger("sms_receipts.drain")
 
 MAX_PAYLOAD_BYTES = 1_500_000  # under the 2 MB attribute limit, whatever the framing
+
+REPAIR_MINUTES = Variable(
+    "SMS_RECEIPTS_REPAIR_MINUTES",
+    "every this many minutes the drain also repairs the ledger rows of the last this many + 20 "
+    "(0: never; each such run reads the whole ledger)",
+    "0",
+)
+# Past the SMS service's last re-push (1 + 5 + 10 minutes after the first push), with a margin.
+REPAIR_MARGIN_MINUTES = 20
+
+
+@dataclass(frozen=True)
+class DrainSettings:
+    VARIABLES: ClassVar = (REPAIR_MINUTES,)
+
+    repair_minutes: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DrainSettings:
+        return cls(repair_minutes=max(0, REPAIR_MINUTES.integer(env)))
+
+    def repairs_at(self, epoch_seconds: float) -> bool:
+        """Whether the drain run of this minute also repairs (every `repair_minutes`, on the minute)."""
+        return self.repair_minutes > 0 and int(epoch_seconds // 60) % self.repair_minutes == 0
+
+
+DRAIN_ENV_VARS = names(DrainSettings.VARIABLES)
 
 
 # -- spilling ---------------------------------------------------------------------------------

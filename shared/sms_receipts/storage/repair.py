@@ -39,6 +39,7 @@ class RepairReport:
     without_state: int = 0  # receipts that have no state row (SmsUp, ...)
     unreadable: int = 0  # ledger rows whose raw JSON this parser no longer reads
     failed: int = 0
+    complete: bool = True  # False: the deadline came before the window was read to its end
     errors: list[str] = field(default_factory=list)
 
 
@@ -90,11 +91,16 @@ def repair(
     since_ms: int,
     *,
     dry_run: bool = False,
+    deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> RepairReport:
-    """Rebuild the state rows of the ledger rows received at or after `since_ms` (epoch ms)."""
+    """Rebuild the state rows of the ledger rows received at or after `since_ms` (epoch ms), stopping
+    at `deadline` (a `clock()` value; None: none) with `complete` False."""
     report = RepairReport()
     for rows in _batches(backend.scan(LEDGER, since=("received_at", since_ms)), MAX_ROWS_PER_BATCH):
+        if deadline is not None and clock() > deadline:
+            report.complete = False
+            break
         items = []
         for row in rows:
             report.ledger_rows += 1
@@ -112,7 +118,8 @@ def repair(
         report.checked += len(states)
         if dry_run or not states:
             continue
-        written = store.write_rows(states, deadline=clock() + REQUEST_SECONDS)
+        limit = clock() + REQUEST_SECONDS
+        written = store.write_rows(states, deadline=limit if deadline is None else min(limit, deadline))
         report.repaired += written.count(RowState.APPLIED)
         report.unchanged += written.count(RowState.CONDITION_FAILED)
         report.failed += written.count(RowState.FAILED) + written.count(RowState.REFUSED)

@@ -9,6 +9,7 @@ from sms_receipts.http.receiver import HTTP_ENV_VARS
 from sms_receipts.mns.alicom import ALICOM_ENV_VARS
 from sms_receipts.mns.trigger import MNS_TRIGGER_ENV_VARS
 from sms_receipts.storage import settings as storage_settings
+from sms_receipts.storage.inbox import DRAIN_ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "build"
@@ -24,7 +25,7 @@ CREDENTIALS = {
 STORAGE = set(storage_settings.STORAGE_ENV_VARS) - CREDENTIALS
 DOCUMENTED = {
     "http_receipt": STORAGE | set(HTTP_ENV_VARS),
-    "mns_receipt": STORAGE | set(MNS_TRIGGER_ENV_VARS),
+    "mns_receipt": STORAGE | set(MNS_TRIGGER_ENV_VARS) | set(DRAIN_ENV_VARS),  # it drains the inbox
     "alicom_pull": STORAGE | set(ALICOM_ENV_VARS),
 }
 

@@ -125,3 +125,24 @@ def test_since_dates_are_china_time_and_bad_ones_say_what_is_accepted(storage_en
     assert parse_since("2026-12-01") == parse_since("2026-12-01 00:00") == 1_796_054_400_000  # 2026-11-30T16:00:00Z
     assert cli.main(["repair", "--since", "yesterday"]) == cli.EXIT_USAGE
     assert "give a span" in capsys.readouterr().err
+
+
+def test_the_drain_timer_repairs_the_recent_ledger_when_asked(storage_env, fresh_instance):
+    from sms_receipts.storage.inbox import DrainSettings
+    from sms_receipts_dev.testing import events
+    from sms_receipts_dev.testing.fc import fc_context
+
+    from function_support import load_function
+
+    assert (
+        not DrainSettings().repairs_at(0)
+        and DrainSettings(60).repairs_at(3600)
+        and not DrainSettings(60).repairs_at(3660)
+    )
+    fresh_instance({**storage_env, "SMS_RECEIPTS_REPAIR_MINUTES": "1"})  # every minute's run
+    store([report("13800000001")])
+    [state] = rows(DELIVERY_STATE)
+    delete(DELIVERY_STATE, (("biz_id", state["biz_id"]), ("phone_number", state["phone_number"])))
+    answer = load_function("mns_receipt").handler(events.timer_event("drain", trigger_name="drain"), fc_context("d"))
+    assert answer["repair"]["repaired"] == 1 and answer["repair"]["complete"]
+    assert rows(DELIVERY_STATE) == [state]
