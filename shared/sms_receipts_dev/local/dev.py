@@ -105,7 +105,7 @@ class DevStack:
         )
         self.mns = MnsEmulator(credentials=credentials, data_dir=self.data_dir / "mns", account_id=LOCAL_ACCOUNT_ID)
         self.gateway: FcHttpGateway | None = None
-        self._puller_stop = threading.Event()
+        self._stopping = threading.Event()
         self._puller_thread: threading.Thread | None = None
         self._drain_thread: threading.Thread | None = None
 
@@ -146,7 +146,7 @@ class DevStack:
     def _drain_loop(self) -> None:
         log = logging.getLogger("sms_receipts.dev")
         assert self.drain_seconds is not None
-        while not self._puller_stop.wait(self.drain_seconds):
+        while not self._stopping.wait(self.drain_seconds):
             try:
                 report = self.drain_once(budget_seconds=max(5.0, self.drain_seconds * 4))
             except BackendError as exc:  # the emulator is stopping, or faulty: the next round retries
@@ -176,7 +176,7 @@ class DevStack:
         quiet_statuses = ("empty", "budget spent")
 
         def loop() -> None:
-            while not self._puller_stop.is_set():
+            while not self._stopping.is_set():
                 for report in puller.pull(budget_seconds=15):
                     if report.received or report.status not in quiet_statuses:
                         log_event(logging.getLogger("sms_receipts.dev"), "alicom_pull", **vars(report))
@@ -222,7 +222,7 @@ class DevStack:
         temporary.replace(path)
 
     def stop(self) -> None:
-        self._puller_stop.set()
+        self._stopping.set()
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
