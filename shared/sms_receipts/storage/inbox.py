@@ -9,7 +9,9 @@ no-op for what had landed: nothing is lost and nothing is stored twice.
 
 An entry's payload is JSON: `{"items": [<raw item>, ...], "rejected": [{"reason", "raw", ...}]}` (a
 rejected item's raw bytes in base64), UTF-8 encoded into a BINARY column; one entry per message type,
-of at most `MAX_PAYLOAD_BYTES` (Tablestore's attribute limit is 2 MB).
+source and message id (so each item is parsed again as it came), of at most `MAX_PAYLOAD_BYTES`
+(Tablestore's attribute limit is 2 MB). With `SMS_RECEIPTS_REPAIR_MINUTES` set, the drain's timer also
+repairs the recent ledger (`storage.repair`).
 """
 
 from __future__ import annotations
