@@ -146,3 +146,14 @@ def test_the_drain_timer_repairs_the_recent_ledger_when_asked(storage_env, fresh
     answer = load_function("mns_receipt").handler(events.timer_event("drain", trigger_name="drain"), fc_context("d"))
     assert answer["repair"]["repaired"] == 1 and answer["repair"]["complete"]
     assert rows(DELIVERY_STATE) == [state]
+
+
+def test_a_dead_letter_that_tablestore_still_refuses_stays_unmarked(storage_env, capsys):
+    too_long = report("13800000009")
+    too_long["biz_id"] = "9" * 2000  # over the 1 KB primary-key limit: dead-lettered when first stored
+    items = decode_http_body(json.dumps([too_long]).encode(), MessageType.SMS_REPORT).items
+    assert [o.outcome.value for o in storage().store.write(items).outcomes] == ["dead_lettered"]
+    code, out = command(capsys, "replay")
+    assert code == 0 and [r["result"] for r in out[:-1]] == ["still rejected"]
+    assert "1024-byte limit" in out[0]["reason"]
+    assert not [r for r in rows(DEAD_LETTER) if r.get("replayed_at")] and rows(LEDGER) == []
