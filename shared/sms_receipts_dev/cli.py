@@ -6,7 +6,7 @@ sms-receipts push FILE [--type T] [--url U] [--time-scale S]
                                      push a receipt file as the SMS service does, re-pushing on failure
 sms-receipts mns-send FILE [--type T]
                                      enqueue receipts on an Alicom queue as the SMS service does
-sms-receipts emulator tablestore|mns|dybaseapi [--port P] [--data-dir D] [--fault-rate R] ...
+sms-receipts emulator tablestore|mns|dybaseapi|dysmsapi [--port P] [--data-dir D] [--fault-rate R] ...
                                      a local emulator; its first output line is its JSON config
 """
 
@@ -87,8 +87,10 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         from .emulators.tablestore import main as emulator_main
     elif args.service == "mns":
         from .emulators.mns import main as emulator_main
-    else:
+    elif args.service == "dybaseapi":
         from .emulators.dybaseapi import main as emulator_main
+    else:
+        from .emulators.dysmsapi import main as emulator_main
     return emulator_main(args.options)
 
 
@@ -119,8 +121,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     storage_options(mns_send)
     mns_send.set_defaults(run=_cmd_mns_send)
 
-    emulator = commands.add_parser("emulator", help="run a local emulator (tablestore, mns, dybaseapi)")
-    emulator.add_argument("service", choices=["tablestore", "mns", "dybaseapi"])
+    emulator = commands.add_parser("emulator", help="run a local emulator (tablestore, mns, dybaseapi, dysmsapi)")
+    emulator.add_argument("service", choices=["tablestore", "mns", "dybaseapi", "dysmsapi"])
     emulator.add_argument("options", nargs=argparse.REMAINDER, help="the emulator's own options (--help)")
     emulator.set_defaults(run=_cmd_emulator)
 

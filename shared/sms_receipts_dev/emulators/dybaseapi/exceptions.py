@@ -4,10 +4,11 @@ Gateway errors (signature, AccessKey, timestamp, RAM) come with a 4xx/5xx status
 `{"RequestId", "HostId", "Code", "Message", "Recommend"}` that `alibabacloud_tea_openapi` raises as
 `ClientException`/`ServerException` with `.code`, `.status_code` and `.data`. Their codes and texts
 are the gateway's common ones (SignatureDoesNotMatch, InvalidAccessKeyId.NotFound, Forbidden.RAM, ...).
-A RAM denial (403 Forbidden.RAM) adds, as Alibaba's RPC APIs do, a top-level `AccessDeniedDetail`
-object (see `ForbiddenRam`), which tea-openapi 0.4 hands over as `ClientException.access_denied_detail`
-(and `TeaException.accessDeniedDetail`, and inside `.data`); `deny(..., access_denied_detail=False)`
-leaves it out, as older denials do.
+They are the RPC emulators' shared ones (`..rpc.exceptions`), re-exported here; `DybaseapiError` is
+their base `RpcError`. A RAM denial (403 Forbidden.RAM) adds, as Alibaba's RPC APIs do, a top-level
+`AccessDeniedDetail` object (see `ForbiddenRam`), which tea-openapi 0.4 hands over as
+`ClientException.access_denied_detail` (and `TeaException.accessDeniedDetail`, and inside `.data`);
+`deny(..., access_denied_detail=False)` leaves it out, as older denials do.
 
 Business errors of QueryTokenForMnsQueue are not documented. The emulator answers them the way the
 Alicom APIs (dysmsapi) do and the official demos expect ("raise unless Code == 'OK'"): HTTP 200 with a
@@ -22,7 +23,22 @@ import json
 from typing import Any
 
 from ..credentials import Credential
-from ..exceptions import EmulatorError
+from ..rpc.exceptions import (
+    IncompleteSignature,
+    InternalError,
+    InvalidAccessKeyIdNotFound,
+    InvalidApiNotFound,
+    InvalidSecurityTokenExpired,
+    InvalidSecurityTokenMalformed,
+    InvalidTimeStampExpired,
+    InvalidTimeStampFormat,
+    InvalidVersion,
+    MissingParameter,
+    ServiceUnavailable,
+    SignatureDoesNotMatch,
+    SignatureNonceUsed,
+)
+from ..rpc.exceptions import RpcError as DybaseapiError
 
 # The RAM action the emulator's denials name, on Resource "*". AN ASSUMPTION: the SMS service's RAM codes
 # are dysms, cloudcomm, dybase and sms, with SERVICE-level granularity only ("此产品不支持对具体资源授权,
@@ -33,70 +49,27 @@ from ..exceptions import EmulatorError
 PERMISSION = "dysms:QueryTokenForMnsQueue"
 RESOURCE = "*"
 
-
-class DybaseapiError(EmulatorError):
-    """An error reply: `code`, `http_status` and `message` are what the client sees."""
-
-    code = "InternalError"
-    http_status = 500
-    default_message = "The request processing has failed due to some unknown error, exception or failure."
-
-    def __init__(self, message: str | None = None, **extra: Any):
-        self.extra = extra  # more top-level JSON fields (AccessDeniedDetail)
-        super().__init__(message)
-
-
-class MissingParameter(DybaseapiError):
-    http_status = 400
-
-    def __init__(self, parameter: str):
-        self.code = f"Missing{parameter}"
-        super().__init__(f"{parameter} is mandatory for this action.")
-
-
-class InvalidApiNotFound(DybaseapiError):
-    code, http_status = "InvalidApi.NotFound", 404
-    default_message = "Specified api is not found, please check your url and method."
-
-
-class InvalidVersion(DybaseapiError):
-    code, http_status, default_message = "InvalidVersion", 400, "Specified parameter Version is not valid."
-
-
-class IncompleteSignature(DybaseapiError):
-    code, http_status = "IncompleteSignature", 400
-    default_message = "The request signature does not conform to Aliyun standards."
-
-
-class SignatureDoesNotMatch(DybaseapiError):
-    code, http_status = "SignatureDoesNotMatch", 400
-    default_message = "Specified signature is not matched with our calculation."
-
-
-class InvalidAccessKeyIdNotFound(DybaseapiError):
-    code, http_status, default_message = "InvalidAccessKeyId.NotFound", 404, "Specified access key is not found."
-
-
-class InvalidSecurityTokenMalformed(DybaseapiError):
-    code, http_status, default_message = "InvalidSecurityToken.Malformed", 400, "Specified SecurityToken is malformed."
-
-
-class InvalidSecurityTokenExpired(DybaseapiError):
-    code, http_status, default_message = "InvalidSecurityToken.Expired", 400, "Specified SecurityToken is expired."
-
-
-class InvalidTimeStampFormat(DybaseapiError):
-    code, http_status = "InvalidTimeStamp.Format", 400
-    default_message = "Specified time stamp or date value is not well formatted."
-
-
-class InvalidTimeStampExpired(DybaseapiError):
-    code, http_status = "InvalidTimeStamp.Expired", 400
-    default_message = "Specified time stamp or date value is expired."
-
-
-class SignatureNonceUsed(DybaseapiError):
-    code, http_status, default_message = "SignatureNonceUsed", 400, "Specified signature nonce was used already."
+__all__ = [
+    "PERMISSION",
+    "RESOURCE",
+    "DybaseapiError",
+    "ForbiddenRam",
+    "IncompleteSignature",
+    "InternalError",
+    "InvalidAccessKeyIdNotFound",
+    "InvalidApiNotFound",
+    "InvalidParameters",
+    "InvalidSecurityTokenExpired",
+    "InvalidSecurityTokenMalformed",
+    "InvalidTimeStampExpired",
+    "InvalidTimeStampFormat",
+    "InvalidVersion",
+    "MissingParameter",
+    "ServiceUnavailable",
+    "SignatureDoesNotMatch",
+    "SignatureNonceUsed",
+    "decode_diagnostic_message",
+]
 
 
 class ForbiddenRam(DybaseapiError):
@@ -152,15 +125,6 @@ class ForbiddenRam(DybaseapiError):
 def decode_diagnostic_message(encoded: str) -> dict[str, Any]:
     """The emulator's `EncodedDiagnosticMessage` decoded, as RAM's DecodeDiagnosticMessage would."""
     return json.loads(base64.b64decode(encoded))
-
-
-class ServiceUnavailable(DybaseapiError):
-    code, http_status = "ServiceUnavailable", 503
-    default_message = "The request has failed due to a temporary failure of the server."
-
-
-class InternalError(DybaseapiError):
-    """The emulator itself failed (the message names the Python exception)."""
 
 
 class InvalidParameters(DybaseapiError):

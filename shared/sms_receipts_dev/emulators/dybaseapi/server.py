@@ -2,8 +2,9 @@
 
 The SDK reaches it with `Config(access_key_id=..., access_key_secret=..., endpoint="127.0.0.1:<port>",
 protocol="http")`: the endpoint is host:port without a scheme, and `protocol` overrides the API's
-default HTTPS. Per request the emulator routes by action, counts it, authenticates (ACS3-HMAC-SHA256
-headers or V1 HMAC-SHA1 `Signature`), applies a drawn fault if any, and issues a token through the model.
+default HTTPS. Per request the emulator (the shared `..rpc.server.RpcEmulator` flow) routes by action,
+counts it, authenticates (ACS3-HMAC-SHA256 headers or V1 HMAC-SHA1 `Signature`), applies a drawn fault
+if any, and issues a token through the model.
 
 In-process, sharing credentials with the MNS emulator::
 
@@ -28,19 +29,13 @@ SIGTERM. Its tokens are minted with `--token-key`, which a standalone MNS emulat
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Iterable
-from email.utils import formatdate
 from typing import Any
-from urllib.parse import unquote
 
 from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_TOKEN_KEY, CredentialStore
 from ..faults import FaultConfig
-from ..loopback import ANSWERED, LoopbackHandler, LoopbackService
+from ..rpc.server import RpcEmulator
 from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
-from .auth import NonceCache, authenticate
-from .exceptions import DybaseapiError, IncompleteSignature, InternalError, ServiceUnavailable
 from .models import (
     DEFAULT_ALIYUN_ACCOUNT_ID,
     DEFAULT_MESSAGE_TYPES,
@@ -48,16 +43,18 @@ from .models import (
     DybaseapiState,
     TokenDenial,
 )
-from .responses import DybaseapiResponses, RpcRequest, encode, error_document, rpc_parameters
-from .urls import action_of, resolve
-
-logger = logging.getLogger(__name__)
+from .responses import HOST_ID, PRODUCT, DybaseapiResponses
+from .urls import VERSION, url_paths
 
 
-class DybaseapiEmulator(LoopbackService):
+class DybaseapiEmulator(RpcEmulator):
     """A local dybaseapi (QueryTokenForMnsQueue) on loopback HTTP; `start()`/`stop()` or a context manager."""
 
     service_name = "dybaseapi"
+    host_id = HOST_ID
+    product = PRODUCT
+    version = VERSION
+    url_paths = url_paths
 
     def __init__(
         self,
@@ -83,8 +80,7 @@ class DybaseapiEmulator(LoopbackService):
         self.state = DybaseapiState(
             self.credentials, account_id=account_id, message_types=message_types, token_lifetime=token_lifetime
         )
-        self._responses = DybaseapiResponses(self.state)
-        self._nonces = NonceCache()
+        self.responses = DybaseapiResponses(self.state)
 
     # ---- configuration --------------------------------------------------------------------------
 
@@ -146,62 +142,6 @@ class DybaseapiEmulator(LoopbackService):
                 **config,
             )
         )
-
-    # ---- request handling -----------------------------------------------------------------------
-
-    def handle(self, handler: LoopbackHandler) -> None:
-        request_id = str(uuid.uuid4()).upper()
-        body = self.read_body(handler)
-        path, _, query_string = handler.path.partition("?")
-        headers: dict[str, list[str]] = {}
-        for name, value in handler.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
-        if body is None:
-            self._count("Unknown")
-            self._reply(handler, IncompleteSignature("The Content-Length you specified is invalid."), request_id)
-            return
-        query, params = rpc_parameters(query_string, headers, body)
-        action, version = action_of(headers, params)
-        self._count(action)
-        fault = None
-        try:
-            respond = resolve(self._responses, handler.command, unquote(path), action, version)
-            caller = authenticate(
-                self.credentials,
-                self._nonces,
-                handler.command,
-                path,
-                query,
-                headers,
-                body,
-                params,
-                verify_signatures=self.verify_signatures,
-            )
-            request = RpcRequest(action, version, handler.command, path, query, params, headers, body)
-            fault = self.begin_fault(handler, action, busy=ServiceUnavailable)
-            if fault == ANSWERED:
-                return
-            reply: dict[str, Any] | DybaseapiError = respond(request, caller, request_id)
-        except DybaseapiError as error:
-            reply = error
-        except Exception as error:
-            logger.exception("dybaseapi emulator failed on %s", action)
-            reply = InternalError(f"{type(error).__name__}: {error}")
-        if self.end_fault(handler, fault):
-            return
-        self._reply(handler, reply, request_id)
-
-    def _reply(self, handler: LoopbackHandler, reply: dict[str, Any] | DybaseapiError, request_id: str) -> None:
-        if isinstance(reply, DybaseapiError):
-            status, document = reply.http_status, error_document(reply, request_id)
-        else:
-            status, document = 200, reply
-        headers = {
-            "Content-Type": "application/json;charset=utf-8",
-            "x-acs-request-id": request_id,
-            "Date": formatdate(usegmt=True),
-        }
-        self.send(handler, status, headers, encode(document))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,153 @@
+"""`DysmsapiEmulator`: a loopback HTTP server for `alibabacloud_dysmsapi20170525.client.Client`.
+
+The SDK reaches it with `Config(access_key_id=..., access_key_secret=..., endpoint="127.0.0.1:<port>",
+protocol="http")`. Per request the shared `..rpc.server.RpcEmulator` flow routes by action (SendSms,
+SendBatchSms, QuerySendDetails, QuerySendStatistics; any other is 404 `InvalidApi.NotFound`), counts
+it, authenticates (ACS3-HMAC-SHA256 or V1 HMAC-SHA1: a bad signature is 400 `SignatureDoesNotMatch`, an
+unknown AccessKey 404 `InvalidAccessKeyId.NotFound`, as the dybaseapi emulator answers), applies a drawn
+fault if any and calls the model::
+
+    clock = ManualClock()
+    with DysmsapiEmulator(clock=clock, delivery_delay=5) as sms:
+        biz_id = sms.client().send_sms(SendSmsRequest(phone_numbers="13800000000", sign_name="阿里云",
+                                                      template_code="SMS_1")).body.biz_id
+        clock.advance(5)
+        sms.state.due_outcomes()     # [Outcome(biz_id=..., success=True, err_code="DELIVERED", ...)]
+
+Faults on the wire: `server_busy` is 503 `ServiceUnavailable`; `timeout` a 504 HTML page from the
+"gateway"; `drop` and `lost_response` close the connection (a lost SendSms response has sent).
+
+Standalone: `main(["--port", "0", "--delivery-delay", "5"])` prints one JSON line with `endpoint`
+(host:port, for `Config.endpoint`), `protocol`, `url`, `access_key_id`, `access_key_secret` and
+`delivery_delay`, then serves until SIGINT or SIGTERM. State is in memory only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, CredentialStore
+from ..faults import FaultConfig
+from ..rpc.server import RpcEmulator
+from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
+from .models import DEFAULT_DELIVERY_DELAY, DEFAULT_FAILURE_CODES, Clock, DysmsapiState, RateLimits
+from .responses import HOST_ID, PRODUCT, DysmsapiResponses
+from .urls import VERSION, url_paths
+
+
+class DysmsapiEmulator(RpcEmulator):
+    """A local dysmsapi (the SMS API) on loopback HTTP; `start()`/`stop()` or a context manager.
+
+    `state` (a `DysmsapiState`) holds the sends and outcomes: `state.due_outcomes()`, `state.plan(...)`,
+    `state.register_sign(...)`, `state.register_template(...)`, `state.rate_limits`."""
+
+    service_name = "dysmsapi"
+    host_id = HOST_ID
+    product = PRODUCT
+    version = VERSION
+    url_paths = url_paths
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        credentials: CredentialStore | None = None,
+        access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+        access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
+        clock: Clock | None = None,
+        delivery_delay: float = DEFAULT_DELIVERY_DELAY,
+        failure_rate: float = 0.0,
+        failure_codes: Iterable[str] = DEFAULT_FAILURE_CODES,
+        outcome_seed: int | None = None,
+        rate_limits: RateLimits | None = None,
+        faults: FaultConfig | None = None,
+        verify_signatures: bool = True,
+    ):
+        super().__init__(host, port)
+        self.credentials = credentials if credentials is not None else CredentialStore()
+        self.credentials.add_access_key(access_key_id, access_key_secret)
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.verify_signatures = verify_signatures
+        self.faults = faults or FaultConfig()
+        kwargs: dict[str, Any] = {} if clock is None else {"clock": clock}
+        self.state = DysmsapiState(
+            delivery_delay=delivery_delay,
+            failure_rate=failure_rate,
+            failure_codes=failure_codes,
+            seed=outcome_seed,
+            rate_limits=rate_limits,
+            **kwargs,
+        )
+        self.responses = DysmsapiResponses(self.state)
+
+    def connection_info(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.address,
+            "protocol": "http",
+            "url": self.endpoint,
+            "access_key_id": self.access_key_id,
+            "access_key_secret": self.access_key_secret,
+            "delivery_delay": self.state.delivery_delay,
+        }
+
+    def client(self, access_key_id: str | None = None, access_key_secret: str | None = None, **config: Any) -> Any:
+        """An `alibabacloud_dysmsapi20170525.client.Client` for this emulator; keywords go to `Config`."""
+        from alibabacloud_dysmsapi20170525.client import Client
+        from alibabacloud_tea_openapi.models import Config
+
+        return Client(
+            Config(
+                access_key_id=access_key_id or self.access_key_id,
+                access_key_secret=access_key_secret or self.access_key_secret,
+                endpoint=self.address,
+                protocol="http",
+                **config,
+            )
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a standalone emulator: first stdout line is the connection JSON; SIGINT/SIGTERM stop it."""
+    parser = standalone_parser(
+        DysmsapiEmulator.service_name,
+        "Local dysmsapi (SendSms, SendBatchSms, QuerySendDetails, QuerySendStatistics) emulator for "
+        "alibabacloud-dysmsapi20170525. State is in memory only.",
+    )
+    parser.add_argument(
+        "--delivery-delay", type=float, default=DEFAULT_DELIVERY_DELAY, help="seconds from send to outcome"
+    )
+    parser.add_argument("--failure-rate", type=float, default=0.0, help="share of messages that fail (0..1)")
+    parser.add_argument(
+        "--failure-code",
+        action="append",
+        metavar="CODE",
+        help=f"carrier code of a failed message (repeatable; default: {', '.join(DEFAULT_FAILURE_CODES)})",
+    )
+    parser.add_argument("--outcome-seed", type=int, help="seed for the delivery outcomes")
+    parser.add_argument("--per-minute", type=int, help="sends per signature and number per minute")
+    parser.add_argument("--per-hour", type=int, help="sends per signature and number per hour")
+    parser.add_argument("--per-day", type=int, help="sends per signature and number per day")
+    args = parse_standalone_args(parser, argv)
+    if args.delivery_delay < 0:
+        parser.error("--delivery-delay must not be negative")
+    if not 0.0 <= args.failure_rate <= 1.0:
+        parser.error("--failure-rate must be between 0 and 1")
+
+    def build() -> DysmsapiEmulator:
+        return DysmsapiEmulator(
+            args.host,
+            args.port,
+            access_key_id=args.access_key_id,
+            access_key_secret=args.access_key_secret,
+            delivery_delay=args.delivery_delay,
+            failure_rate=args.failure_rate,
+            failure_codes=args.failure_code or DEFAULT_FAILURE_CODES,
+            outcome_seed=args.outcome_seed,
+            rate_limits=RateLimits(args.per_minute, args.per_hour, args.per_day),
+            faults=fault_config(args),
+        )
+
+    return serve_until_signalled(build)
