@@ -30,8 +30,8 @@ from sms_receipts_dev.emulators.dybaseapi import (
     beijing_time,
     decode_diagnostic_message,
 )
-from sms_receipts_dev.emulators.dybaseapi.auth import v1_signature
 from sms_receipts_dev.emulators.mns import MnsEmulator
+from sms_receipts_dev.emulators.rpc.auth import v1_signature
 
 SMS_REPORT_QUEUE = "Alicom-Queue-1234567890123456-SmsReport"
 
