@@ -18,6 +18,7 @@
                                          rebuild state rows from the ledger (only where missing or older)
     sms-receipts replay [--since 7d] [--reason TEXT] [--dry-run]
                                          parse dead letters again; store and mark what now parses
+    sms-receipts sends import FILE       record sends (JSON lines or CSV) in the send log
     sms-receipts ...                     the local stack's commands (dev, push, mns-send, emulator):
                                          sms_receipts_dev.cli, the console script's parser
 
@@ -251,6 +252,29 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if any(r.result in ("not stored", "not marked") for r in results) else EXIT_OK
 
 
+def _cmd_sends_import(args: argparse.Namespace) -> int:
+    from .storage.sends import SendError, SendLog, read_sends_file
+
+    try:
+        data = read_input(args.file)
+    except OSError as exc:
+        print(f"sms-receipts sends import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sends, errors = read_sends_file(data)
+    for error in errors:
+        print(f"sms-receipts sends import: {error}", file=sys.stderr)
+    if not sends:
+        print(json.dumps({"recorded": 0, "errors": len(errors)}))
+        return EXIT_REJECTED
+    try:
+        written = SendLog(_storage(args).store).record(sends)
+    except SendError as exc:
+        print(f"sms-receipts sends import: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(json.dumps({"recorded": len(sends), "confirmed": written.confirmed, "errors": len(errors)}))
+    return EXIT_OK if written.confirmed and not errors else EXIT_REJECTED
+
+
 def storage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=".data", help="local stack to use when no Tablestore is configured (default .data)"
@@ -317,6 +341,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("--dry-run", action="store_true", help="show what would be replayed; write nothing")
     storage_options(replay)
     replay.set_defaults(run=_cmd_replay)
+
+    sends = commands.add_parser("sends", help="the send log: what was sent, for reconciliation")
+    sends_commands = sends.add_subparsers(dest="sends_command", required=True, metavar="SENDS_COMMAND")
+    sends_import = sends_commands.add_parser(
+        "import", help="record sends from JSON lines or CSV (biz_id, phone_number(s), send_time, ...)"
+    )
+    sends_import.add_argument("file", metavar="FILE", help="input file, or - for standard input")
+    storage_options(sends_import)
+    sends_import.set_defaults(run=_cmd_sends_import)
 
 
 def build_parser() -> argparse.ArgumentParser:

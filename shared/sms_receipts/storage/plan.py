@@ -74,6 +74,7 @@ class RowKind(str, enum.Enum):
     STATE = "state"
     DEAD_LETTER = "dead_letter"
     INBOX = "inbox"
+    SEND = "send"
 
 
 @dataclass(eq=False)

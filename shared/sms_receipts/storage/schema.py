@@ -11,6 +11,8 @@
   sign and template audits, card render and card template status;
 - `dead_letter` (dead_letter_id): items and bodies that could not be parsed, or that Tablestore
   cannot hold: raw bytes and reason (and, once replayed, when and with what result);
+- `send_log` (day_shard, biz_id, phone_number): what was sent, one row per number, for reconciliation
+  (`storage.sends`);
 - `inbox` (entry_id): receipts accepted but not yet stored (a push that could not be stored inline
   before its deadline): their raw items, until the drain has stored every one and deletes the entry.
 
@@ -33,6 +35,7 @@ DELIVERY_STATE = "delivery_state"
 RECEIPT_STATE = "receipt_state"
 DEAD_LETTER = "dead_letter"
 INBOX = "inbox"
+SEND_LOG = "send_log"
 
 
 @dataclass(frozen=True)
@@ -115,5 +118,18 @@ TABLES: dict[str, TableSchema] = {
             ("received_at", "INTEGER"),
         ),
         description="receipts accepted but not yet stored, until the drain stores them",
+    ),
+    SEND_LOG: TableSchema(
+        name=SEND_LOG,
+        primary_key=(("day_shard", "STRING"), ("biz_id", "STRING"), ("phone_number", "STRING")),
+        columns=(
+            ("send_time", "INTEGER"),
+            ("out_id", "STRING"),
+            ("template_code", "STRING"),
+            ("sign_name", "STRING"),
+            ("source", "STRING"),
+            ("recorded_at", "INTEGER"),
+        ),
+        description="what was sent, one row per number, for reconciliation",
     ),
 }
