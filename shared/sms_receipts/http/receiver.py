@@ -36,6 +36,9 @@ from ..parsing import (
 from ..settings import ConfigurationError, Variable, names
 from ..storage.inbox import write_or_spill
 from ..storage.outcomes import Outcome
+from .sends import PATH as SENDS_PATH
+from .sends import SECONDS as SENDS_SECONDS
+from .sends import record_sends_request
 
 log = logging.getLogger("sms_receipts.http")
 
@@ -54,6 +57,11 @@ DEADLINE_MS = Variable(
 SPILL_MS = Variable(
     "SMS_RECEIPTS_HTTP_SPILL_MS", "of the deadline, the time kept for spilling what is not stored inline", "150"
 )
+SENDS_TOKENS = Variable(
+    "SMS_RECEIPTS_SENDS_TOKENS",
+    "comma-separated tokens of `POST /sends` (the send log), in `Authorization: Bearer`; none = off",
+    unset="none (off)",
+)
 MESSAGE_TYPE = Variable(
     "SMS_RECEIPTS_MESSAGE_TYPE", "message type of every push when the path names none", unset="path, then fields"
 )
@@ -65,7 +73,7 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 @dataclass(frozen=True)
 class ReceiverSettings:
-    VARIABLES: ClassVar = (TOKENS, ALLOWED_IPS, MAX_BODY, DEADLINE_MS, SPILL_MS, MESSAGE_TYPE)
+    VARIABLES: ClassVar = (TOKENS, ALLOWED_IPS, MAX_BODY, DEADLINE_MS, SPILL_MS, MESSAGE_TYPE, SENDS_TOKENS)
 
     tokens: tuple[str, ...] = ()
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -73,6 +81,7 @@ class ReceiverSettings:
     deadline_ms: int = 500
     spill_ms: int = 150
     message_type: MessageType | None = None
+    sends_tokens: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReceiverSettings:
@@ -95,6 +104,7 @@ class ReceiverSettings:
             deadline_ms=DEADLINE_MS.integer(env),
             spill_ms=SPILL_MS.integer(env),
             message_type=message_type_from_name(message_type) if message_type else None,
+            sends_tokens=tuple(t.strip() for t in env.get(SENDS_TOKENS.name, "").split(",") if t.strip()),
         )
 
 
@@ -147,6 +157,8 @@ class Receiver:
             return HttpReply(200, {"status": "ok"})
         if request.method != "POST":
             return _reply(405, "only POST is accepted", Allow="POST")
+        if path.endswith(SENDS_PATH):  # the send log: its own token, no callback IP allow-list (senders are elsewhere)
+            return self._record_sends(request, context, started)
         if not self.source_ok(request.source_ip):
             self._log_refused(request, started, 403, "source IP not allowed")
             return _reply(403, "forbidden")
@@ -210,6 +222,14 @@ class Receiver:
         if status == 200:
             return HttpReply(200, dict(ACCEPTED))
         return _reply(500, "storage did not confirm every receipt in time, push again")
+
+    def _record_sends(self, request: HttpRequest, context: Any, started: float) -> HttpReply:
+        if len(request.body) > self.settings.max_body_bytes:
+            return _reply(413, f"body over {self.settings.max_body_bytes} bytes")
+        # No 700 ms here: a sender waits for its answer; a large batch gets several seconds.
+        deadline = started + max(self.settings.deadline_ms / 1000, SENDS_SECONDS)
+        status, body = record_sends_request(request, self.settings.sends_tokens, self._store_getter, context, deadline)
+        return HttpReply(status, body)
 
     def _log_refused(self, request: HttpRequest, started: float, status: int, reason: str) -> None:
         # The query string is never logged: it carries the token.

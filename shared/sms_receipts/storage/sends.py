@@ -11,9 +11,9 @@ failed to arrive can give: senders record each send here. One row per (send, num
   `import`), `recorded_at`.
 
 Written three ways: `SendLog.record_sdk_call(request, response)` after SendSms / SendBatchSms (the
-official SDK's request and response models, or their `to_map()` dicts), and `sms-receipts sends
-import FILE` (JSON lines or CSV); an HTTP endpoint for senders in other languages comes with the
-reconciler.
+official SDK's request and response models, or their `to_map()` dicts), `POST /sends` on the HTTP
+function (`http.sends`, for senders in any language), and `sms-receipts sends import FILE` (JSON
+lines or CSV).
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def _send_time(value: Any) -> int:
     raise SendError(f"send_time {text!r}: give epoch seconds or ms, or China time 'yyyy-MM-dd HH:mm:ss'")
 
 
-def _record_sends(record: Mapping[str, Any]) -> list[Send]:
+def record_sends(record: Mapping[str, Any], source: str = "import") -> list[Send]:
+    """The sends of one record (an import line, or one send posted to `/sends`)."""
     numbers = record.get("phone_numbers", record.get("phone_number"))
     if isinstance(numbers, str):
         numbers = [n.strip() for n in numbers.replace(";", ",").split(",") if n.strip()]
@@ -183,7 +184,7 @@ def _record_sends(record: Mapping[str, Any]) -> list[Send]:
         out_id=record.get("out_id") or None,
         template_code=record.get("template_code") or None,
         signs=[record.get("sign_name")] * len(numbers),
-        source="import",
+        source=source,
     )
 
 
@@ -207,7 +208,7 @@ def read_sends_file(data: bytes) -> tuple[list[Send], list[str]]:
                 record = json.loads(line)
                 if not isinstance(record, dict):
                     raise SendError("a line must be one JSON object")
-                sends.extend(_record_sends(record))
+                sends.extend(record_sends(record))
             except (ValueError, SendError) as exc:
                 errors.append(f"line {number}: {exc}")
         return sends, errors
@@ -216,7 +217,7 @@ def read_sends_file(data: bytes) -> tuple[list[Send], list[str]]:
         return [], ["not JSON lines, and not CSV with a header naming biz_id, phone_number and send_time"]
     for number, row in enumerate(reader, 2):
         try:
-            sends.extend(_record_sends(row))
+            sends.extend(record_sends(row))
         except SendError as exc:
             errors.append(f"line {number}: {exc}")
     return sends, errors

@@ -38,6 +38,7 @@ PSEUDO = {"ALIYUN::Region": "cn-hangzhou", "ALIYUN::AccountId": "123456789012345
 GIVEN = {
     "OtsInstanceName": "smsreceipts",
     "CallbackTokens": "0123456789abcdef0123",
+    "SendsTokens": "fedcba9876543210fedc",
     "LogProjectName": "sms-logs",
     "CodeBucket": "code-bucket",
 }
@@ -272,11 +273,12 @@ def test_environment_variables_are_documented_and_configure_the_store(function):
     assert config.instance_name == GIVEN["OtsInstanceName"] and config.table_prefix == "sms_"
     if function == "http_receipt":
         assert env["SMS_RECEIPTS_CALLBACK_TOKENS"] == GIVEN["CallbackTokens"]
+        assert env["SMS_RECEIPTS_SENDS_TOKENS"] == GIVEN["SendsTokens"]
 
 
 def test_secrets_are_noecho_parameters_without_defaults():
     secret = [name for name in PARAMETERS if re.search(r"token|secret|password", name, re.IGNORECASE)]
-    assert secret == ["CallbackTokens"]
+    assert secret == ["CallbackTokens", "SendsTokens"]
     for name in secret:
         assert PARAMETERS[name].get("NoEcho") is True and "Default" not in PARAMETERS[name]
 
