@@ -2,6 +2,9 @@
 
 sms-receipts dev [--port 9000] [--data-dir .data] [--token T] [--fault-rate R]
                                      the local stack: the HTTP function on the emulators
+sms-receipts send --phones P[,P...] --sign S --template T [--params JSON] [--out-id O]
+                                     send an SMS through the official SDK to the local stack's SMS API,
+                                     and record it in the send log
 sms-receipts push FILE [--type T] [--url U] [--time-scale S]
                                      push a receipt file as the SMS service does, re-pushing on failure
 sms-receipts mns-send FILE [--type T]
@@ -21,9 +24,32 @@ from sms_receipts.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, read_input, sto
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
-    from .local.dev import run
+    from .local.dev import ServiceOptions, run
 
-    return run(port=args.port, data_dir=args.data_dir, token=args.token, fault_rate=args.fault_rate)
+    for name in ("dup_rate", "reorder_rate", "drop_rate"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            print(f"sms-receipts dev: --{name.replace('_', '-')} must be between 0 and 1", file=sys.stderr)
+            return EXIT_USAGE
+    service = ServiceOptions(
+        time_scale=args.time_scale,
+        delivery_delay=args.delivery_delay,
+        dup_rate=args.dup_rate,
+        reorder_rate=args.reorder_rate,
+        drop_rate=args.drop_rate,
+    )
+    return run(port=args.port, data_dir=args.data_dir, token=args.token, fault_rate=args.fault_rate, service=service)
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    from .local.send import send
+
+    try:
+        line = send(args.phones, args.sign, args.template, args.params, args.out_id, args.data_dir)
+    except ValueError as exc:
+        print(f"sms-receipts send: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(json.dumps(line, ensure_ascii=False))
+    return EXIT_OK
 
 
 def _cmd_push(args: argparse.Namespace) -> int:
@@ -100,7 +126,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     dev.add_argument("--data-dir", default=".data", help="where the emulators keep their data (default .data)")
     dev.add_argument("--token", help="callback token (default: generated once and kept in the data dir)")
     dev.add_argument("--fault-rate", type=float, default=0.0, help="rate of injected Tablestore faults (0..1)")
+    dev.add_argument("--time-scale", type=float, default=1.0, help="multiply the SMS service's 1/5/10-minute re-pushes")
+    dev.add_argument("--delivery-delay", type=float, default=5.0, help="seconds from a send to its receipt (5)")
+    dev.add_argument("--dup-rate", type=float, default=0.0, help="share of receipts the service pushes twice")
+    dev.add_argument("--reorder-rate", type=float, default=0.0, help="share of batches pushed out of order")
+    dev.add_argument("--drop-rate", type=float, default=0.0, help="share of receipts the service never pushes")
     dev.set_defaults(run=_cmd_dev)
+
+    send = commands.add_parser("send", help="send an SMS through the official SDK (the local stack's SMS API)")
+    send.add_argument("--phones", required=True, help="comma-separated numbers (up to 1,000)")
+    send.add_argument("--sign", required=True, help="signature name")
+    send.add_argument("--template", required=True, help="template code")
+    send.add_argument("--params", help="template parameters, a JSON object")
+    send.add_argument("--out-id", help="your own id of the send, echoed in its receipts")
+    storage_options(send)
+    send.set_defaults(run=_cmd_send)
 
     push = commands.add_parser("push", help="push a receipt file as the SMS service does")
     push.add_argument("file", metavar="FILE", help="a JSON array of receipts, or - for standard input")

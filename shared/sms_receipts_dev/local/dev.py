@@ -18,6 +18,7 @@ import secrets
 import signal
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,12 @@ from sms_receipts.storage.inbox import DrainReport
 
 from ..emulators.credentials import CredentialStore
 from ..emulators.dybaseapi import DybaseapiEmulator
+from ..emulators.dysmsapi import DysmsapiEmulator
 from ..emulators.mns import MnsEmulator
 from ..emulators.tablestore import FaultConfig, FaultRates, TablestoreEmulator
 from ..testing.fc import load_module
 from .gateway import FcHttpGateway, Handler
+from .sms_service import SmsServiceSimulator
 
 FUNCTION_FILE = Path("functions") / "http_receipt" / "index.py"
 TOKEN_FILE = "callback-token"
@@ -67,6 +70,17 @@ def _token(data_dir: Path, given: str | None) -> str:
     return token
 
 
+@dataclass(frozen=True)
+class ServiceOptions:
+    """How the simulated SMS service behaves (`sms-receipts dev --time-scale ... --drop-rate ...`)."""
+
+    time_scale: float = 1.0  # the 1/5/10-minute re-pushes, scaled
+    delivery_delay: float = 5.0  # seconds from a send to its delivery outcome
+    dup_rate: float = 0.0
+    reorder_rate: float = 0.0
+    drop_rate: float = 0.0
+
+
 class DevStack:
     """The local stack. The HTTP function runs on an `Instance` of its own, built from `env` (the
     function's other settings, e.g. `SMS_RECEIPTS_HTTP_DEADLINE_MS`) with the emulators' endpoints and
@@ -81,6 +95,7 @@ class DevStack:
         table_prefix: str = storage_settings.DEFAULT_TABLE_PREFIX,
         env: Mapping[str, str] | None = None,
         drain_seconds: float | None = 5.0,
+        service: ServiceOptions | None = None,
     ):
         self.env = dict(env or {})
         self.drain_seconds = drain_seconds  # None: no background drain (call `drain_once`)
@@ -104,6 +119,15 @@ class DevStack:
             credentials=credentials, account_id=LOCAL_ACCOUNT_ID, message_types=ALICOM_TYPES, **keys
         )
         self.mns = MnsEmulator(credentials=credentials, data_dir=self.data_dir / "mns", account_id=LOCAL_ACCOUNT_ID)
+        self.service_options = service or ServiceOptions()
+        # The SMS API: what `sms-receipts send` sends through; its outcomes become pushed receipts.
+        self.dysmsapi = DysmsapiEmulator(
+            credentials=credentials,
+            access_key_id=self.tablestore.access_key_id,
+            access_key_secret=self.tablestore.access_key_secret,
+            delivery_delay=self.service_options.delivery_delay,
+        )
+        self.sms_service: SmsServiceSimulator | None = None
         self.gateway: FcHttpGateway | None = None
         self._stopping = threading.Event()
         self._puller_thread: threading.Thread | None = None
@@ -130,6 +154,16 @@ class DevStack:
         self.gateway = FcHttpGateway(load_http_handler(), port=self.port).start()
         self.dybaseapi.start()
         self.mns.start()
+        self.dysmsapi.start()
+        options = self.service_options
+        self.sms_service = SmsServiceSimulator(
+            self.dysmsapi.state.due_outcomes,
+            self.callback_url(MessageType.SMS_REPORT),
+            time_scale=options.time_scale,
+            dup_rate=options.dup_rate,
+            reorder_rate=options.reorder_rate,
+            drop_rate=options.drop_rate,
+        ).start()
         for queue in self.dybaseapi.queue_names().values():
             self.mns.create_queue(queue, visibility_timeout=30)
         self._write_endpoints(info)
@@ -199,6 +233,8 @@ class DevStack:
             "callback_urls": {t.value: self.callback_url(t) for t in MessageType},
             "token": self.token,
             "tablestore": {**self.tablestore.connection_info(), "table_prefix": self.table_prefix},
+            # The SMS API (SendSms, QuerySendDetails, ...), for `sms-receipts send` and reconciliation.
+            "dysmsapi": self.dysmsapi.connection_info(),
             "alicom": {
                 "account_id": LOCAL_ACCOUNT_ID,
                 "message_types": list(ALICOM_TYPES),
@@ -223,6 +259,9 @@ class DevStack:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.sms_service is not None:
+            self.sms_service.stop()
+            self.sms_service = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
@@ -234,6 +273,7 @@ class DevStack:
             self._drain_thread.join(timeout=60)
             self._drain_thread = None
         self.dybaseapi.stop()
+        self.dysmsapi.stop()
         self.tablestore.stop()
         if self.instance is not None:
             instance.install(self._previous)
@@ -246,12 +286,14 @@ class DevStack:
         self.stop()
 
 
-def run(port: int, data_dir: str, token: str | None, fault_rate: float) -> int:
+def run(port: int, data_dir: str, token: str | None, fault_rate: float, service: ServiceOptions | None = None) -> int:
     from sms_receipts.storage.tablestore import quiet_sdk_logs
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the function's log lines, as on FC
     quiet_sdk_logs()
-    stack = DevStack(port=port, data_dir=data_dir, token=token, fault_rate=fault_rate, env=os.environ).start()
+    stack = DevStack(
+        port=port, data_dir=data_dir, token=token, fault_rate=fault_rate, env=os.environ, service=service
+    ).start()
     stack.start_puller()
     url = stack.callback_url()
     sample = Path("examples") / "http" / "SmsReport.json"
