@@ -212,6 +212,8 @@ class DevStack:
         def loop() -> None:
             while not self._stopping.is_set():
                 for report in puller.pull(budget_seconds=15):
+                    if self._stopping.is_set():
+                        break
                     if report.received or report.status not in quiet_statuses:
                         log_event(logging.getLogger("sms_receipts.dev"), "alicom_pull", **vars(report))
 
@@ -265,10 +267,15 @@ class DevStack:
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
+        # The puller's last round meets a stopped MNS on every queue: nothing a person needs to read.
+        alicom_log = logging.getLogger("sms_receipts.alicom")
+        level = alicom_log.level
+        alicom_log.setLevel(logging.CRITICAL)
         self.mns.stop()  # ends the puller's long poll
         if self._puller_thread is not None:
             self._puller_thread.join(timeout=20)
             self._puller_thread = None
+        alicom_log.setLevel(level)
         if self._drain_thread is not None:
             self._drain_thread.join(timeout=60)
             self._drain_thread = None
