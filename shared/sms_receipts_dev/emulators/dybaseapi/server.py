@@ -55,6 +55,7 @@ class DybaseapiEmulator(RpcEmulator):
     product = PRODUCT
     version = VERSION
     url_paths = url_paths
+    sdk_client = "alibabacloud_dybaseapi20170525.client"
 
     def __init__(
         self,
@@ -70,13 +71,15 @@ class DybaseapiEmulator(RpcEmulator):
         faults: FaultConfig | None = None,
         verify_signatures: bool = True,
     ):
-        super().__init__(host, port)
-        self.credentials = credentials if credentials is not None else CredentialStore()
-        self.credentials.add_access_key(access_key_id, access_key_secret)
-        self.access_key_id = access_key_id
-        self.access_key_secret = access_key_secret
-        self.verify_signatures = verify_signatures
-        self.faults = faults or FaultConfig()
+        super().__init__(
+            host,
+            port,
+            credentials=credentials,
+            access_key_id=access_key_id,
+            access_key_secret=access_key_secret,
+            faults=faults,
+            verify_signatures=verify_signatures,
+        )
         self.state = DybaseapiState(
             self.credentials, account_id=account_id, message_types=message_types, token_lifetime=token_lifetime
         )
@@ -127,21 +130,6 @@ class DybaseapiEmulator(RpcEmulator):
             "token_lifetime": self.token_lifetime,
             "queues": self.queue_names(),
         }
-
-    def client(self, access_key_id: str | None = None, access_key_secret: str | None = None, **config: Any) -> Any:
-        """An `alibabacloud_dybaseapi20170525.client.Client` for this emulator; keywords go to `Config`."""
-        from alibabacloud_dybaseapi20170525.client import Client
-        from alibabacloud_tea_openapi.models import Config
-
-        return Client(
-            Config(
-                access_key_id=access_key_id or self.access_key_id,
-                access_key_secret=access_key_secret or self.access_key_secret,
-                endpoint=self.address,
-                protocol="http",
-                **config,
-            )
-        )
 
 
 def main(argv: list[str] | None = None) -> int:

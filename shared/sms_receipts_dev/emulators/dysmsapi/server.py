@@ -47,6 +47,7 @@ class DysmsapiEmulator(RpcEmulator):
     product = PRODUCT
     version = VERSION
     url_paths = url_paths
+    sdk_client = "alibabacloud_dysmsapi20170525.client"
 
     def __init__(
         self,
@@ -65,13 +66,15 @@ class DysmsapiEmulator(RpcEmulator):
         faults: FaultConfig | None = None,
         verify_signatures: bool = True,
     ):
-        super().__init__(host, port)
-        self.credentials = credentials if credentials is not None else CredentialStore()
-        self.credentials.add_access_key(access_key_id, access_key_secret)
-        self.access_key_id = access_key_id
-        self.access_key_secret = access_key_secret
-        self.verify_signatures = verify_signatures
-        self.faults = faults or FaultConfig()
+        super().__init__(
+            host,
+            port,
+            credentials=credentials,
+            access_key_id=access_key_id,
+            access_key_secret=access_key_secret,
+            faults=faults,
+            verify_signatures=verify_signatures,
+        )
         kwargs: dict[str, Any] = {} if clock is None else {"clock": clock}
         self.state = DysmsapiState(
             delivery_delay=delivery_delay,
@@ -92,21 +95,6 @@ class DysmsapiEmulator(RpcEmulator):
             "access_key_secret": self.access_key_secret,
             "delivery_delay": self.state.delivery_delay,
         }
-
-    def client(self, access_key_id: str | None = None, access_key_secret: str | None = None, **config: Any) -> Any:
-        """An `alibabacloud_dysmsapi20170525.client.Client` for this emulator; keywords go to `Config`."""
-        from alibabacloud_dysmsapi20170525.client import Client
-        from alibabacloud_tea_openapi.models import Config
-
-        return Client(
-            Config(
-                access_key_id=access_key_id or self.access_key_id,
-                access_key_secret=access_key_secret or self.access_key_secret,
-                endpoint=self.address,
-                protocol="http",
-                **config,
-            )
-        )
 
 
 def main(argv: list[str] | None = None) -> int:

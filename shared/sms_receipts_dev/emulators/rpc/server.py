@@ -4,13 +4,15 @@ Per request: read the body, route by action (`url_paths`, `version`), count the 
 (ACS3-HMAC-SHA256 headers or V1 HMAC-SHA1 `Signature`, see `auth`), apply a drawn fault if any (`server_busy`
 is 503 `ServiceUnavailable`; `timeout` a gateway's 504 HTML page; `drop` and `lost_response` close the
 connection, a lost response after the request was applied), call the `responses` method and encode the
-JSON reply. A subclass sets the class attributes and, in `__init__`, `credentials`, `faults`,
-`verify_signatures` and `responses` (an object with one method per routed action, called as
-`method(request, caller, request_id)`).
+JSON reply. A subclass sets the class attributes (`sdk_client` names the official SDK's client
+module, for `client()`) and, in `__init__`, `responses` (an object with one method per routed action,
+called as `method(request, caller, request_id)`), after `super().__init__` has registered the caller's
+keys.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -18,7 +20,7 @@ from email.utils import formatdate
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from ..credentials import CredentialStore
+from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, CredentialStore
 from ..faults import FaultConfig
 from ..loopback import ANSWERED, LoopbackHandler, LoopbackService
 from .auth import NonceCache, authenticate
@@ -33,15 +35,44 @@ class RpcEmulator(LoopbackService):
     product: ClassVar[str] = "Product"  # the `product` of the `Recommend` link
     version: ClassVar[str] = ""  # the API version the emulator serves
     url_paths: ClassVar[Mapping[str, str]] = {}  # action -> `responses` method name
+    sdk_client: ClassVar[str] = ""  # the official SDK's client module, e.g. alibabacloud_dysmsapi20170525.client
 
-    credentials: CredentialStore
-    faults: FaultConfig
-    verify_signatures: bool
     responses: object
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        credentials: CredentialStore | None = None,
+        access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+        access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
+        faults: FaultConfig | None = None,
+        verify_signatures: bool = True,
+    ):
         super().__init__(host, port)
         self._nonces = NonceCache()
+        self.credentials = credentials if credentials is not None else CredentialStore()
+        self.credentials.add_access_key(access_key_id, access_key_secret)
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.verify_signatures = verify_signatures
+        self.faults = faults or FaultConfig()
+
+    def client(self, access_key_id: str | None = None, access_key_secret: str | None = None, **config: Any) -> Any:
+        """The official SDK's `Client` (`sdk_client`) for this emulator; keywords go to its `Config`."""
+        from alibabacloud_tea_openapi.models import Config
+
+        client_class = importlib.import_module(self.sdk_client).Client
+        return client_class(
+            Config(
+                access_key_id=access_key_id or self.access_key_id,
+                access_key_secret=access_key_secret or self.access_key_secret,
+                endpoint=self.address,
+                protocol="http",
+                **config,
+            )
+        )
 
     def handle(self, handler: LoopbackHandler) -> None:
         request_id = str(uuid.uuid4()).upper()
