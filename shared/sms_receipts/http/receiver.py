@@ -15,7 +15,6 @@ Settings come from environment variables: `ReceiverSettings.VARIABLES`.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 import logging
@@ -39,6 +38,7 @@ from ..storage.outcomes import Outcome
 from .sends import PATH as SENDS_PATH
 from .sends import SECONDS as SENDS_SECONDS
 from .sends import record_sends_request
+from .tokens import matches_any
 
 log = logging.getLogger("sms_receipts.http")
 
@@ -133,13 +133,7 @@ class Receiver:
         self._store_getter = store_getter
 
     def token_ok(self, token: str | None) -> bool:
-        if not token or not self.settings.tokens:
-            return False
-        given = token.encode("utf-8")
-        matched = False
-        for expected in self.settings.tokens:  # every token compared: no early exit to time
-            matched |= hmac.compare_digest(given, expected.encode("utf-8"))
-        return matched
+        return matches_any(token or "", self.settings.tokens)
 
     def source_ok(self, source_ip: str) -> bool:
         if not self.settings.allowed_networks:

@@ -17,7 +17,6 @@ send answers 400 naming it and records none; a repeat records nothing new (inser
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -27,6 +26,7 @@ from typing import Any
 from ..logs import log_event
 from ..parsing import HttpRequest
 from ..storage.sends import Send, SendError, SendLog, record_sends
+from .tokens import matches_any
 
 log = logging.getLogger("sms_receipts.sends")
 
@@ -37,13 +37,7 @@ SECONDS = 5.0  # to record a request's sends: inside the HTTP function's 10 s ti
 
 def bearer_token_ok(request: HttpRequest, tokens: tuple[str, ...]) -> bool:
     given = request.headers.get("authorization", "")
-    if not tokens or not given.startswith("Bearer "):
-        return False
-    value = given[len("Bearer ") :].strip().encode("utf-8")
-    matched = False
-    for expected in tokens:  # every token compared: no early exit to time
-        matched |= hmac.compare_digest(value, expected.encode("utf-8"))
-    return matched
+    return given.startswith("Bearer ") and matches_any(given[len("Bearer ") :].strip(), tokens)
 
 
 def _sends_of(body: bytes) -> list[Send]:
