@@ -46,10 +46,17 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
 def read_input(path: str) -> bytes:
+    """A command's FILE argument (`-`: standard input). A file that cannot be read is the user's
+    mistake: a ConfigurationError, which `main` prints as one line with exit status 2."""
+    from .settings import ConfigurationError
+
     if path == "-":
         return sys.stdin.buffer.read()
-    with open(path, "rb") as f:
-        return f.read()
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
@@ -60,11 +67,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     except UnknownMessageType as exc:
         print(f"sms-receipts parse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        data = read_input(args.file)
-    except OSError as exc:
-        print(f"sms-receipts parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+    data = read_input(args.file)
     result = DECODERS[Source(args.source)](data, message_type)
     lines = [(item.position, item.to_json_dict()) for item in result.items] + [
         (-1 if r.position is None else r.position, r.to_json_dict()) for r in result.rejected
@@ -255,11 +258,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_sends_import(args: argparse.Namespace) -> int:
     from .storage.sends import SendError, SendLog, read_sends_file
 
-    try:
-        data = read_input(args.file)
-    except OSError as exc:
-        print(f"sms-receipts sends import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+    data = read_input(args.file)
     sends, errors = read_sends_file(data)
     for error in errors:
         print(f"sms-receipts sends import: {error}", file=sys.stderr)

@@ -58,11 +58,7 @@ def _cmd_push(args: argparse.Namespace) -> int:
 
     from .local.push import push
 
-    try:
-        body = read_input(args.file)
-    except OSError as exc:
-        print(f"sms-receipts push: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+    body = read_input(args.file)
     url = args.url
     if not url:
         message_type: MessageType | None
@@ -98,11 +94,7 @@ def _cmd_push(args: argparse.Namespace) -> int:
 def _cmd_mns_send(args: argparse.Namespace) -> int:
     from .local.mns_send import send_receipts
 
-    try:
-        data = read_input(args.file)
-    except OSError as exc:
-        print(f"sms-receipts mns-send: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+    data = read_input(args.file)
     for line in send_receipts(data, args.type, args.data_dir):
         print(json.dumps(line, ensure_ascii=False))
     return EXIT_OK
