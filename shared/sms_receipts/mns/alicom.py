@@ -360,26 +360,34 @@ class AlicomPuller:
     def _turn(self, message_type: MessageType, deadline: float, report: QueueReport) -> bool:
         """Receive one batch from the queue, store it and delete it; True when the queue is done for
         this run (empty, missing, an error, or no time left)."""
+        messages = self._receive(message_type, deadline, report, renew_expired_token=True)
+        if messages is None:
+            return True
+        self._store_and_delete(message_type, messages, self._store_deadline(deadline), report)
+        return False
+
+    def _receive(
+        self, message_type: MessageType, deadline: float, report: QueueReport, *, renew_expired_token: bool
+    ) -> list | None:
+        """One long-polled batch, or None with the reason in `report`. An expired token is renewed
+        and the receive tried once more."""
         from mns.mns_exception import MNSExceptionBase
 
-        for retried_token in (False, True):
-            remaining = deadline - self._clock()
-            if remaining < 2.0:  # time to store and delete what a receive would bring
-                report.status = "budget spent"
-                return True
-            wait = max(1, min(self.settings.wait_seconds, int(remaining - 1.5)))
-            try:
-                messages = self._queue(message_type).batch_receive_message(BATCH_SIZE, wait_seconds=wait)
-            except MNSExceptionBase as exc:
-                code = getattr(exc, "type", "")
-                if (code in _EXPIRED or "expired" in str(exc).lower()) and not retried_token:
-                    self.tokens.invalidate(message_type)
-                    continue
-                self._note_receive_error(message_type, code, exc, report)
-                return True
-            self._store_and_delete(message_type, messages, self._store_deadline(deadline), report)
-            return False
-        return True  # not reached: the second attempt returns
+        remaining = deadline - self._clock()
+        if remaining < 2.0:  # time to store and delete what a receive would bring
+            report.status = "budget spent"
+            return None
+        wait = max(1, min(self.settings.wait_seconds, int(remaining - 1.5)))
+        try:
+            messages: list = self._queue(message_type).batch_receive_message(BATCH_SIZE, wait_seconds=wait)
+            return messages
+        except MNSExceptionBase as exc:
+            code = getattr(exc, "type", "")
+            if (code in _EXPIRED or "expired" in str(exc).lower()) and renew_expired_token:
+                self.tokens.invalidate(message_type)
+                return self._receive(message_type, deadline, report, renew_expired_token=False)
+            self._note_receive_error(message_type, code, exc, report)
+            return None
 
     def _note_receive_error(self, message_type: MessageType, code: str, exc: Any, report: QueueReport) -> None:
         if code == _EMPTY:
