@@ -20,6 +20,9 @@ from .trigger import handle_mns_event
 
 log = logging.getLogger("sms_receipts.drain")
 
+# Time kept back from the function's timeout for the last store and delete (or inbox write) to finish.
+MARGIN_SECONDS = 5.0
+
 
 def initialize(context: Any) -> None:
     logging.getLogger("sms_receipts").setLevel(logging.INFO)
@@ -51,7 +54,7 @@ def handle_drain_event(event: bytes, context: Any) -> dict[str, Any]:
     from ..storage.repair import repair
 
     started = time.monotonic()
-    deadline = started + max(3.0, function_timeout(context) - PULL_MARGIN_SECONDS)
+    deadline = started + max(3.0, function_timeout(context) - MARGIN_SECONDS)
     instance = current()
     report = instance.drain(context).run(deadline - started)
     level = logging.WARNING if report.left else logging.INFO
@@ -71,11 +74,7 @@ def handle_drain_event(event: bytes, context: Any) -> dict[str, Any]:
     return fields
 
 
-# Time kept back from the function's timeout for the last store and delete to finish.
-PULL_MARGIN_SECONDS = 5.0
-
-
 def handle_timer_event(event: bytes, context: Any) -> dict[str, Any]:
-    budget = max(3.0, function_timeout(context) - PULL_MARGIN_SECONDS)
+    budget = max(3.0, function_timeout(context) - MARGIN_SECONDS)
     reports = current().puller(context).pull(budget)
     return {"queues": [vars(report) for report in reports]}

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from ..parsing import DecodeResult, MessageType, ParsedItem, Source, decode_dead_letter, decode_items
@@ -55,14 +56,7 @@ def _ledger_item(row: dict[str, Any]) -> ParsedItem | None:
 
 
 def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return iter(lambda: list(islice(rows, size)), [])
 
 
 def parse_since(text: str, now: float | None = None) -> int:
