@@ -109,5 +109,16 @@ def _parse_text(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=CHINA_TZ)
 
 
+def china_time_ms(text: str, formats: tuple[str, ...]) -> int | None:
+    """Epoch ms of an operator's `text` (a `--since`, a send time) in the first of the `strptime`
+    `formats` it fits, read as China time; None when none fits."""
+    for pattern in formats:
+        try:
+            return int(datetime.strptime(text, pattern).replace(tzinfo=CHINA_TZ).timestamp() * 1000)
+        except ValueError:
+            continue
+    return None
+
+
 def epoch_ms(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)

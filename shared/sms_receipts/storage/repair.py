@@ -59,23 +59,22 @@ def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[st
     return iter(lambda: list(islice(rows, size)), [])
 
 
+_SINCE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
 def parse_since(text: str, now: float | None = None) -> int:
     """`--since` as epoch ms: a span back from now (`90m`, `24h`, `7d`) or a date or time in China
     time (`2026-12-01`, `2026-12-01 08:00`). ValueError, saying what is accepted."""
-    from datetime import datetime
-
-    from ..parsing.times import CHINA_TZ
+    from ..parsing.times import china_time_ms
 
     now = time.time() if now is None else now
     text = text.strip()
     units = {"m": 60, "h": 3600, "d": 86400}
     if text[-1:] in units and text[:-1].isdigit():
         return int((now - int(text[:-1]) * units[text[-1]]) * 1000)
-    for pattern in ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return int(datetime.strptime(text, pattern).replace(tzinfo=CHINA_TZ).timestamp() * 1000)
-        except ValueError:
-            continue
+    moment = china_time_ms(text, _SINCE_FORMATS)
+    if moment is not None:
+        return moment
     raise ValueError(f"--since {text!r}: give a span (90m, 24h, 7d) or a China-time date (2026-12-01[ 08:00])")
 
 

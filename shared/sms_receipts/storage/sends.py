@@ -28,7 +28,7 @@ from datetime import datetime
 from hashlib import blake2b
 from typing import Any
 
-from ..parsing.times import CHINA_TZ
+from ..parsing.times import CHINA_TZ, china_time_ms
 from .plan import InsertOnce, PlannedRow, RowKind, limit_problem, planned_row
 from .schema import SEND_LOG
 from .writer import ReceiptStore, RowsResult
@@ -162,11 +162,9 @@ def _send_time(value: Any) -> int:
     text = str(value or "").strip()
     if text.isdigit():
         return _send_time(int(text))
-    for pattern in _TIME_FORMATS:
-        try:
-            return int(datetime.strptime(text, pattern).replace(tzinfo=CHINA_TZ).timestamp() * 1000)
-        except ValueError:
-            continue
+    moment = china_time_ms(text, _TIME_FORMATS)
+    if moment is not None:
+        return moment
     raise SendError(f"send_time {text!r}: give epoch seconds or ms, or China time 'yyyy-MM-dd HH:mm:ss'")
 
 
