@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
+from typing import Any
 
 from build_functions import read_pins as read_pins_file
 from sms_receipts.http.receiver import HTTP_ENV_VARS
 from sms_receipts.mns.alicom import ALICOM_ENV_VARS
 from sms_receipts.mns.trigger import MNS_TRIGGER_ENV_VARS
+from sms_receipts.storage import Storage, StorageBackend
 from sms_receipts.storage import settings as storage_settings
 from sms_receipts.storage.inbox import DRAIN_ENV_VARS
 
@@ -50,3 +53,26 @@ FORBIDDEN_INSTANCE_WORDS = ("ali", "ay", "ots", "taobao", "admin")
 def read_pins(function: str) -> list[tuple[str, str]]:
     """The pins of requirements/<function>.txt, read as `make build` reads them."""
     return read_pins_file(ROOT / "requirements" / f"{function}.txt")
+
+
+def fresh_tables(emulator: Any, **extra_env: str) -> tuple[dict[str, str], StorageBackend]:
+    """Fresh tables on the emulator: the environment a deployed function gets (no keys: the built
+    function's context gives them), and the test's own backend on the same tables."""
+    emulator.faults.clear()
+    info = emulator.connection_info()
+    env = {
+        storage_settings.ENV_ENDPOINT: info["endpoint"],
+        storage_settings.ENV_INSTANCE: info["instance_name"],
+        storage_settings.ENV_TABLE_PREFIX: f"t{uuid.uuid4().hex[:8]}_",
+        **extra_env,
+    }
+    settings = storage_settings.StorageSettings(
+        env[storage_settings.ENV_ENDPOINT],
+        env[storage_settings.ENV_INSTANCE],
+        env[storage_settings.ENV_TABLE_PREFIX],
+        access_key_id=info["access_key_id"],
+        access_key_secret=info["access_key_secret"],
+    )
+    backend = Storage(settings).backend
+    backend.create_missing_tables()
+    return env, backend

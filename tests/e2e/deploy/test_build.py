@@ -11,20 +11,19 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from build_functions import normalize
 from build_functions import read_pins as read_pins_file
-from sms_receipts.storage import LEDGER, Storage, StorageSettings
+from sms_receipts.storage import LEDGER
 from sms_receipts_dev.emulators.credentials import CredentialStore
 from sms_receipts_dev.emulators.dybaseapi import DybaseapiEmulator
 from sms_receipts_dev.emulators.mns import MnsEmulator
 from sms_receipts_dev.testing import events
 
-from deploy_support import BUILD, FUNCTIONS, ROOT, read_pins
+from deploy_support import BUILD, FUNCTIONS, ROOT, fresh_tables, read_pins
 
 ACCOUNT_ID = "1234567890123456"
 DROPPED = {"numpy": "numpy", "future": "future", "pycryptodome": "Crypto"}  # distribution: import name
@@ -93,23 +92,7 @@ def run_built(function: str, event_list: list[bytes], env: dict[str, str], timeo
 @pytest.fixture
 def storage(emulator):
     """Fresh tables on the emulator; the environment a deployed function gets; the test's own store."""
-    emulator.faults.clear()
-    info = emulator.connection_info()
-    env = {
-        "SMS_RECEIPTS_OTS_ENDPOINT": info["endpoint"],
-        "SMS_RECEIPTS_OTS_INSTANCE": info["instance_name"],
-        "SMS_RECEIPTS_TABLE_PREFIX": f"b{uuid.uuid4().hex[:8]}_",
-    }
-    settings = StorageSettings(
-        env["SMS_RECEIPTS_OTS_ENDPOINT"],
-        env["SMS_RECEIPTS_OTS_INSTANCE"],
-        env["SMS_RECEIPTS_TABLE_PREFIX"],
-        access_key_id=info["access_key_id"],
-        access_key_secret=info["access_key_secret"],
-    )
-    backend = Storage(settings).backend
-    backend.create_missing_tables()
-    return env, backend
+    return fresh_tables(emulator)
 
 
 def ledger_types(backend) -> list[str]:

@@ -16,15 +16,14 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-from sms_receipts.storage import LEDGER, SDK_DEFERRED_IMPORTS, SDK_DEFERRED_IMPORTS_VERIFIED, Storage, StorageSettings
+from sms_receipts.storage import LEDGER, SDK_DEFERRED_IMPORTS, SDK_DEFERRED_IMPORTS_VERIFIED
 from sms_receipts_dev.testing import events
 
-from deploy_support import BUILD, ROOT, read_pins
+from deploy_support import BUILD, ROOT, fresh_tables, read_pins
 
 FUNCTION = "http_receipt"
 TOKEN = "cold-token"
@@ -142,23 +141,8 @@ def push_items(count: int) -> list[dict]:
 @pytest.fixture
 def cold_push(built_functions, emulator):
     """One cold instance of the built HTTP function answering a 100-item push, on fresh tables."""
-    emulator.faults.clear()
+    env, backend = fresh_tables(emulator, SMS_RECEIPTS_CALLBACK_TOKENS=TOKEN)
     info = emulator.connection_info()
-    env = {
-        "SMS_RECEIPTS_OTS_ENDPOINT": info["endpoint"],
-        "SMS_RECEIPTS_OTS_INSTANCE": info["instance_name"],
-        "SMS_RECEIPTS_TABLE_PREFIX": f"c{uuid.uuid4().hex[:8]}_",
-        "SMS_RECEIPTS_CALLBACK_TOKENS": TOKEN,
-    }
-    settings = StorageSettings(
-        env["SMS_RECEIPTS_OTS_ENDPOINT"],
-        env["SMS_RECEIPTS_OTS_INSTANCE"],
-        env["SMS_RECEIPTS_TABLE_PREFIX"],
-        access_key_id=info["access_key_id"],
-        access_key_secret=info["access_key_secret"],
-    )
-    backend = Storage(settings).backend
-    backend.create_missing_tables()
     event = events.http_event(push_items(100), path="/SmsReport", query={"token": TOKEN})
     spec = {
         "build_dir": str(BUILD / FUNCTION),
