@@ -34,7 +34,6 @@ from ..parsing import (
 )
 from ..settings import ConfigurationError, Variable, names
 from ..storage.inbox import write_or_spill
-from ..storage.outcomes import Outcome
 from .sends import PATH as SENDS_PATH
 from .sends import SECONDS as SENDS_SECONDS
 from .sends import record_sends_request
@@ -198,16 +197,12 @@ class Receiver:
         result = written.result
         status = 200 if written.confirmed else 500
         level = logging.INFO if status == 200 else logging.WARNING
-        counts = dict(result.counts)
-        if written.spilled and status == 200:
-            counts[Outcome.FAILED.value] -= written.spilled  # not failed: in the inbox, for the drain
         log_event(
             log,
             "push",
             level,
             **fields,
-            **counts,
-            spilled=written.spilled,
+            **written.counts,
             status=status,
             errors=written.errors[:3] or None,
             serializer_fallbacks=result.serializer_fallbacks,

@@ -123,16 +123,12 @@ def handle_mns_event(
         deadline=deadline,
     )
     result = written.result
-    counts = dict(result.counts)
-    if written.confirmed and written.spilled:
-        counts["failed"] -= written.spilled  # in the inbox, for the drain
     summary = {
         "request_id": getattr(context, "request_id", ""),
         "trigger": kind,
         "message_types": sorted({item.message_type.value for item in parsed.items}),
         "messages": len({i.message_id for i in parsed.items} | {r.message_id for r in parsed.rejected}),
-        **counts,
-        "spilled": written.spilled,
+        **written.counts,
         "serializer_fallbacks": result.serializer_fallbacks,
         "latency_ms": round((time.monotonic() - started) * 1000, 1),
     }

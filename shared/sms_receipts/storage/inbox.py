@@ -83,6 +83,14 @@ class DurableResult:
         return self.result.confirmed or self.spilled > 0
 
     @property
+    def counts(self) -> dict[str, int]:
+        """Each outcome's count, then `spilled`: an item in the inbox is counted there, not as failed."""
+        counts = dict(self.result.counts)
+        counts[Outcome.FAILED.value] -= self.spilled
+        counts["spilled"] = self.spilled
+        return counts
+
+    @property
     def errors(self) -> list[str]:
         if self.spilled and not self.spill_errors:
             return []  # what missed the inline deadline is in the inbox: nothing went wrong
