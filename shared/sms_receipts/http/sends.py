@@ -21,12 +21,14 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..logs import log_event
 from ..parsing import HttpRequest
-from ..storage.sends import Send, SendError, SendLog, record_sends
 from .tokens import matches_any
+
+if TYPE_CHECKING:
+    from ..storage.sends import Send
 
 log = logging.getLogger("sms_receipts.sends")
 
@@ -41,6 +43,8 @@ def bearer_token_ok(request: HttpRequest, tokens: tuple[str, ...]) -> bool:
 
 
 def _sends_of(body: bytes) -> list[Send]:
+    from ..storage.sends import SendError, record_sends
+
     try:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -67,7 +71,10 @@ def _sends_of(body: bytes) -> list[Send]:
 def record_sends_request(
     request: HttpRequest, tokens: tuple[str, ...], store_getter: Callable[[Any], Any], context: Any, deadline: float
 ) -> tuple[int, dict[str, Any]]:
-    """(status, body) for one `POST /sends`."""
+    """(status, body) for one `POST /sends`. The send log's code loads on the first one: the callback
+    path, on every cold start, does without it."""
+    from ..storage.sends import SendError, SendLog
+
     started = time.monotonic()
     if not bearer_token_ok(request, tokens):
         log_event(log, "sends_refused", logging.WARNING, request_id=request.request_id, status=401)
