@@ -19,17 +19,25 @@
     sms-receipts replay [--since 7d] [--reason TEXT] [--dry-run]
                                          parse dead letters again; store and mark what now parses
     sms-receipts sends import FILE       record sends (JSON lines or CSV) in the send log
+    sms-receipts send --phones P[,P...] --sign S --template T [--params JSON] [--out-id O]
+                                         one SendSms through the official SDK, recorded in the send log
+    sms-receipts reconcile [--once] [--grace SECONDS]
+                                         sends without a final state looked up with QuerySendDetails
+    sms-receipts completeness [--days 7] per send day, stored finals against QuerySendStatistics
     sms-receipts ...                     the local stack's commands (dev, push, mns-send, emulator):
                                          sms_receipts_dev.cli, the console script's parser
 
 Commands that read or write Tablestore use the one configured by environment variables (see
 sms_receipts.storage.settings), or else the local stack found through `--data-dir` (default .data).
+`send`, `reconcile` and `completeness` use the SMS API `SMS_RECEIPTS_SMS_ENDPOINT` names (the real
+service: `send` then really sends), or else the local stack's.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import os
 import sys
@@ -274,6 +282,79 @@ def _cmd_sends_import(args: argparse.Namespace) -> int:
     return EXIT_OK if written.confirmed and not errors else EXIT_REJECTED
 
 
+def _cmd_send(args: argparse.Namespace) -> int:
+    from .send import send
+    from .settings import ConfigurationError
+
+    try:
+        line = send(args.phones, args.sign, args.template, args.params, args.out_id, args.data_dir)
+    except ConfigurationError:
+        raise
+    except ValueError as exc:
+        print(f"sms-receipts send: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(json.dumps(line, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _reconcile_settings(args: argparse.Namespace) -> tuple[Storage, Any, dict[str, str]]:
+    from .endpoints import sms_env, storage_env
+    from .reconcile.settings import ReconcileSettings
+    from .storage import Storage, StorageSettings
+
+    env = sms_env(args.data_dir, storage_env(args.data_dir, os.environ))
+    settings = ReconcileSettings.from_env(env)
+    if getattr(args, "grace", None) is not None:
+        settings = dataclasses.replace(settings, grace_seconds=args.grace).checked()
+    return Storage(StorageSettings.from_env(env)), settings, env
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    import logging
+    import time
+
+    from .reconcile.job import run_job
+    from .storage.settings import credentials_from
+    from .storage.tablestore import quiet_sdk_logs
+
+    storage, settings, env = _reconcile_settings(args)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    quiet_sdk_logs()
+    while True:
+        result = run_job(storage, settings, credentials_from(env), args.seconds)
+        print(json.dumps(result.as_fields(), ensure_ascii=False), flush=True)
+        if args.once:
+            report = result.report
+            return EXIT_REJECTED if report.failed or report.left or not report.complete else EXIT_OK
+        try:
+            time.sleep(args.every)
+        except KeyboardInterrupt:
+            return EXIT_OK
+
+
+def _cmd_completeness(args: argparse.Namespace) -> int:
+    import time
+
+    from .reconcile.job import day_completeness, sms_api
+    from .reconcile.reconciler import days_between, send_log_figures
+    from .settings import ConfigurationError
+    from .storage.settings import credentials_from
+
+    if not 1 <= args.days <= 30:
+        raise ConfigurationError("--days must be from 1 to 30 (QuerySendStatistics and the send log's window)")
+    storage, settings, env = _reconcile_settings(args)
+    now = time.time()
+    days = days_between(now - (args.days - 1) * 86_400, now)
+    figures = send_log_figures(storage.backend, days)
+    lines, error = day_completeness(sms_api(settings, credentials_from(env)), figures, days[0], days[-1])
+    for line in lines:
+        print(json.dumps(line.as_dict(), ensure_ascii=False))
+    if error:
+        print(f"sms-receipts completeness: QuerySendStatistics failed: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
 def storage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=".data", help="local stack to use when no Tablestore is configured (default .data)"
@@ -349,6 +430,37 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     sends_import.add_argument("file", metavar="FILE", help="input file, or - for standard input")
     storage_options(sends_import)
     sends_import.set_defaults(run=_cmd_sends_import)
+    add_reconcile_commands(commands)
+
+
+def add_reconcile_commands(commands: argparse._SubParsersAction) -> None:
+    send = commands.add_parser(
+        "send", help="send an SMS through the official SDK and record it (really sends when the SMS API is set)"
+    )
+    send.add_argument("--phones", required=True, help="comma-separated numbers (up to 1,000)")
+    send.add_argument("--sign", required=True, help="signature name")
+    send.add_argument("--template", required=True, help="template code")
+    send.add_argument("--params", help="template parameters, a JSON object")
+    send.add_argument("--out-id", help="your own id of the send, echoed in its receipts")
+    storage_options(send)
+    send.set_defaults(run=_cmd_send)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="look up sends without a final state with QuerySendDetails, as the reconcile timer does"
+    )
+    reconcile.add_argument("--once", action="store_true", help="one run, then exit (1 if some is left)")
+    reconcile.add_argument("--grace", type=float, help="seconds a send waits for its receipts before it is queried")
+    reconcile.add_argument("--seconds", type=float, default=300.0, help="the most one run lasts (default 300)")
+    reconcile.add_argument("--every", type=float, default=600.0, help="seconds between runs without --once (600)")
+    storage_options(reconcile)
+    reconcile.set_defaults(run=_cmd_reconcile)
+
+    completeness = commands.add_parser(
+        "completeness", help="per send day: stored final states against QuerySendStatistics' counts"
+    )
+    completeness.add_argument("--days", type=int, default=7, help="the last N days, today included (default 7)")
+    storage_options(completeness)
+    completeness.set_defaults(run=_cmd_completeness)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -72,3 +72,25 @@ def alicom_env(data_dir: str | os.PathLike | None, env: Mapping[str, str]) -> di
     )
     env.setdefault(alicom.ENV_TYPES, ",".join(local.get("message_types", [])) or "SmsReport,SmsUp")
     return env
+
+
+def sms_env(data_dir: str | os.PathLike | None, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment to reach the SMS API (dysmsapi) with: `env` when it names one
+    (`SMS_RECEIPTS_SMS_ENDPOINT`, e.g. `dysmsapi.aliyuncs.com`: then sends are real), otherwise `env`
+    with the local stack's emulator and, where `env` has none, its keys."""
+    from .reconcile import settings as reconcile
+
+    env = dict(env)
+    if env.get(reconcile.SMS_ENDPOINT.name) or data_dir is None:
+        return env
+    hint = (
+        f"the SMS API is not configured: set {reconcile.SMS_ENDPOINT.name}=dysmsapi.aliyuncs.com "
+        "for the real service (which really sends)"
+    )
+    local = local_section(data_dir, "dysmsapi", hint)
+    env[reconcile.SMS_ENDPOINT.name] = local["endpoint"]
+    env[reconcile.SMS_PROTOCOL.name] = local.get("protocol", "http")
+    if not env.get(storage.ENV_ACCESS_KEY_ID):
+        env[storage.ENV_ACCESS_KEY_ID] = local["access_key_id"]
+        env[storage.ENV_ACCESS_KEY_SECRET] = local["access_key_secret"]
+    return env

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .http.receiver import Receiver, ReceiverSettings
     from .mns.alicom import AlicomPuller
     from .mns.trigger import MnsTriggerSettings
+    from .reconcile.settings import ReconcileSettings
     from .storage.factory import Storage
     from .storage.inbox import Drain, DrainSettings
     from .storage.settings import StorageSettings
@@ -70,6 +71,12 @@ class Instance:
         from .mns.trigger import MnsTriggerSettings
 
         return self._once("mns_trigger_settings", lambda: MnsTriggerSettings.from_env(self.env))
+
+    @property
+    def reconcile_settings(self) -> ReconcileSettings:
+        from .reconcile.settings import ReconcileSettings
+
+        return self._once("reconcile_settings", lambda: ReconcileSettings.from_env(self.env))
 
     def storage(self, context: Any = None) -> Storage:
         """The instance's client, backend and store. Fresh STS credentials from `context` replace the

@@ -59,6 +59,7 @@ def declared() -> dict[str, tuple[Variable, ...]]:
     from .http.receiver import ReceiverSettings
     from .mns.alicom import AlicomSettings
     from .mns.trigger import MnsTriggerSettings
+    from .reconcile.settings import ReconcileSettings
     from .storage.inbox import DrainSettings
     from .storage.settings import StorageSettings
 
@@ -68,5 +69,6 @@ def declared() -> dict[str, tuple[Variable, ...]]:
         "mns_receipt": MnsTriggerSettings.VARIABLES,
         "drain": DrainSettings.VARIABLES,
         "alicom_pull": AlicomSettings.VARIABLES,
+        "reconcile": ReconcileSettings.VARIABLES,
         "cli_pull": PullSettings.VARIABLES,
     }

@@ -2,9 +2,6 @@
 
 sms-receipts dev [--port 9000] [--data-dir .data] [--token T] [--fault-rate R]
                                      the local stack: the HTTP function on the emulators
-sms-receipts send --phones P[,P...] --sign S --template T [--params JSON] [--out-id O]
-                                     send an SMS through the official SDK to the local stack's SMS API,
-                                     and record it in the send log
 sms-receipts push FILE [--type T] [--url U] [--time-scale S]
                                      push a receipt file as the SMS service does, re-pushing on failure
 sms-receipts mns-send FILE [--type T]
@@ -38,18 +35,6 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         drop_rate=args.drop_rate,
     )
     return run(port=args.port, data_dir=args.data_dir, token=args.token, fault_rate=args.fault_rate, service=service)
-
-
-def _cmd_send(args: argparse.Namespace) -> int:
-    from .local.send import send
-
-    try:
-        line = send(args.phones, args.sign, args.template, args.params, args.out_id, args.data_dir)
-    except ValueError as exc:
-        print(f"sms-receipts send: {exc}", file=sys.stderr)
-        return EXIT_REJECTED
-    print(json.dumps(line, ensure_ascii=False))
-    return EXIT_OK
 
 
 def _cmd_push(args: argparse.Namespace) -> int:
@@ -124,15 +109,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     dev.add_argument("--reorder-rate", type=float, default=0.0, help="share of batches pushed out of order")
     dev.add_argument("--drop-rate", type=float, default=0.0, help="share of receipts the service never pushes")
     dev.set_defaults(run=_cmd_dev)
-
-    send = commands.add_parser("send", help="send an SMS through the official SDK (the local stack's SMS API)")
-    send.add_argument("--phones", required=True, help="comma-separated numbers (up to 1,000)")
-    send.add_argument("--sign", required=True, help="signature name")
-    send.add_argument("--template", required=True, help="template code")
-    send.add_argument("--params", help="template parameters, a JSON object")
-    send.add_argument("--out-id", help="your own id of the send, echoed in its receipts")
-    storage_options(send)
-    send.set_defaults(run=_cmd_send)
 
     push = commands.add_parser("push", help="push a receipt file as the SMS service does")
     push.add_argument("file", metavar="FILE", help="a JSON array of receipts, or - for standard input")

@@ -883,7 +883,7 @@ def test_decoders_table():
         Source.TOPIC: decode_topic_event,
         Source.ALICOM: decode_alicom_message,
     } == DECODERS
-    assert [str(v) for v in Source] == ["http", "eventbridge", "topic", "alicom"]
+    assert [str(v) for v in Source] == ["http", "eventbridge", "topic", "alicom", "query"]
     assert decode_http_body.__name__ == "decode_http_body"
     assert decode_http_body.__doc__.startswith("A raw HTTP push body")
 

@@ -18,6 +18,7 @@ class Source(str, enum.Enum):
     EVENTBRIDGE = "eventbridge"
     TOPIC = "topic"
     ALICOM = "alicom"
+    QUERY = "query"  # a QuerySendDetails answer, or a window's end, stored by the reconciler
 
     def __str__(self) -> str:
         return self.value

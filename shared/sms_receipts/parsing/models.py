@@ -189,9 +189,17 @@ class DeliveryReport(Receipt):
         return self.spec.state.is_final(self.delivery_status)  # type: ignore[union-attr]
 
 
+# The err_code of the verdict the reconciler stores for a send that no report and no QuerySendDetails
+# answer resolved within its window (`sms_receipts.reconcile`). Carriers' codes are upper case
+# (DELIVRD, UNDELIV, MK:0001): this one is not theirs.
+UNRESOLVED_ERR_CODE = "sms-receipts:unresolved"
+
+
 def _sms_report_status(r: SmsReport) -> DeliveryStatus:
     if r.success:
         return "delivered"
+    if r.err_code == UNRESOLVED_ERR_CODE:
+        return "unknown"
     if r.err_code and r.err_code.upper() in _EXPIRED_CODES:
         return "expired"
     return "failed"

@@ -49,7 +49,9 @@ class StorageBackend(ABC):
         end: PrimaryKey | None = None,
         since: tuple[str, int] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """The rows of a table (or of a primary-key range) in key order, as dicts; `since` =
+        """The rows of a table (or of a primary-key range, `start` included and `end` not; a key that
+        names only the first columns spans the rest, so `start == end == (("day_shard", d),)` is
+        every row under that first column) in key order, as dicts; `since` =
         (column, value) keeps only rows whose integer column is at least the value (filtered by the
         service, which still reads every row of the range). Raises BackendError."""
 

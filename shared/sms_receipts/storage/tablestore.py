@@ -231,8 +231,10 @@ class TablestoreBackend(StorageBackend):
         since: tuple[str, int] | None = None,
     ) -> Iterator[dict[str, Any]]:
         schema = TABLES[table]
-        start_key = list(start) if start else [(name, INF_MIN) for name, _ in schema.primary_key]
-        end_key = list(end) if end else [(name, INF_MAX) for name, _ in schema.primary_key]
+        # A key's missing trailing columns span their whole range: a prefix names every row under it.
+        columns = [name for name, _ in schema.primary_key]
+        start_key = list(start or ()) + [(name, INF_MIN) for name in columns[len(start or ()) :]]
+        end_key = list(end or ()) + [(name, INF_MAX) for name in columns[len(end or ()) :]]
         column_filter = None
         if since is not None:
             column_filter = SingleColumnCondition(
