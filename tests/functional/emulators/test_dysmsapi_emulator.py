@@ -15,6 +15,7 @@ from alibabacloud_dysmsapi20170525.models import (
 )
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from darabonba.runtime import RuntimeOptions
+from Tea.exceptions import TeaException
 
 from sms_receipts_dev.emulators.dysmsapi import (
     BEIJING,
@@ -136,6 +137,40 @@ def test_throttling_is_business_limit_control(sms, client, clock):
     clock.advance(60)
     assert send(client).message.startswith("触发小时级流控Permits:2")
     assert send(client, "13900000001").code == "OK"  # per number
+
+
+# ---- gateway flow control ------------------------------------------------------------------------
+
+
+def test_over_the_qps_limit_the_gateway_answers_throttling_user_and_applies_nothing(clock):
+    with DysmsapiEmulator(clock=clock, qps=2) as sms:
+        client = sms.client()
+        assert [send(client).code, details(client).code] == ["OK", "OK"]  # every action counts
+        with pytest.raises(TeaException) as caught:
+            send(client)
+        assert isinstance(caught.value, ClientException)
+        assert (caught.value.code, caught.value.status_code) == ("Throttling.User", 400)
+        assert caught.value.data["Message"] == "Request was denied due to user flow control."
+        assert len(sms.state.messages()) == 1 and sms.throttled == 1
+        clock.advance(0.5)
+        with pytest.raises(ClientException):
+            send(client)  # still within the second of the first two
+        clock.advance(0.5)
+        assert send(client).code == "OK"  # the rolling second has moved on
+        sms.qps = None
+        assert all(send(client).code == "OK" for _ in range(5))
+        assert len(sms.state.messages()) == 7 and sms.throttled == 2
+
+
+def test_a_per_action_limit_leaves_the_other_actions_alone(sms, client, clock):
+    sms.action_qps = {"SendSms": 1}
+    assert send(client).code == "OK"
+    with pytest.raises(ClientException) as caught:
+        send(client)
+    assert caught.value.code == "Throttling.User"
+    assert all(details(client).code == "OK" for _ in range(3))
+    clock.advance(1)
+    assert send(client).code == "OK" and sms.throttled == 1
 
 
 # ---- QuerySendDetails -----------------------------------------------------------------------------

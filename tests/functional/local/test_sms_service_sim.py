@@ -1,4 +1,5 @@
-"""The SMS service's side of `make dev`: a send through the official SDK becomes a pushed SmsReport."""
+"""The SMS service's side of `make dev`: a send through the official SDK becomes a pushed SmsReport, and
+a user's reply a pushed SmsUp."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import time
 
 import pytest
 
+from sms_receipts.send import send
 from sms_receipts.storage import DELIVERY_STATE, LEDGER
 from sms_receipts.storage.schema import SEND_LOG
 from sms_receipts_dev.local.dev import DevStack, ServiceOptions
-from sms_receipts_dev.local.send import send
+from sms_receipts_dev.local.sms_service import SMS_REPORT, SMS_UP, HttpCallbackSink, SmsServiceSimulator
 
 from function_support import ROOT
 
@@ -56,6 +58,30 @@ def test_dropped_receipts_are_never_pushed(tmp_path):
         assert wait_for(lambda: stack.sms_service.stats.outcomes == 1)
         assert stack.sms_service.stats.dropped == 1 and stack.sms_service.stats.pushes == 0
         assert rows(stack, LEDGER) == []  # only reconciliation can find it now
+
+
+def test_a_reply_is_pushed_to_the_smsup_callback_url_and_stored_as_smsup(tmp_path):
+    with DevStack(port=0, data_dir=tmp_path / "data", token="t", service=ServiceOptions(delivery_delay=0.1)) as stack:
+        stack.sms_service.stop()  # this test's simulator, which has the SmsUp URL, delivers instead
+        sink = HttpCallbackSink({t: stack.callback_url(t) for t in (SMS_REPORT, SMS_UP)})
+        state = stack.dysmsapi.state
+        sim = SmsServiceSimulator(state.due_outcomes, sink=sink, messages=state.messages, tick=0.05).start()
+        try:
+            send("13800000007", "阿里云", "SMS_1", None, None, stack.data_dir)
+            assert wait_for(lambda: len(rows(stack, DELIVERY_STATE)) == 1)
+            receipt = sim.reply("13800000007", "收到，谢谢")
+            assert wait_for(lambda: any(r["message_type"] == "SmsUp" for r in rows(stack, LEDGER)))
+        finally:
+            sim.stop()
+        [stored] = [r for r in rows(stack, LEDGER) if r["message_type"] == "SmsUp"]
+        assert json.loads(stored["raw"]) == receipt and receipt["sign_name"] == "【阿里云】"
+        assert (sim.stats.replies, sim.stats.accepted, sim.stats.given_up) == (1, 2, 0)
+
+
+def test_a_simulator_without_an_smsup_destination_says_so_on_reply():
+    sim = SmsServiceSimulator(lambda: [], "http://127.0.0.1:9/SmsReport")
+    with pytest.raises(ValueError, match="SmsUp"):
+        sim.reply("13800000007", "hi")
 
 
 def test_bad_params_and_a_stopped_stack_say_what_to_do(tmp_path):

@@ -18,9 +18,10 @@ gateway's are the RPC emulators' shared ones in `..rpc`) and `server` (`Dysmsapi
             outcome.receipt()                      # {"success": True, "err_code": "DELIVERED", ...}
 
 Error codes: the gateway's (SignatureDoesNotMatch 400, InvalidAccessKeyId.NotFound 404, Missing<Param>
-400, InvalidApi.NotFound 404, ServiceUnavailable 503, ...) and, HTTP 200 with that `Code`:
-isv.MOBILE_NUMBER_ILLEGAL, isv.MOBILE_COUNT_OVER_LIMIT, isv.INVALID_PARAMETERS, isv.INVALID_JSON_PARAM,
-isv.BUSINESS_LIMIT_CONTROL (throttling), isv.SMS_SIGNATURE_ILLEGAL, isv.SMS_TEMPLATE_ILLEGAL.
+400, InvalidApi.NotFound 404, Throttling.User 400 over the `qps` limit, ServiceUnavailable 503, ...)
+and, HTTP 200 with that `Code`: isv.MOBILE_NUMBER_ILLEGAL, isv.MOBILE_COUNT_OVER_LIMIT,
+isv.INVALID_PARAMETERS, isv.INVALID_JSON_PARAM, isv.BUSINESS_LIMIT_CONTROL (the per-number frequency
+control), isv.SMS_SIGNATURE_ILLEGAL, isv.SMS_TEMPLATE_ILLEGAL.
 
 Standalone: `main(argv)` (also `python -m sms_receipts_dev.emulators.dysmsapi`) serves until SIGINT or
 SIGTERM after printing the connection JSON as its first line. State lives in memory only.

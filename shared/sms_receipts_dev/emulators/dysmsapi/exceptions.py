@@ -1,8 +1,8 @@
 """The errors the dysmsapi emulator returns: the RPC gateway's (shared, `..rpc.exceptions`) and the API's.
 
-Gateway errors (signature, AccessKey, timestamp, unknown action, missing required parameter) are 4xx/5xx
-with `{"RequestId", "HostId", "Code", "Message", "Recommend"}`; the SDK raises them as
-`ClientException`/`ServerException`. The API's own errors are HTTP 200 with a non-OK `Code`, so the SDK
+Gateway errors (signature, AccessKey, timestamp, unknown action, missing required parameter, flow
+control) are 4xx/5xx with `{"RequestId", "HostId", "Code", "Message", "Recommend"}`; the SDK raises them
+as `ClientException`/`ServerException`. The API's own errors are HTTP 200 with a non-OK `Code`, so the SDK
 call returns and the caller checks `body.code`, as the official demos do. Their codes are the documented
 ones (国内消息API错误码, https://help.aliyun.com/document_detail/101346.html); the messages are the
 documented texts with the emulator's reason appended.
@@ -20,6 +20,7 @@ from ..rpc.exceptions import (
     RpcError,
     ServiceUnavailable,
     SignatureDoesNotMatch,
+    ThrottlingUser,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "SignatureDoesNotMatch",
     "SmsSignatureIllegal",
     "SmsTemplateIllegal",
+    "ThrottlingUser",
 ]
 
 DysmsapiError = RpcError

@@ -14,6 +14,12 @@ fault if any and calls the model::
         clock.advance(5)
         sms.state.due_outcomes()     # [Outcome(biz_id=..., success=True, err_code="DELIVERED", ...)]
 
+Gateway flow control: `DysmsapiEmulator(qps=50)` (or `sms.qps = 50` at any time; `sms.action_qps =
+{"SendSms": 10}` per action) refuses a request over the limit in a rolling second with 400
+`Throttling.User` "Request was denied due to user flow control." (see `..rpc.exceptions.ThrottlingUser`
+for the source), which the SDK raises as `ClientException`; nothing of it is applied, and `sms.throttled`
+counts the refusals.
+
 Faults on the wire: `server_busy` is 503 `ServiceUnavailable`; `timeout` a 504 HTML page from the
 "gateway"; `drop` and `lost_response` close the connection (a lost SendSms response has sent).
 
@@ -24,12 +30,13 @@ Standalone: `main(["--port", "0", "--delivery-delay", "5"])` prints one JSON lin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, CredentialStore
 from ..faults import FaultConfig
-from ..rpc.server import RpcEmulator
+from ..rpc.server import FlowControl, RpcEmulator
 from ..standalone import fault_config, parse_standalone_args, serve_until_signalled, standalone_parser
 from .models import DEFAULT_DELIVERY_DELAY, DEFAULT_FAILURE_CODES, Clock, DysmsapiState, RateLimits
 from .responses import HOST_ID, PRODUCT, DysmsapiResponses
@@ -48,6 +55,7 @@ class DysmsapiEmulator(RpcEmulator):
     version = VERSION
     url_paths = url_paths
     sdk_client = "alibabacloud_dysmsapi20170525.client"
+    flow_control: FlowControl
 
     def __init__(
         self,
@@ -65,6 +73,8 @@ class DysmsapiEmulator(RpcEmulator):
         rate_limits: RateLimits | None = None,
         faults: FaultConfig | None = None,
         verify_signatures: bool = True,
+        qps: int | None = None,
+        action_qps: Mapping[str, int] | None = None,
     ):
         super().__init__(
             host,
@@ -85,6 +95,31 @@ class DysmsapiEmulator(RpcEmulator):
             **kwargs,
         )
         self.responses = DysmsapiResponses(self.state)
+        # On the state's clock, so a test's ManualClock moves the rolling second too.
+        self.flow_control = FlowControl(qps, action_qps, clock or time.monotonic)
+
+    @property
+    def qps(self) -> int | None:
+        """Requests per rolling second, all actions together (None: no limit)."""
+        return self.flow_control.qps
+
+    @qps.setter
+    def qps(self, value: int | None) -> None:
+        self.flow_control.qps = value
+
+    @property
+    def action_qps(self) -> dict[str, int]:
+        """Requests per rolling second of one action (`{"SendSms": 10}`); no entry: no limit."""
+        return self.flow_control.action_qps
+
+    @action_qps.setter
+    def action_qps(self, value: Mapping[str, int]) -> None:
+        self.flow_control.action_qps = dict(value)
+
+    @property
+    def throttled(self) -> int:
+        """Requests refused with Throttling.User so far."""
+        return self.flow_control.refused
 
     def connection_info(self) -> dict[str, Any]:
         return {
@@ -118,11 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-minute", type=int, help="sends per signature and number per minute")
     parser.add_argument("--per-hour", type=int, help="sends per signature and number per hour")
     parser.add_argument("--per-day", type=int, help="sends per signature and number per day")
+    parser.add_argument("--qps", type=int, help="requests per second before the gateway answers Throttling.User")
     args = parse_standalone_args(parser, argv)
     if args.delivery_delay < 0:
         parser.error("--delivery-delay must not be negative")
     if not 0.0 <= args.failure_rate <= 1.0:
         parser.error("--failure-rate must be between 0 and 1")
+    if args.qps is not None and args.qps < 1:
+        parser.error("--qps must be at least 1")
 
     def build() -> DysmsapiEmulator:
         return DysmsapiEmulator(
@@ -136,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             outcome_seed=args.outcome_seed,
             rate_limits=RateLimits(args.per_minute, args.per_hour, args.per_day),
             faults=fault_config(args),
+            qps=args.qps,
         )
 
     return serve_until_signalled(build)

@@ -84,5 +84,15 @@ class ServiceUnavailable(RpcError):
     default_message = "The request has failed due to a temporary failure of the server."
 
 
+class ThrottlingUser(RpcError):
+    """The gateway's per-user flow control (QPS). 400 with this code and text, as Alibaba Cloud's API
+    error tables list it (e.g. ECS DescribePrice, DTS: `400 Throttling.User Request was denied due to
+    user flow control.`); a `TeaException` "code: 400, Request was denied due to user flow control." was
+    confirmed as the expected reply by the product team (https://developer.aliyun.com/ask/571020)."""
+
+    code, http_status = "Throttling.User", 400
+    default_message = "Request was denied due to user flow control."
+
+
 class InternalError(RpcError):
     """The emulator itself failed (the message names the Python exception)."""

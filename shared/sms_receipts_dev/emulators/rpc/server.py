@@ -8,14 +8,20 @@ JSON reply. A subclass sets the class attributes (`sdk_client` names the officia
 module, for `client()`) and, in `__init__`, `responses` (an object with one method per routed action,
 called as `method(request, caller, request_id)`), after `super().__init__` has registered the caller's
 keys.
+
+A subclass may also set `flow_control` (a `FlowControl`): a request over its QPS limit is refused with
+400 `Throttling.User` once authenticated, before any fault is drawn or anything applied.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from typing import Any, ClassVar
 from urllib.parse import unquote
@@ -24,8 +30,44 @@ from ..credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Cred
 from ..faults import FaultConfig
 from ..loopback import ANSWERED, LoopbackHandler, LoopbackService
 from .auth import NonceCache, authenticate
-from .exceptions import IncompleteSignature, InternalError, RpcError, ServiceUnavailable
+from .exceptions import IncompleteSignature, InternalError, RpcError, ServiceUnavailable, ThrottlingUser
 from .wire import RpcRequest, action_of, encode, error_document, resolve_action, rpc_parameters
+
+
+class FlowControl:
+    """The gateway's QPS limit over a rolling second: `qps` for all actions together, `action_qps` per
+    action (None, or no entry: no limit); both may change at any time. Every caller counts as one user:
+    the local stack's keys are one account's. A refused request takes no permit; `refused` counts them."""
+
+    def __init__(
+        self,
+        qps: int | None = None,
+        action_qps: Mapping[str, int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.qps = qps
+        self.action_qps = dict(action_qps or {})
+        self.refused = 0
+        self._clock = clock
+        self._admitted: deque[tuple[float, str]] = deque()  # (time, action) of the last second's requests
+        self._lock = threading.Lock()
+
+    def admit(self, action: str) -> bool:
+        """True when `action` may run now (and takes a permit); False, counted, when over a limit."""
+        limit = self.action_qps.get(action)
+        if self.qps is None and limit is None:
+            return True
+        with self._lock:
+            now = self._clock()
+            while self._admitted and self._admitted[0][0] <= now - 1.0:
+                self._admitted.popleft()
+            over_total = self.qps is not None and len(self._admitted) >= self.qps
+            over_action = limit is not None and sum(a == action for _, a in self._admitted) >= limit
+            if over_total or over_action:
+                self.refused += 1
+                return False
+            self._admitted.append((now, action))
+            return True
 
 
 class RpcEmulator(LoopbackService):
@@ -38,6 +80,7 @@ class RpcEmulator(LoopbackService):
     sdk_client: ClassVar[str] = ""  # the official SDK's client module, e.g. alibabacloud_dysmsapi20170525.client
 
     responses: object
+    flow_control: FlowControl | None = None  # the gateway's QPS limit, when the subclass has one
 
     def __init__(
         self,
@@ -104,6 +147,8 @@ class RpcEmulator(LoopbackService):
                 params,
                 verify_signatures=self.verify_signatures,
             )
+            if self.flow_control is not None and not self.flow_control.admit(action):
+                raise ThrottlingUser()
             request = RpcRequest(action, version, handler.command, path, query, params, headers, body)
             fault = self.begin_fault(handler, action, busy=ServiceUnavailable)
             if fault == ANSWERED:
