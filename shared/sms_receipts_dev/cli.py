@@ -1,11 +1,14 @@
 """The `sms-receipts` command line: the operator's commands (`sms_receipts.cli`) and the local stack's.
 
-sms-receipts dev [--port 9000] [--data-dir .data] [--token T] [--fault-rate R]
-                                     the local stack: the HTTP function on the emulators
+sms-receipts dev [--port 9000] [--data-dir .data] [--token T] [--fault-rate R] [--delivery http|mns]
+                 [--time-scale S] [--delivery-delay D] [--dup-rate R] [--reorder-rate R] [--drop-rate R]
+                                     the local stack: the functions on the emulators, the SMS service simulated
 sms-receipts push FILE [--type T] [--url U] [--time-scale S]
                                      push a receipt file as the SMS service does, re-pushing on failure
 sms-receipts mns-send FILE [--type T]
                                      enqueue receipts on an Alicom queue as the SMS service does
+sms-receipts reply --phone P --content C [--sign S] [--dest-code D]
+                                     a user's reply (SmsUp), delivered as the stack's service delivers
 sms-receipts emulator tablestore|mns|dybaseapi|dysmsapi [--port P] [--data-dir D] [--fault-rate R] ...
                                      a local emulator; its first output line is its JSON config
 """
@@ -18,6 +21,7 @@ import sys
 
 from sms_receipts import cli
 from sms_receipts.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, read_input, storage_options
+from sms_receipts.settings import ConfigurationError
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -33,6 +37,8 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         dup_rate=args.dup_rate,
         reorder_rate=args.reorder_rate,
         drop_rate=args.drop_rate,
+        delivery=args.delivery,
+        reconcile_every=600.0,  # the reconcile function's timer: every 10 minutes
     )
     return run(port=args.port, data_dir=args.data_dir, token=args.token, fault_rate=args.fault_rate, service=service)
 
@@ -85,6 +91,20 @@ def _cmd_mns_send(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_reply(args: argparse.Namespace) -> int:
+    from .local.reply import reply
+
+    try:
+        line = reply(args.phone, args.content, args.sign, args.dest_code, args.data_dir)
+    except ConfigurationError:
+        raise
+    except ValueError as exc:
+        print(f"sms-receipts reply: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(json.dumps(line, ensure_ascii=False))
+    return EXIT_OK
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     if args.service == "tablestore":
         from .emulators.tablestore import main as emulator_main
@@ -108,6 +128,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     dev.add_argument("--dup-rate", type=float, default=0.0, help="share of receipts the service pushes twice")
     dev.add_argument("--reorder-rate", type=float, default=0.0, help="share of batches pushed out of order")
     dev.add_argument("--drop-rate", type=float, default=0.0, help="share of receipts the service never pushes")
+    dev.add_argument(
+        "--delivery",
+        choices=("http", "mns"),
+        default="http",
+        help="how the simulated service delivers receipts: HTTP push (default) or the Alicom queues",
+    )
     dev.set_defaults(run=_cmd_dev)
 
     push = commands.add_parser("push", help="push a receipt file as the SMS service does")
@@ -128,6 +154,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     mns_send.add_argument("--type", help="message type (default: detected from the fields)")
     storage_options(mns_send)
     mns_send.set_defaults(run=_cmd_mns_send)
+
+    reply = commands.add_parser("reply", help="a user's reply (SmsUp) to the local stack, as the service delivers it")
+    reply.add_argument("--phone", required=True, help="the number replying")
+    reply.add_argument("--content", required=True, help="the reply's text")
+    reply.add_argument("--sign", help="the signature replied to")
+    reply.add_argument("--dest-code", help="the extension code replied to (default: the simulator's)")
+    storage_options(reply)
+    reply.set_defaults(run=_cmd_reply)
 
     emulator = commands.add_parser("emulator", help="run a local emulator (tablestore, mns, dybaseapi, dysmsapi)")
     emulator.add_argument("service", choices=["tablestore", "mns", "dybaseapi", "dysmsapi"])

@@ -4,7 +4,8 @@ Starts the Tablestore emulator (persisting under the data dir) and creates the t
 HTTP receipt function through `FcHttpGateway`; starts the SMS service's side of MNS mode (an MNS
 emulator holding the `Alicom-Queue-<uid>-<MessageType>` queues and a dybaseapi emulator issuing
 their tokens) and runs the Alicom puller against it; drains the inbox every few seconds, as the MNS
-function's timer does every minute; writes `endpoints.json` into the data dir
+function's timer does every minute; runs the reconciler every 10 (scaled) minutes against the dysmsapi
+emulator, as the reconcile function's timer does; writes `endpoints.json` into the data dir
 (callback URLs with the token, every emulator's endpoint and credentials) for the other commands;
 prints the callback URL and a ready-to-paste `curl`. Ctrl-C stops everything.
 """
@@ -27,6 +28,8 @@ from sms_receipts.endpoints import ENDPOINTS_FILE
 from sms_receipts.http import receiver
 from sms_receipts.logs import log_event
 from sms_receipts.parsing import MessageType
+from sms_receipts.reconcile.job import JobResult, run_job
+from sms_receipts.reconcile.settings import DEFAULT_GRACE_SECONDS, DEFAULT_MAX_AGE_HOURS, ReconcileSettings
 from sms_receipts.storage import BackendError
 from sms_receipts.storage import settings as storage_settings
 from sms_receipts.storage.inbox import DrainReport
@@ -38,7 +41,7 @@ from ..emulators.mns import MnsEmulator
 from ..emulators.tablestore import FaultConfig, FaultRates, TablestoreEmulator
 from ..testing.fc import load_module
 from .gateway import FcHttpGateway, Handler
-from .sms_service import SmsServiceSimulator
+from .sms_service import AlicomQueueSink, HttpCallbackSink, Sink, SmsServiceSimulator
 
 FUNCTION_FILE = Path("functions") / "http_receipt" / "index.py"
 TOKEN_FILE = "callback-token"
@@ -79,6 +82,12 @@ class ServiceOptions:
     dup_rate: float = 0.0
     reorder_rate: float = 0.0
     drop_rate: float = 0.0
+    # How the service delivers receipts: "http" pushes to the callback URLs; "mns" puts them on the
+    # Alicom queues, which the puller (`start_puller`; `make dev` runs it) stores.
+    delivery: str = "http"
+    # How often the reconciler runs in the background (seconds, scaled like the re-pushes; `make dev`:
+    # 600, as the reconcile function's timer); None: only when `reconcile_once` is called.
+    reconcile_every: float | None = None
 
 
 class DevStack:
@@ -114,9 +123,12 @@ class DevStack:
         self.tablestore = TablestoreEmulator(data_dir=self.data_dir / "tablestore", faults=FaultConfig())
         credentials = CredentialStore()
         # The caller's keys are the same on every emulator, as one RAM user's would be.
-        keys = {"access_key_id": self.tablestore.access_key_id, "access_key_secret": self.tablestore.access_key_secret}
         self.dybaseapi = DybaseapiEmulator(
-            credentials=credentials, account_id=LOCAL_ACCOUNT_ID, message_types=ALICOM_TYPES, **keys
+            credentials=credentials,
+            account_id=LOCAL_ACCOUNT_ID,
+            message_types=ALICOM_TYPES,
+            access_key_id=self.tablestore.access_key_id,
+            access_key_secret=self.tablestore.access_key_secret,
         )
         self.mns = MnsEmulator(credentials=credentials, data_dir=self.data_dir / "mns", account_id=LOCAL_ACCOUNT_ID)
         self.service_options = service or ServiceOptions()
@@ -132,6 +144,7 @@ class DevStack:
         self._stopping = threading.Event()
         self._puller_thread: threading.Thread | None = None
         self._drain_thread: threading.Thread | None = None
+        self._reconcile_thread: threading.Thread | None = None
 
     def start(self) -> DevStack:
         self.tablestore.start()
@@ -155,22 +168,64 @@ class DevStack:
         self.dybaseapi.start()
         self.mns.start()
         self.dysmsapi.start()
+        for queue in self.dybaseapi.queue_names().values():
+            self.mns.create_queue(queue, visibility_timeout=30)
         options = self.service_options
+        sink: Sink
+        if options.delivery == "mns":  # on the Alicom queues, with the SMS service's own MNS key
+            sink = AlicomQueueSink(self.mns.account(), self.dybaseapi.queue_names())
+        else:
+            sink = HttpCallbackSink(
+                {t.value: self.callback_url(t) for t in (MessageType.SMS_REPORT, MessageType.SMS_UP)}
+            )
         self.sms_service = SmsServiceSimulator(
             self.dysmsapi.state.due_outcomes,
-            self.callback_url(MessageType.SMS_REPORT),
+            sink=sink,
+            messages=self.dysmsapi.state.messages,
             time_scale=options.time_scale,
             dup_rate=options.dup_rate,
             reorder_rate=options.reorder_rate,
             drop_rate=options.drop_rate,
         ).start()
-        for queue in self.dybaseapi.queue_names().values():
-            self.mns.create_queue(queue, visibility_timeout=30)
         self._write_endpoints(info)
         if self.drain_seconds is not None:
             self._drain_thread = threading.Thread(target=self._drain_loop, name="drain", daemon=True)
             self._drain_thread.start()
+        every = self.service_options.reconcile_every
+        if every is not None:
+            seconds = max(1.0, every * self.service_options.time_scale)
+            self._reconcile_thread = threading.Thread(
+                target=self._reconcile_loop, args=(seconds,), name="reconcile", daemon=True
+            )
+            self._reconcile_thread.start()
         return self
+
+    def reconcile_settings(self, **overrides: Any) -> ReconcileSettings:
+        """The reconciler's settings on this stack: its dysmsapi emulator, and the grace and maximum
+        age scaled like the service's re-pushes (`time_scale`)."""
+        scale = self.service_options.time_scale
+        fields: dict[str, Any] = {
+            "sms_endpoint": self.dysmsapi.address,
+            "sms_protocol": "http",
+            "grace_seconds": DEFAULT_GRACE_SECONDS * scale,
+            "max_age_hours": DEFAULT_MAX_AGE_HOURS * scale,
+            **overrides,
+        }
+        return ReconcileSettings(**fields).checked()
+
+    def reconcile_once(self, budget_seconds: float = 60.0, **overrides: Any) -> JobResult:
+        """One run of the reconcile function's timer against the stack (settings: `reconcile_settings`)."""
+        assert self.instance is not None, "start() first"
+        keys = (self.tablestore.access_key_id, self.tablestore.access_key_secret, None)
+        return run_job(self.instance.storage(), self.reconcile_settings(**overrides), keys, budget_seconds)
+
+    def _reconcile_loop(self, seconds: float) -> None:
+        log = logging.getLogger("sms_receipts.dev")
+        while not self._stopping.wait(seconds):
+            try:
+                self.reconcile_once(budget_seconds=max(5.0, seconds))
+            except BackendError as exc:  # the emulator is stopping, or faulty: the next round retries
+                log_event(log, "reconcile", logging.WARNING, error=str(exc))
 
     def drain_once(self, budget_seconds: float = 30.0) -> DrainReport:
         """Store what the inbox holds now, as one run of the MNS function's drain timer."""
@@ -234,6 +289,7 @@ class DevStack:
             "http_function": self.url,
             "callback_urls": {t.value: self.callback_url(t) for t in MessageType},
             "token": self.token,
+            "delivery": self.service_options.delivery,
             "tablestore": {**self.tablestore.connection_info(), "table_prefix": self.table_prefix},
             # The SMS API (SendSms, QuerySendDetails, ...), for `sms-receipts send` and reconciliation.
             "dysmsapi": self.dysmsapi.connection_info(),
@@ -276,9 +332,10 @@ class DevStack:
             self._puller_thread.join(timeout=20)
             self._puller_thread = None
         alicom_log.setLevel(level)
-        if self._drain_thread is not None:
-            self._drain_thread.join(timeout=60)
-            self._drain_thread = None
+        for thread in (self._drain_thread, self._reconcile_thread):
+            if thread is not None:
+                thread.join(timeout=60)
+        self._drain_thread = self._reconcile_thread = None
         self.dybaseapi.stop()
         self.dysmsapi.stop()
         self.tablestore.stop()
