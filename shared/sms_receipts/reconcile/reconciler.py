@@ -55,6 +55,7 @@ READ_BATCH = 100  # BatchGetRow: at most 100 rows a request
 WRITE_BATCH = 200  # receipts stored per store call
 READ_SECONDS = 10.0
 WRITE_SECONDS = 30.0
+LAST_WRITE_SECONDS = 5.0
 SCAN_SLACK_SECONDS = 86_400.0  # sends this much older than max_age are still read (a missed day of runs)
 MIDNIGHT_SECONDS = 300.0  # a send this close to midnight may be on the neighbouring day at the service
 FINAL_STATUSES = ("delivered", "failed", "expired")
@@ -96,6 +97,7 @@ class ReconcileReport:
     already_final: int = 0
     too_young: int = 0  # within the grace period: not queried yet
     queried: int = 0  # sends asked about
+    already_asked: int = 0  # a send's second send-log row (recorded twice): not asked again
     resolved: int = 0  # a final answer stored (or already there)
     awaiting: int = 0  # the service still awaits the report, or has no record yet: asked again next run
     unknown: int = 0  # given `unknown` at the window's end
@@ -161,9 +163,16 @@ def logged_sends(backend: StorageBackend, days: list[str]) -> Iterator[_Send]:
 def with_states(backend: StorageBackend, sends: Iterator[_Send]) -> Iterator[tuple[_Send, str | None]]:
     """Each send with its final status (delivered, failed, expired, unknown), None while it has none."""
     while chunk := list(islice(sends, READ_BATCH)):
-        keys: list[PrimaryKey] = [(("biz_id", s.biz_id), ("phone_number", s.phone_number)) for s in chunk]
-        rows = backend.batch_get(DELIVERY_STATE, keys, ["status", "is_final"], READ_SECONDS)
-        for send, row in zip(chunk, rows, strict=True):
+        # One key once a request (BatchGetRow refuses a repeated key): a send recorded twice, at two
+        # send times, is two send-log rows of one state row.
+        keys: list[PrimaryKey] = list(
+            dict.fromkeys((("biz_id", s.biz_id), ("phone_number", s.phone_number)) for s in chunk)
+        )
+        rows = dict(
+            zip(keys, backend.batch_get(DELIVERY_STATE, keys, ["status", "is_final"], READ_SECONDS), strict=True)
+        )
+        for send in chunk:
+            row = rows[(("biz_id", send.biz_id), ("phone_number", send.phone_number))]
             final = row is not None and row.get("is_final") is not False
             yield send, (str(row.get("status") or "unknown") if row is not None and final else None)
 
@@ -223,6 +232,7 @@ class Reconciler:
         report.days = {day: DayFigures(day) for day in days}
         pending: deque[Future[_Answer]] = deque()
         written: list[tuple[_Answer, dict[str, Any]]] = []
+        asked: set[tuple[str, str]] = set()
         workers = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="reconcile")
         try:
             try:
@@ -240,20 +250,23 @@ class Reconciler:
                         report.left += 1
                         report.complete = False
                         figures.statuses["pending"] += 1
+                    elif (send.biz_id, send.phone_number) in asked:
+                        report.already_asked += 1  # logged twice (two send times): asked once
                     else:
+                        asked.add((send.biz_id, send.phone_number))
                         report.queried += 1
                         pending.append(workers.submit(self._ask, send, deadline))
                         # Bounded in flight: answers are stored as they come, memory stays flat.
                         while len(pending) > settings.concurrency * 4 or (pending and pending[0].done()):
                             self._settle(pending.popleft().result(), expired_before_ms, written, report)
                             if len(written) >= WRITE_BATCH:
-                                self._write(written, report)
+                                self._write(written, report, deadline)
             except BackendError as exc:
                 report.complete = False
                 report.error(f"reading the send log or the states failed: {exc}")
             while pending:
                 self._settle(pending.popleft().result(), expired_before_ms, written, report)
-            self._write(written, report)
+            self._write(written, report, deadline)
         finally:
             workers.shutdown(wait=True, cancel_futures=True)
         report.calls, report.throttled = self.api.calls, self.api.throttled
@@ -286,12 +299,16 @@ class Reconciler:
             reason = f"no report within {self.settings.max_age_hours:g} h, and QuerySendDetails has no record of it"
         written.append((answer, unresolved_receipt(send.biz_id, send.phone_number, reason, send.out_id)))
 
-    def _write(self, written: list[tuple[_Answer, dict[str, Any]]], report: ReconcileReport) -> None:
+    def _write(
+        self, written: list[tuple[_Answer, dict[str, Any]]], report: ReconcileReport, run_deadline: float
+    ) -> None:
         """Store the receipts gathered so far through the parser and the idempotent store."""
         if not written:
             return
         decoded = decode_items([receipt for _, receipt in written], MessageType.SMS_REPORT, Source.QUERY)
-        result = self.store.write(decoded.items, decoded.rejected, deadline=self._monotonic() + WRITE_SECONDS)
+        # Within the run's time, plus a little for the answers already bought (the FC adapter keeps a margin).
+        deadline = min(self._monotonic() + WRITE_SECONDS, run_deadline + LAST_WRITE_SECONDS)
+        result = self.store.write(decoded.items, decoded.rejected, deadline=deadline)
         # Outcomes come parsed items first, then rejected ones (dead-lettered with their raw bytes).
         settled: dict[_Send, str | None] = {}  # the send's status now; None: not stored, asked again next run
         for item, outcome in zip(decoded.items, result.outcomes, strict=False):
