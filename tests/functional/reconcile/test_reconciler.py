@@ -5,6 +5,7 @@ the shared ManualClock, and checks the tables afterwards."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -266,3 +267,19 @@ def test_figures_and_completeness_count_the_send_log_against_the_services_statis
     figures = send_log_figures(storage.backend, [day])[day]
     assert (figures.logged, figures.final, dict(figures.statuses)) == (2, 2, {"delivered": 1, "failed": 1})
     assert biz_id
+
+
+def test_the_gateways_flow_control_is_ridden_out_by_backing_off(sender, sms, make_reconciler, clock, storage):
+    from sms_receipts_dev.emulators.rpc.server import FlowControl
+
+    numbers = [f"1350000{i:04d}" for i in range(60)]
+    biz_id = sender.send(numbers)
+    clock.advance(1800)
+    # 20 QuerySendDetails a (real) second at the gateway, against a reconciler allowed 500.
+    sms.flow_control = FlowControl(None, {"QuerySendDetails": 20}, time.monotonic)
+
+    report = make_reconciler(concurrency=8).run(60)
+
+    assert sms.flow_control.refused > 0 and report.throttled == sms.flow_control.refused
+    assert report.calls == 60 + report.throttled and (report.resolved, report.failed) == (60, 0)
+    assert len([k for k in states(storage) if k[0] == biz_id]) == 60
