@@ -4,7 +4,7 @@ Pure functions: the reconciler stores what they return through the same parser a
 as every push, so a query answer and the real report converge on one state whichever comes first:
 
 - a detail with `SendStatus` 3 (发送成功) or 2 (发送失败) becomes a SmsReport with the send's `biz_id`
-  (the detail has none: the query named it), `phone_number` from `PhoneNum`, `send_time` from
+  (the detail has none: the query named it) and number (as logged and asked about), `send_time` from
   `SendDate`, `report_time` from `ReceiveDate`, `out_id` from `OutId`, `success` from the status and
   `err_code` from `ErrCode`, except that success's `DELIVRD` becomes the receipt's `DELIVERED`
   (reconciliation.md §5: the two spell it differently). Those are the fields that make a receipt's
@@ -42,18 +42,20 @@ def send_status(detail: Mapping[str, Any]) -> int | None:
         return None
 
 
-def answer_receipt(biz_id: str, detail: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The SmsReport a final detail (`SendStatus` 2 or 3, by its API names) stands for; None while
-    the detail still awaits its report, or says nothing a receipt can hold."""
+def answer_receipt(biz_id: str, phone_number: str, detail: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The SmsReport a final detail (`SendStatus` 2 or 3, by its API names) of the send of `biz_id` to
+    `phone_number` stands for; None while the detail still awaits its report."""
     status = send_status(detail)
-    if status not in (SEND_STATUS_DELIVERED, SEND_STATUS_FAILED) or not detail.get("PhoneNum"):
+    if status not in (SEND_STATUS_DELIVERED, SEND_STATUS_FAILED):
         return None
     delivered = status == SEND_STATUS_DELIVERED
     code = detail.get("ErrCode") or None
     if delivered and code in (None, DETAIL_SUCCESS_CODE):
         code = RECEIPT_SUCCESS_CODE
     return {
-        "phone_number": str(detail["PhoneNum"]),
+        # The number as logged and asked about, which keys its state row (`PhoneNum` may spell it with
+        # a country code); the detail itself is kept under `query`.
+        "phone_number": phone_number,
         "send_time": detail.get("SendDate") or None,
         "report_time": detail.get("ReceiveDate") or None,
         "success": delivered,

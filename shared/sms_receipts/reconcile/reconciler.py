@@ -208,7 +208,7 @@ class Reconciler:
         try:
             for day in send.query_days():
                 details = self.api.send_details(send.phone_number, day, send.biz_id, deadline)
-                receipts = [r for r in (answer_receipt(send.biz_id, d) for d in details) if r is not None]
+                receipts = [r for r in (answer_receipt(send.biz_id, send.phone_number, d) for d in details) if r]
                 if receipts:
                     return _Answer(send, receipts)
                 if details:
