@@ -135,6 +135,7 @@ class DevStack:
         # The SMS API: what `sms-receipts send` sends through; its outcomes become pushed receipts.
         self.dysmsapi = DysmsapiEmulator(
             credentials=credentials,
+            data_dir=self.data_dir / "dysmsapi",
             access_key_id=self.tablestore.access_key_id,
             access_key_secret=self.tablestore.access_key_secret,
             delivery_delay=self.service_options.delivery_delay,

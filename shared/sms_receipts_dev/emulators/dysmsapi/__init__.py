@@ -23,8 +23,12 @@ and, HTTP 200 with that `Code`: isv.MOBILE_NUMBER_ILLEGAL, isv.MOBILE_COUNT_OVER
 isv.INVALID_PARAMETERS, isv.INVALID_JSON_PARAM, isv.BUSINESS_LIMIT_CONTROL (the per-number frequency
 control), isv.SMS_SIGNATURE_ILLEGAL, isv.SMS_TEMPLATE_ILLEGAL.
 
+Persistence: with `DysmsapiEmulator(data_dir=...)` (`--data-dir` standalone) sends, messages and their
+outcomes, handed out or not, are stored in SQLite and survive a restart on the same dir; registered
+signatures and templates, plans and the frequency-control history do not. Memory only without a data dir.
+
 Standalone: `main(argv)` (also `python -m sms_receipts_dev.emulators.dysmsapi`) serves until SIGINT or
-SIGTERM after printing the connection JSON as its first line. State lives in memory only.
+SIGTERM after printing the connection JSON as its first line.
 """
 
 from ..faults import FAULT_KINDS, FaultConfig, FaultRates

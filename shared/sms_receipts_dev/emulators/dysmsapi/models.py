@@ -29,7 +29,15 @@
   domestic numbers, 2 the others; `TemplateType` matches a registered template's type (unregistered
   templates are type 1, notification).
 
-State lives in memory only (no data directory): it is lost when the emulator stops.
+**Persistence.** The state is kept in memory (it is small locally) and every change is also written to
+the emulators' SQLite `Database` (`<data_dir>/dysmsapi.sqlite3`; in memory without a data dir, so tests and
+the local stack run the same code) in one transaction committed before the call returns: a send with its
+messages and their decided outcomes, and the `handed_out` mark of the outcomes `due_outcomes()` hands out.
+A state opened on the same data dir loads them back: QuerySendDetails and QuerySendStatistics answer for
+earlier sends, outcomes not handed out before are still due (once), and BizIds continue their sequence.
+Registered signatures and templates, plans, `rate_limits` and the frequency-control history are not
+stored: register and plan again after a restart (an unregistered template counts as type 1 in
+QuerySendStatistics), and frequency control starts afresh.
 """
 
 from __future__ import annotations
@@ -37,17 +45,21 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import os
 import random
 import re
+import sqlite3
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
+from operator import attrgetter
 from typing import Any
 
 from ..credentials import Credential
+from ..database import Database
 from .exceptions import (
     BusinessLimitControl,
     InvalidJsonParam,
@@ -88,6 +100,23 @@ Clock = Callable[[], float]
 _NUMBER = re.compile(r"(?:\+|00)?\d{7,15}")
 _DOMESTIC = re.compile(r"(?:\+86|0086|86)?(1\d{10})")
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+
+FORMAT_VERSION = 1
+# `seq` is the position in `DysmsapiState.sends` / `_messages`: rows are never deleted, so it continues.
+SCHEMA = """
+CREATE TABLE sends (
+    seq INTEGER PRIMARY KEY, biz_id TEXT NOT NULL, action TEXT NOT NULL, caller TEXT NOT NULL,
+    template_code TEXT NOT NULL, out_id TEXT NOT NULL, send_time REAL NOT NULL, phone_numbers TEXT NOT NULL
+);
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY, biz_id TEXT NOT NULL, action TEXT NOT NULL, phone_number TEXT NOT NULL,
+    sign_name TEXT NOT NULL, template_code TEXT NOT NULL, template_param TEXT NOT NULL, content TEXT NOT NULL,
+    out_id TEXT NOT NULL, sms_up_extend_code TEXT NOT NULL, send_time REAL NOT NULL, success INTEGER NOT NULL,
+    err_code TEXT NOT NULL, err_msg TEXT NOT NULL, report_time REAL NOT NULL, sms_size INTEGER NOT NULL,
+    handed_out INTEGER NOT NULL
+)
+"""
+_OUTCOME_COLUMNS = ("success", "err_code", "err_msg", "report_time", "sms_size")  # the rest are the message's
 
 
 def beijing_time(epoch_seconds: float) -> str:
@@ -251,6 +280,15 @@ class Message:
         return DETAIL_SUCCESS_CODE if status == SEND_STATUS_DELIVERED else self.outcome.err_code
 
 
+# A message row is its fields and its outcome's own: a new field needs a SCHEMA column and a FORMAT_VERSION bump.
+_MESSAGE_FIELDS = tuple(item.name for item in fields(Message) if item.name != "outcome")
+_MESSAGE_COLUMNS = _MESSAGE_FIELDS + _OUTCOME_COLUMNS
+_message_values, _outcome_values = attrgetter(*_MESSAGE_FIELDS), attrgetter(*_OUTCOME_COLUMNS)
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))})"
+)
+
+
 @dataclass(frozen=True)
 class Send:
     """One SendSms or SendBatchSms call: one BizId for all its numbers."""
@@ -296,6 +334,7 @@ class DysmsapiState:
         failure_codes: Iterable[str] = DEFAULT_FAILURE_CODES,
         seed: int | None = None,
         rate_limits: RateLimits | None = None,
+        data_dir: str | os.PathLike | None = None,
     ):
         if delivery_delay < 0:
             raise ValueError(f"delivery_delay must not be negative, not {delivery_delay}")
@@ -316,6 +355,24 @@ class DysmsapiState:
         self._by_number_day: dict[tuple[str, str], list[Message]] = defaultdict(list)
         self._due: list[tuple[float, int, Message]] = []  # heap of outcomes not yet handed out
         self._history: dict[tuple[str, str], deque[float]] = defaultdict(deque)  # (sign, number) -> send times
+        self._database = Database(data_dir, "dysmsapi", SCHEMA, FORMAT_VERSION, "dysmsapi")
+        self._load()
+
+    def _load(self) -> None:
+        connection = self._database.connection
+        for biz_id, action, caller, template_code, out_id, send_time, numbers in connection.execute(
+            "SELECT biz_id, action, caller, template_code, out_id, send_time, phone_numbers FROM sends ORDER BY seq"
+        ):
+            self.sends.append(
+                Send(biz_id, action, caller, template_code, out_id, send_time, tuple(json.loads(numbers)))
+            )
+        for row in connection.execute(f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages ORDER BY seq"):
+            self._index(_message_from_row(row))
+
+    def close(self) -> None:
+        """Close the database file (the next use reopens it)."""
+        with self.lock:
+            self._database.close()
 
     # ---- configuration --------------------------------------------------------------------------
 
@@ -419,11 +476,21 @@ class DysmsapiState:
             self._check_rate_limits(requests, now)
             seq = len(self.sends)
             biz_id = f"{100000 + seq}{int(now * 1000) % 10**9:09d}^0"
-            for request in requests:
-                self._add_message(biz_id, action, request, template_code, template, out_id, now)
+            messages = [
+                self._new_message(
+                    len(self._messages) + i, biz_id, action, request, template_code, template, out_id, now
+                )
+                for i, request in enumerate(requests)
+            ]
             numbers = tuple(request.phone_number for request in requests)
             send = Send(biz_id, action, caller.access_key_id, template_code, out_id, now, numbers)
+            # Stored before the reply names the BizId; memory changes only once the commit succeeded.
+            with self._database.transaction() as connection:
+                _insert_send(connection, seq, send, messages)
+            self._record_history(requests, now)
             self.sends.append(send)
+            for message in messages:
+                self._index(message)
             return send
 
     def _check_rate_limits(self, requests: list[_Request], now: float) -> None:
@@ -441,11 +508,16 @@ class DysmsapiState:
             for name, seconds, permits in windows:
                 if sum(1 for sent in history if now - sent < seconds) + pending[key] > permits:
                     raise BusinessLimitControl(name, permits, request.phone_number)
+
+    def _record_history(self, requests: list[_Request], now: float) -> None:
+        if not self.rate_limits.windows():
+            return
         for request in requests:
             self._history[(request.sign_name, number_key(request.phone_number))].append(now)
 
-    def _add_message(
+    def _new_message(
         self,
+        seq: int,
         biz_id: str,
         action: str,
         request: _Request,
@@ -453,7 +525,7 @@ class DysmsapiState:
         template: Template | None,
         out_id: str,
         now: float,
-    ) -> None:
+    ) -> Message:
         if template is not None:
             text = _PLACEHOLDER.sub(lambda m: request.params.get(m.group(1), m.group(0)), template.text)
         else:
@@ -480,8 +552,8 @@ class DysmsapiState:
             sign_name=request.sign_name,
             template_code=template_code,
         )
-        message = Message(
-            seq=len(self._messages),
+        return Message(
+            seq=seq,
             biz_id=biz_id,
             action=action,
             phone_number=request.phone_number,
@@ -494,9 +566,12 @@ class DysmsapiState:
             send_time=now,
             outcome=outcome,
         )
+
+    def _index(self, message: Message) -> None:
         self._messages.append(message)
-        self._by_number_day[(number_key(request.phone_number), beijing_day(now))].append(message)
-        heapq.heappush(self._due, (message.outcome_at, message.seq, message))
+        self._by_number_day[(number_key(message.phone_number), beijing_day(message.send_time))].append(message)
+        if not message.handed_out:
+            heapq.heappush(self._due, (message.outcome_at, message.seq, message))
 
     # ---- the simulator's hook -------------------------------------------------------------------
 
@@ -504,12 +579,23 @@ class DysmsapiState:
         """The outcomes due by `now` (default: the clock) not handed out before, in the order they fell due."""
         with self.lock:
             now = self.clock() if now is None else now
-            due: list[Outcome] = []
+            due: list[tuple[float, int, Message]] = []
             while self._due and self._due[0][0] <= now:
-                _, _, message = heapq.heappop(self._due)
+                due.append(heapq.heappop(self._due))
+            if not due:
+                return []
+            try:  # marked on disk in this call, so a restart never hands an outcome out twice
+                with self._database.transaction() as connection:
+                    connection.executemany(
+                        "UPDATE messages SET handed_out = 1 WHERE seq = ?", [(seq,) for _, seq, _ in due]
+                    )
+            except BaseException:
+                for entry in due:  # not handed out after all: still due
+                    heapq.heappush(self._due, entry)
+                raise
+            for _, _, message in due:
                 message.handed_out = True
-                due.append(message.outcome)
-            return due
+            return [message.outcome for _, _, message in due]
 
     def messages(self, biz_id: str | None = None) -> list[Message]:
         with self.lock:
@@ -590,6 +676,30 @@ class DysmsapiState:
         days = [DayStatistics(day, *counts[day]) for day in sorted(counts)]
         first = (index - 1) * size
         return len(days), days[first : first + size]
+
+
+def _insert_send(connection: sqlite3.Connection, seq: int, send: Send, messages: list[Message]) -> None:
+    connection.execute(
+        "INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            seq,
+            send.biz_id,
+            send.action,
+            send.caller,
+            send.template_code,
+            send.out_id,
+            send.send_time,
+            json.dumps(send.phone_numbers),
+        ),
+    )
+    connection.executemany(_INSERT_MESSAGE, (_message_values(m) + _outcome_values(m.outcome) for m in messages))
+
+
+def _message_from_row(row: tuple[Any, ...]) -> Message:
+    values = dict(zip(_MESSAGE_COLUMNS, row, strict=True))
+    values["success"], values["handed_out"] = bool(values["success"]), bool(values["handed_out"])  # stored 0/1
+    outcome = Outcome(**{item.name: values[item.name] for item in fields(Outcome)})
+    return Message(**{name: values[name] for name in _MESSAGE_FIELDS}, outcome=outcome)
 
 
 def _json_array(text: str | None, name: str) -> list[Any]:

@@ -23,13 +23,18 @@ counts the refusals.
 Faults on the wire: `server_busy` is 503 `ServiceUnavailable`; `timeout` a 504 HTML page from the
 "gateway"; `drop` and `lost_response` close the connection (a lost SendSms response has sent).
 
-Standalone: `main(["--port", "0", "--delivery-delay", "5"])` prints one JSON line with `endpoint`
-(host:port, for `Config.endpoint`), `protocol`, `url`, `access_key_id`, `access_key_secret` and
-`delivery_delay`, then serves until SIGINT or SIGTERM. State is in memory only.
+Persistence: `DysmsapiEmulator(data_dir=...)` keeps sends, messages and their outcomes (and which were
+handed out) in `<data_dir>/dysmsapi.sqlite3`, each change committed before the reply; an emulator started
+on the same dir answers for them again (see `models`). Without a data dir the database is in memory.
+
+Standalone: `main(["--port", "0", "--delivery-delay", "5", "--data-dir", "var/dysmsapi"])` prints one
+JSON line with `endpoint` (host:port, for `Config.endpoint`), `protocol`, `url`, `access_key_id`,
+`access_key_secret` and `delivery_delay`, then serves until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -47,7 +52,8 @@ class DysmsapiEmulator(RpcEmulator):
     """A local dysmsapi (the SMS API) on loopback HTTP; `start()`/`stop()` or a context manager.
 
     `state` (a `DysmsapiState`) holds the sends and outcomes: `state.due_outcomes()`, `state.plan(...)`,
-    `state.register_sign(...)`, `state.register_template(...)`, `state.rate_limits`."""
+    `state.register_sign(...)`, `state.register_template(...)`, `state.rate_limits`. With `data_dir` the
+    sends and outcomes persist there (memory only without one)."""
 
     service_name = "dysmsapi"
     host_id = HOST_ID
@@ -62,6 +68,7 @@ class DysmsapiEmulator(RpcEmulator):
         host: str = "127.0.0.1",
         port: int = 0,
         *,
+        data_dir: str | os.PathLike | None = None,
         credentials: CredentialStore | None = None,
         access_key_id: str = DEFAULT_ACCESS_KEY_ID,
         access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
@@ -92,11 +99,17 @@ class DysmsapiEmulator(RpcEmulator):
             failure_codes=failure_codes,
             seed=outcome_seed,
             rate_limits=rate_limits,
+            data_dir=data_dir,
             **kwargs,
         )
         self.responses = DysmsapiResponses(self.state)
         # On the state's clock, so a test's ManualClock moves the rolling second too.
         self.flow_control = FlowControl(qps, action_qps, clock or time.monotonic)
+
+    def stop(self) -> None:
+        """Stop serving and close the data file (the WAL folds into it); `state` reopens it when used."""
+        super().stop()
+        self.state.close()
 
     @property
     def qps(self) -> int | None:
@@ -137,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = standalone_parser(
         DysmsapiEmulator.service_name,
         "Local dysmsapi (SendSms, SendBatchSms, QuerySendDetails, QuerySendStatistics) emulator for "
-        "alibabacloud-dysmsapi20170525. State is in memory only.",
+        "alibabacloud-dysmsapi20170525.",
+        data_dir_help="persist sends and their outcomes here (default: memory only)",
     )
     parser.add_argument(
         "--delivery-delay", type=float, default=DEFAULT_DELIVERY_DELAY, help="seconds from send to outcome"
@@ -166,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         return DysmsapiEmulator(
             args.host,
             args.port,
+            data_dir=args.data_dir,
             access_key_id=args.access_key_id,
             access_key_secret=args.access_key_secret,
             delivery_delay=args.delivery_delay,
