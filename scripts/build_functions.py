@@ -2,7 +2,7 @@
 
     python scripts/build_functions.py [FUNCTION ...] [--zip] [--force] [--check]
 
-For each function (default: all three), `build/<function>/` holds exactly:
+For each function (default: all four), `build/<function>/` holds exactly:
 
 - `index.py`, the function's handler (from `functions/<function>/`);
 - `sms_receipts/`, the shared package, whole (the emulators, the local stack and the test helpers
@@ -48,7 +48,7 @@ STAMPS = BUILD / ".stamps"
 DIST = BUILD / "dist"
 PACKAGE = ROOT / "shared" / "sms_receipts"
 
-FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull")
+FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull", "reconcile")
 
 # The FC python3.10 runtime: Debian 10 (glibc 2.28), x86_64, CPython 3.10.
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")

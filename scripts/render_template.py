@@ -3,11 +3,13 @@
     python scripts/render_template.py [--check]
 
 The tables (ALIYUN::OTS::Table resources), the functions' dependencies on them, and the table ARNs
-of the least-privilege policy are generated from `shared/sms_receipts/storage/schema.py`, the one
+of the least-privilege policies are generated from `shared/sms_receipts/storage/schema.py`, the one
 definition that `sms-receipts init-tables` and the store read too. Each generated part sits between
 `# BEGIN GENERATED <name>` and `# END GENERATED <name>` lines and takes their indentation; the rest
-of template.yml is written by hand. `--check` exits 1 when template.yml differs from what this
-script would write (the deploy tests run it).
+of template.yml is written by hand. A block may name the tables it covers, `# BEGIN GENERATED
+table-arns: send_log` (schema names, space-separated; every name must be the schema's): a role that
+needs an action on some tables only; without names it covers every table. `--check` exits 1 when
+template.yml differs from what this script would write (the deploy tests run it).
 
 It imports the schema from the installed package, so it runs in the project's venv (`make template`).
 """
@@ -78,6 +80,17 @@ def render_table_arns(tables) -> list[str]:
 RENDERERS = {"tables": render_tables, "table-ids": render_table_ids, "table-arns": render_table_arns}
 
 
+def selected(note: str, tables: list) -> list:
+    """The tables a block's note names (`: name name`), in the schema's order; all of them without names."""
+    if not note.startswith(": "):
+        return tables
+    names = note[2:].split()
+    unknown = sorted(set(names) - {table.name for table in tables})
+    if unknown or not names:
+        raise SystemExit(f"template.yml: a generated block names no table or an unknown one: {unknown or note!r}")
+    return [table for table in tables if table.name in names]
+
+
 def render(text: str) -> str:
     tables = list(TABLES.values())
     seen = set()
@@ -87,7 +100,7 @@ def render(text: str) -> str:
         if name not in RENDERERS:
             raise SystemExit(f"template.yml: unknown generated block {name!r}")
         seen.add(name)
-        body = "".join(f"{indent}{line}\n" for line in RENDERERS[name](tables))
+        body = "".join(f"{indent}{line}\n" for line in RENDERERS[name](selected(match.group("note"), tables)))
         return f"{indent}# BEGIN GENERATED {name}{match.group('note')}\n{body}{indent}# END GENERATED {name}\n"
 
     result = BLOCK.sub(replace, text)

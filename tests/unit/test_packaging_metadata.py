@@ -12,7 +12,7 @@ from pathlib import Path
 import tomli
 from packaging.requirements import Requirement
 
-from build_functions import normalize, read_pins
+from build_functions import FUNCTIONS, normalize, read_pins
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomli.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -90,10 +90,24 @@ def test_the_core_declares_every_distribution_it_imports_at_module_level():
     assert not missing, f"imported by the core but not in pyproject dependencies: {missing}"
 
 
+def reconcile_sources() -> list[Path]:
+    """The modules that import the reconcile extra's SDKs (lazily): the reconciler and `sms-receipts send`."""
+    return [*sources("shared/sms_receipts/reconcile"), ROOT / "shared/sms_receipts/send.py"]
+
+
 def test_the_core_with_the_alicom_extra_declares_every_distribution_it_imports():
-    used = imported_distributions([*sources("shared/sms_receipts"), *sources("functions")])
+    reconciling = set(reconcile_sources())
+    others = [p for p in [*sources("shared/sms_receipts"), *sources("functions")] if p not in reconciling]
+    used = imported_distributions(others)
     missing = {name: files for name, files in used.items() if name not in declared("core", "alicom")}
     assert not missing, f"imported by the core but in neither the dependencies nor the alicom extra: {missing}"
+
+
+def test_the_reconciler_with_the_reconcile_extra_declares_every_distribution_it_imports():
+    used = imported_distributions(reconcile_sources())
+    assert "alibabacloud_dysmsapi20170525" in used  # the sources looked at are the ones that use the SMS API
+    missing = {name: files for name, files in used.items() if name not in declared("core", "reconcile")}
+    assert not missing, f"imported by the reconciler or send but in neither the dependencies nor the extra: {missing}"
 
 
 def test_the_dev_extra_declares_every_distribution_the_dev_package_imports():
@@ -103,9 +117,34 @@ def test_the_dev_extra_declares_every_distribution_the_dev_package_imports():
 
 
 def test_only_the_alicom_puller_imports_the_alicom_sdks():
-    alicom = set(declared("alicom")) - set(declared("core"))
+    alicom = set(declared("alicom")) - set(declared("core")) - set(declared("reconcile"))
+    assert {"aliyun_mns_sdk", "alibabacloud_dybaseapi20170525"} <= alicom
     used = imported_distributions(sources("shared/sms_receipts"))
     assert {f for name in alicom for f in used.get(name, ())} <= {"shared/sms_receipts/mns/alicom.py"}
+
+
+def test_only_the_reconciler_and_send_import_the_sms_api_sdk():
+    reconcile = set(declared("reconcile")) - set(declared("core")) - set(declared("alicom"))
+    assert reconcile == {"alibabacloud_dysmsapi20170525"}
+    used = imported_distributions([*sources("shared/sms_receipts"), *sources("functions")])
+    allowed = {str(p.relative_to(ROOT)) for p in reconcile_sources()}
+    assert {f for name in reconcile for f in used.get(name, ())} <= allowed
+
+
+# The extras each deployed function needs: its requirements/<function>.txt pins them (and the core), and
+# no other extra's SDK, so that a package ships only what its function imports.
+FUNCTION_EXTRAS = {"http_receipt": (), "mns_receipt": (), "alicom_pull": ("alicom",), "reconcile": ("reconcile",)}
+
+
+def test_each_functions_pins_hold_its_extras_and_no_other():
+    assert set(FUNCTION_EXTRAS) == set(FUNCTIONS)
+    every_extra = {name for extra in PROJECT["optional-dependencies"] if extra != "dev" for name in declared(extra)}
+    for function, extras in FUNCTION_EXTRAS.items():
+        pinned = {normalize(name) for name, _ in read_pins(ROOT / "requirements" / f"{function}.txt")}
+        needed = set(declared("core", *extras))
+        assert needed <= pinned, (function, needed - pinned)
+        foreign = (every_extra - needed) & pinned
+        assert not foreign, f"requirements/{function}.txt pins another extra's SDKs: {sorted(foreign)}"
 
 
 def test_the_pre_commit_ruff_is_the_pinned_ruff():

@@ -42,7 +42,7 @@ MAX_AGE = Variable(
 CONCURRENCY = Variable("SMS_RECEIPTS_RECONCILE_CONCURRENCY", "QuerySendDetails calls in flight at once", "32")
 QPS = Variable(
     "SMS_RECEIPTS_RECONCILE_QPS",
-    "QuerySendDetails calls per second at most (the account's limit is 5,000/s, shared with SendSms)",
+    "QuerySendDetails calls per second at most (the API's own limit: 5,000/s per account)",
     "500",
 )
 

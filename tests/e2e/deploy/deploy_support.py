@@ -10,13 +10,14 @@ from build_functions import read_pins as read_pins_file
 from sms_receipts.http.receiver import HTTP_ENV_VARS
 from sms_receipts.mns.alicom import ALICOM_ENV_VARS
 from sms_receipts.mns.trigger import MNS_TRIGGER_ENV_VARS
+from sms_receipts.reconcile.settings import RECONCILE_ENV_VARS, SMS_ENDPOINT
 from sms_receipts.storage import Storage, StorageBackend
 from sms_receipts.storage import settings as storage_settings
 from sms_receipts.storage.inbox import DRAIN_ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "build"
-FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull")
+FUNCTIONS = ("http_receipt", "mns_receipt", "alicom_pull", "reconcile")
 
 # The documented configuration of each function (the modules' own lists), less the credentials,
 # which FC sets from the function's role.
@@ -30,7 +31,13 @@ DOCUMENTED = {
     "http_receipt": STORAGE | set(HTTP_ENV_VARS),
     "mns_receipt": STORAGE | set(MNS_TRIGGER_ENV_VARS) | set(DRAIN_ENV_VARS),  # it drains the inbox
     "alicom_pull": STORAGE | set(ALICOM_ENV_VARS),
+    "reconcile": STORAGE | set(RECONCILE_ENV_VARS),
 }
+
+# Where a deployment sets a value the code leaves unset: the SMS API's endpoint, which the code never
+# assumes (unset, the CLI uses the local stack's emulator and the function stops), is the real service's
+# on FC (reconciliation.md §5: "endpoint `dysmsapi.aliyuncs.com`").
+DEPLOYED_VALUES = {SMS_ENDPOINT.name: "dysmsapi.aliyuncs.com"}
 
 # The fields of FC 3.0's trigger structs that s.yaml and template.yml fill in an EventBridge
 # trigger's eventSinkConfig.deliveryOption and runOptions: aliyun/alibabacloud-java-sdk
@@ -45,6 +52,12 @@ FC3_RUN_OPTIONS_FIELDS = {"batchWindow", "deadLetterQueue", "errorsTolerance", "
 # https://alibabacloud.com/help/en/sms/developer-reference/api-dysmsapi-2018-05-01-ram and
 # https://help.aliyun.com/knowledge_detail/101339.html (README, "Unverified until deployed").
 QUERY_TOKEN_ACTIONS = {"dysms:QueryTokenForMnsQueue", "dybase:QueryTokenForMnsQueue"}
+
+# The reconciler's SMS API actions, as their API pages' RAM tables name them, with Resource "*"
+# ("dysms:QuerySendDetails | get | *All Resource"; the same for QuerySendStatistics):
+# https://help.aliyun.com/en/sms/developer-reference/api-dysmsapi-2017-05-25-querysenddetails and
+# https://help.aliyun.com/en/sms/developer-reference/api-dysmsapi-2017-05-25-querysendstatistics.
+RECONCILE_QUERY_ACTIONS = {"dysms:QuerySendDetails", "dysms:QuerySendStatistics"}
 
 # Tablestore instance names: CreateInstance rejects these words (api-tablestore-2020-12-09-createinstance).
 FORBIDDEN_INSTANCE_WORDS = ("ali", "ay", "ots", "taobao", "admin")

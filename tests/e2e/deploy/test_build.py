@@ -11,15 +11,20 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from alibabacloud_dysmsapi20170525.models import SendSmsRequest
 
 from build_functions import normalize
 from build_functions import read_pins as read_pins_file
-from sms_receipts.storage import LEDGER
+from sms_receipts.parsing.models import UNRESOLVED_ERR_CODE
+from sms_receipts.storage import DELIVERY_STATE, LEDGER, ReceiptStore
+from sms_receipts.storage.sends import Send, SendLog
 from sms_receipts_dev.emulators.credentials import CredentialStore
 from sms_receipts_dev.emulators.dybaseapi import DybaseapiEmulator
+from sms_receipts_dev.emulators.dysmsapi import DysmsapiEmulator
 from sms_receipts_dev.emulators.mns import MnsEmulator
 from sms_receipts_dev.testing import events
 
@@ -192,6 +197,44 @@ def test_alicom_pull_drains_the_queues_from_its_directory(built_functions, stora
     assert queues["SmsReport"]["outcomes"]["stored"] == 1 and queues["SmsReport"]["status"] == "empty"
     assert ledger_types(backend) == ["SmsReport", "SmsUp"]
     assert {"mns", "alibabacloud_dybaseapi20170525", "cryptography"} <= set(report["loaded"])
+
+
+def test_reconcile_resolves_logged_sends_from_its_directory(built_functions, storage):
+    """The timer event on the built package: two sends the service knows (one delivered, one failed)
+    are stored from QuerySendDetails' answers, a send past the maximum age that it has no record of
+    gets `unknown`; the Alicom SDKs are not shipped, so they cannot be what ran."""
+    env, backend = storage
+    log = SendLog(ReceiptStore(backend))
+    with DysmsapiEmulator(delivery_delay=0) as sms:
+        sms.state.plan("13800000002", err_code="UNDELIV")
+        request = SendSmsRequest(phone_numbers="13800000001,13800000002", sign_name="阿里云", template_code="SMS_1")
+        response = sms.client().send_sms(request)
+        assert log.record_sdk_call(request, response).confirmed
+        four_days_ago = int((time.time() - 96 * 3600) * 1000)
+        assert log.record([Send("old^0", "13800000003", four_days_ago)]).confirmed
+        report = run_built(
+            "reconcile",
+            [events.timer_event(trigger_name="every-10-minutes", payload="reconcile")],
+            {
+                **env,
+                "SMS_RECEIPTS_SMS_ENDPOINT": sms.address,
+                "SMS_RECEIPTS_SMS_PROTOCOL": "http",
+                "SMS_RECEIPTS_RECONCILE_GRACE_SECONDS": "0",
+            },
+            timeout=30,
+        )
+    (result,) = report["results"]
+    assert (result["queried"], result["resolved"], result["unknown"], result["failed"]) == (3, 2, 1, 0), result
+    states = {row["phone_number"]: row for row in backend.scan(DELIVERY_STATE)}
+    assert {number: row["status"] for number, row in states.items()} == {
+        "13800000001": "delivered",
+        "13800000002": "failed",
+        "13800000003": "unknown",
+    }
+    assert states["13800000003"]["err_code"] == UNRESOLVED_ERR_CODE
+    assert {row["source"] for row in backend.scan(LEDGER)} == {"query"}
+    assert {"alibabacloud_dysmsapi20170525", "tablestore", "pydantic"} <= set(report["loaded"])
+    assert not {"mns", "alibabacloud_dybaseapi20170525"} & set(report["loaded"])
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -23,6 +23,8 @@ print(json.dumps({"modules": names, "loaded": sorted({n.split(".")[0] for n in s
                   "installed": {n: importlib.util.find_spec(n) is not None for n in sys.argv[2:]}}))
 """
 ALICOM_SDKS = ["mns", "alibabacloud_dybaseapi20170525", "alibabacloud_tea_openapi", "Tea"]
+RECONCILE_SDKS = ["alibabacloud_dysmsapi20170525", "alibabacloud_tea_openapi", "Tea"]
+SDKS = sorted({*ALICOM_SDKS, *RECONCILE_SDKS})
 
 
 def run(*command: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -50,12 +52,14 @@ def pip_install(python: str, target: str) -> None:
 
 
 def import_all(python: str, package: str) -> dict:
-    done = run(python, "-I", "-c", IMPORT_ALL, package, *ALICOM_SDKS, timeout=120)
+    done = run(python, "-I", "-c", IMPORT_ALL, package, *SDKS, timeout=120)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
-def test_pip_install_gives_an_importable_core_and_the_dev_extra_the_console_script(built_functions, tmp_path):
+def test_pip_install_gives_an_importable_core_the_extras_their_sdks_and_dev_the_console_script(
+    built_functions, tmp_path
+):
     if sys.version_info[:2] != (3, 10):
         pytest.skip("the cached wheels are CPython 3.10's (FC's runtime)")
     environment = tmp_path / "venv"
@@ -65,8 +69,13 @@ def test_pip_install_gives_an_importable_core_and_the_dev_extra_the_console_scri
     pip_install(python, ".")
     core = import_all(python, "sms_receipts")
     assert "sms_receipts.mns.alicom" in core["modules"] and "sms_receipts.storage.writer" in core["modules"]
-    assert not any(core["installed"].values()), core["installed"]  # the core alone: no Alicom SDK at all
+    assert not any(core["installed"].values()), core["installed"]  # the core alone: no SDK of an extra
     assert "sms_receipts_dev" not in core["loaded"]
+
+    pip_install(python, ".[reconcile]")  # the SMS API's client, and not the Alicom puller's SDKs
+    reconcile = import_all(python, "sms_receipts.reconcile")
+    assert {name for name, found in reconcile["installed"].items() if found} == set(RECONCILE_SDKS)
+    assert "sms_receipts.reconcile.api" in reconcile["modules"]
 
     pip_install(python, ".[dev]")
     dev = import_all(python, "sms_receipts_dev.emulators")

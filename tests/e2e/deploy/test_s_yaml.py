@@ -21,18 +21,22 @@ import yaml
 from sms_receipts.http.receiver import ReceiverSettings
 from sms_receipts.mns.alicom import AlicomSettings
 from sms_receipts.mns.trigger import MnsTriggerSettings
-from sms_receipts.settings import declared
+from sms_receipts.reconcile import fc as reconcile_fc
+from sms_receipts.reconcile.settings import ReconcileSettings
+from sms_receipts.settings import ConfigurationError, declared
 from sms_receipts.storage import settings as storage_settings
 from sms_receipts.storage.settings import StorageSettings
 
 from deploy_support import (
     BUILD,
     CREDENTIALS,
+    DEPLOYED_VALUES,
     DOCUMENTED,
     FC3_DELIVERY_OPTION_FIELDS,
     FC3_RUN_OPTIONS_FIELDS,
     FUNCTIONS,
     QUERY_TOKEN_ACTIONS,
+    RECONCILE_QUERY_ACTIONS,
     ROOT,
 )
 from function_support import load_function
@@ -44,6 +48,7 @@ SCHEMA = json.loads((ROOT / "deploy" / "fc3-schema.json").read_text(encoding="ut
 REQUIRED_ENV = {  # what a deployment must set (README: "Deploy")
     "SMS_RECEIPTS_ROLE_ARN": "acs:ram::1234567890123456:role/sms-receipts-fc",
     "SMS_RECEIPTS_PULLER_ROLE_ARN": "acs:ram::1234567890123456:role/sms-receipts-alicom-pull",
+    "SMS_RECEIPTS_RECONCILE_ROLE_ARN": "acs:ram::1234567890123456:role/sms-receipts-reconcile",
     "SMS_RECEIPTS_LOG_PROJECT": "sms-receipts-logs",
     "SMS_RECEIPTS_OTS_ENDPOINT": "https://smsreceipts.cn-hangzhou.ots.aliyuncs.com",
     "SMS_RECEIPTS_OTS_INSTANCE": "smsreceipts",
@@ -63,6 +68,12 @@ ADD_ALIAS = [
     ACCOUNT_ID,
     "-f",
 ]
+ROLE_VARIABLE = {  # the deployment variable naming each function's role
+    "http_receipt": "SMS_RECEIPTS_ROLE_ARN",
+    "mns_receipt": "SMS_RECEIPTS_ROLE_ARN",
+    "alicom_pull": "SMS_RECEIPTS_PULLER_ROLE_ARN",
+    "reconcile": "SMS_RECEIPTS_RECONCILE_ROLE_ARN",
+}
 TRIGGER_SCHEMAS = {
     "http": "IHttpTriggerConfig",
     "timer": "ITimerTriggerConfig",
@@ -155,7 +166,7 @@ def resources(render):
     return render()["resources"]
 
 
-def test_the_three_functions_are_fc3_resources(resources):
+def test_the_four_functions_are_fc3_resources(resources):
     assert set(resources) == set(FUNCTIONS)
     assert {r["component"] for r in resources.values()} == {"fc3"}
 
@@ -223,8 +234,7 @@ def test_each_function_runs_its_built_handler_on_python310(resources, function):
     assert callable(module.handler) and callable(module.initialize)
     assert resource["actions"]["pre-deploy"] == [{"run": f"make build FUNCTION={function}", "path": "./"}]
     assert re.search(r"^build:", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
-    role = "SMS_RECEIPTS_PULLER_ROLE_ARN" if function == "alicom_pull" else "SMS_RECEIPTS_ROLE_ARN"
-    assert props["role"] == REQUIRED_ENV[role]
+    assert props["role"] == REQUIRED_ENV[ROLE_VARIABLE[function]]
     assert props["logConfig"]["project"] == REQUIRED_ENV["SMS_RECEIPTS_LOG_PROJECT"] and props["logConfig"]["logstore"]
 
 
@@ -239,6 +249,11 @@ def test_sizes_fit_the_platform_and_the_budgets(resources, function):
         assert deadline_ms < 700 and props["timeout"] * 1000 > deadline_ms
     if function == "alicom_pull":
         assert props["timeout"] < 60  # ends before the next minute's tick
+    if function == "reconcile":  # a run ends MARGIN_SECONDS before the timeout: before the next tick
+        (timer,) = props["triggers"]
+        assert (
+            0 < props["timeout"] - reconcile_fc.MARGIN_SECONDS < cron_period(timer["triggerConfig"]["cronExpression"])
+        )
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -264,14 +279,17 @@ def test_every_value_comes_from_the_deployers_environment_under_its_own_name():
 
 def test_each_default_in_s_yaml_is_the_declared_one():
     """s.yaml's `${env('NAME', 'default')}` is the code's default of NAME (`Variable.default`); a variable
-    with no default there (the tokens, the endpoint) has none in the code either."""
+    with no default there (the tokens, the endpoint) has none in the code either. The one exception is
+    a value the code leaves unset on purpose and a deployment must set (DEPLOYED_VALUES: the SMS API)."""
     raw = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))
     variables = {v.name: v for variables in declared().values() for v in variables}
     pattern = re.compile(r"^\$\{env\('([A-Z0-9_]+)'(?:, '([^']*)')?\)\}$")
     for function in FUNCTIONS:
         for name, value in raw["resources"][function]["props"]["environmentVariables"].items():
             default = pattern.match(value).group(2)
-            assert (default or "") == variables[name].default, (function, name)
+            assert (default or "") == DEPLOYED_VALUES.get(name, variables[name].default), (function, name)
+    for name in DEPLOYED_VALUES:
+        assert variables[name].default == ""  # the code assumes none: it is the deployment's to say
 
 
 def test_a_missing_required_setting_stops_the_render(s_cli, tmp_path):
@@ -291,6 +309,11 @@ def test_defaults_are_the_codes_defaults(resources):
     context = types.SimpleNamespace(account_id="1234567890123456")
     alicom = resources["alicom_pull"]["props"]["environmentVariables"]
     assert AlicomSettings.from_env(alicom, context) == AlicomSettings.from_env({}, context)
+    reconcile = resources["reconcile"]["props"]["environmentVariables"]
+    assert reconcile["SMS_RECEIPTS_SMS_ENDPOINT"] == "dysmsapi.aliyuncs.com"  # the real SMS API
+    assert ReconcileSettings.from_env(reconcile) == ReconcileSettings.from_env(DEPLOYED_VALUES)
+    with pytest.raises(ConfigurationError, match="SMS_RECEIPTS_SMS_ENDPOINT"):
+        ReconcileSettings.from_env({})  # why s.yaml sets it: on FC nothing else would
     keys = {storage_settings.ENV_ACCESS_KEY_ID: "id", storage_settings.ENV_ACCESS_KEY_SECRET: "secret"}
     required = {k: REQUIRED_ENV[k] for k in (storage_settings.ENV_ENDPOINT, storage_settings.ENV_INSTANCE)}
     for function in FUNCTIONS:
@@ -355,8 +378,8 @@ def test_no_warm_instances_unless_asked_for(render, resources):
     """SMS_RECEIPTS_HTTP_MIN_INSTANCES: provisioned instances of the HTTP function, 0 by default, a
     number as the fc3 schema wants (IProvisionConfig.defaultTarget), valid against the schema."""
     assert resources["http_receipt"]["props"]["provisionConfig"]["defaultTarget"] == 0
-    assert not {"provisionConfig", "scalingConfig"} & set(resources["mns_receipt"]["props"])
-    assert not {"provisionConfig", "scalingConfig"} & set(resources["alicom_pull"]["props"])
+    for function in set(FUNCTIONS) - {"http_receipt"}:
+        assert not {"provisionConfig", "scalingConfig"} & set(resources[function]["props"]), function
     warm = render((("SMS_RECEIPTS_HTTP_MIN_INSTANCES", "2"),))["resources"]["http_receipt"]["props"]
     assert warm["provisionConfig"]["defaultTarget"] == 2
     assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(warm)) == []
@@ -365,9 +388,10 @@ def test_no_warm_instances_unless_asked_for(render, resources):
     }
 
 
-def test_the_puller_role_comment_names_the_token_actions():
+def test_the_role_comment_names_the_sms_actions():
     text = (ROOT / "s.yaml").read_text(encoding="utf-8")
     assert all(action in text for action in QUERY_TOKEN_ACTIONS) and "dybaseapi:" not in text
+    assert all(action in text for action in RECONCILE_QUERY_ACTIONS)
 
 
 def test_the_puller_runs_every_minute_once_enabled(render, resources):
@@ -394,3 +418,30 @@ def test_the_mns_function_drains_the_inbox_every_minute_in_both_templates(resour
     assert drain["FunctionName"] == {"Fn::GetAtt": ["MnsReceiptFunction", "FunctionName"]}
     assert drain["TriggerType"] == "timer" and drain["TriggerConfig"]["enable"] is True
     assert drain["TriggerConfig"]["cronExpression"] == timer["triggerConfig"]["cronExpression"]
+
+
+def cron_period(expression: str) -> int:
+    """Seconds between two ticks of a 6-field cron that fires at second 0 of every N-th minute
+    (`0 * * * * *`: 60, `0 0/10 * * * *`: 600), the only forms these templates use."""
+    seconds, minutes, *rest = expression.split()
+    assert seconds == "0" and rest == ["*"] * 4, expression
+    if minutes == "*":
+        return 60
+    start, step = minutes.split("/")
+    assert start == "0" and 60 % int(step) == 0, expression  # evenly spaced over the hour
+    return int(step) * 60
+
+
+def test_the_reconciler_runs_every_10_minutes_in_both_templates_in_the_drains_form(resources):
+    """The same timer in s.yaml and template.yml, with the drain's fields (cronExpression, enable, payload)."""
+    (timer,) = resources["reconcile"]["props"]["triggers"]
+    (drain,) = [t for t in resources["mns_receipt"]["props"]["triggers"] if t["triggerType"] == "timer"]
+    assert timer["triggerType"] == "timer" and set(timer["triggerConfig"]) == set(drain["triggerConfig"])
+    config = timer["triggerConfig"]
+    assert cron_period(config["cronExpression"]) == 600 and config["enable"] is True and config["payload"]
+    template = yaml.safe_load((ROOT / "template.yml").read_text(encoding="utf-8"))["Resources"]
+    ros = template["ReconcileTimer"]["Properties"]
+    assert ros["FunctionName"] == {"Fn::GetAtt": ["ReconcileFunction", "FunctionName"]}
+    assert ros["TriggerType"] == "timer" and ros["TriggerName"] == timer["triggerName"]
+    assert ros["TriggerConfig"] == config
+    assert set(template["MnsDrainTimer"]["Properties"]["TriggerConfig"]) == set(config)

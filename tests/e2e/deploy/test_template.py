@@ -9,14 +9,24 @@ import re
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 import yaml
+from alibabacloud_dysmsapi20170525.models import SendSmsRequest
 
 from sms_receipts.mns import fc as mns_fc
+from sms_receipts.parsing import MessageType, Source, decode_items
+from sms_receipts.parsing.models import UNRESOLVED_ERR_CODE
+from sms_receipts.reconcile import reconciler
+from sms_receipts.reconcile import settings as reconcile_settings
 from sms_receipts.storage import TABLES, inbox, writer
+from sms_receipts.storage import schema as table_names
 from sms_receipts.storage import settings as storage_settings
+from sms_receipts.storage.plan import plan_writes, refusal_row
+from sms_receipts.storage.sends import Send, SendLog
 from sms_receipts.storage.tablestore import TablestoreBackend
+from sms_receipts_dev.emulators.dysmsapi import DysmsapiEmulator
 from sms_receipts_dev.testing import events
 
 from deploy_support import (
@@ -27,6 +37,7 @@ from deploy_support import (
     FORBIDDEN_INSTANCE_WORDS,
     FUNCTIONS,
     QUERY_TOKEN_ACTIONS,
+    RECONCILE_QUERY_ACTIONS,
     ROOT,
 )
 from function_support import load_function
@@ -46,11 +57,18 @@ FUNCTION_RESOURCES = {
     "http_receipt": "HttpReceiptFunction",
     "mns_receipt": "MnsReceiptFunction",
     "alicom_pull": "AlicomPullFunction",
+    "reconcile": "ReconcileFunction",
 }
-ROLE_OF = {"http_receipt": "FunctionRole", "mns_receipt": "FunctionRole", "alicom_pull": "PullerRole"}
-# The one statement on Resource "*": QueryTokenForMnsQueue, for a service that authorizes per service
-# only (deploy_support cites the SMS RAM pages; README, "Deploy").
-ALLOWED_ON_ANY_RESOURCE = QUERY_TOKEN_ACTIONS
+ROLE_OF = {
+    "http_receipt": "FunctionRole",
+    "mns_receipt": "FunctionRole",
+    "alicom_pull": "PullerRole",
+    "reconcile": "ReconcileRole",
+}
+ROLES = ["FunctionRole", "PullerRole", "ReconcileRole", "TopicInvocationRole"]
+# The statements on Resource "*", the SMS service's, which authorizes per service only (deploy_support
+# cites the SMS RAM pages and the query APIs' own; README, "Deploy"): per role, the actions they hold.
+ALLOWED_ON_ANY_RESOURCE = {"PullerRole": QUERY_TOKEN_ACTIONS, "ReconcileRole": RECONCILE_QUERY_ACTIONS}
 ROS_TYPES = {
     "ALIYUN::OTS::Instance",
     "ALIYUN::OTS::Table",
@@ -274,6 +292,30 @@ def test_environment_variables_are_documented_and_configure_the_store(function):
     if function == "http_receipt":
         assert env["SMS_RECEIPTS_CALLBACK_TOKENS"] == GIVEN["CallbackTokens"]
         assert env["SMS_RECEIPTS_SENDS_TOKENS"] == GIVEN["SendsTokens"]
+    if function == "reconcile":  # the real SMS API, and the code's defaults for the rest
+        assert env["SMS_RECEIPTS_SMS_ENDPOINT"] == "dysmsapi.aliyuncs.com"
+        settings = reconcile_settings.ReconcileSettings.from_env(env)
+        assert settings == reconcile_settings.ReconcileSettings.from_env(
+            {"SMS_RECEIPTS_SMS_ENDPOINT": "dysmsapi.aliyuncs.com"}
+        )
+
+
+def test_the_reconcilers_tunables_are_parameters_with_the_codes_defaults():
+    """Grace and maximum age: String parameters (function variables are strings) whose defaults are the
+    code's, and whose pattern admits what the code accepts and refuses what it cannot read."""
+    env = resolve(RESOURCES["ReconcileFunction"]["Properties"]["EnvironmentVariables"])
+    for parameter, variable in (
+        ("ReconcileGraceSeconds", reconcile_settings.GRACE),
+        ("ReconcileMaxAgeHours", reconcile_settings.MAX_AGE),
+    ):
+        spec = PARAMETERS[parameter]
+        assert RESOURCES["ReconcileFunction"]["Properties"]["EnvironmentVariables"][variable.name] == {"Ref": parameter}
+        assert spec["Type"] == "String" and spec["Default"] == variable.default == env[variable.name]
+        assert variable.name in spec["Description"]
+        assert re.fullmatch(spec["AllowedPattern"], "696") and not re.fullmatch(spec["AllowedPattern"], "1h")
+    with_values = {**env, "SMS_RECEIPTS_RECONCILE_GRACE_SECONDS": "600", "SMS_RECEIPTS_RECONCILE_MAX_AGE_HOURS": "24"}
+    settings = reconcile_settings.ReconcileSettings.from_env(with_values)
+    assert (settings.grace_seconds, settings.max_age_hours) == (600, 24)
 
 
 def test_secrets_are_noecho_parameters_without_defaults():
@@ -303,8 +345,10 @@ def test_the_triggers():
     topic = triggers["mns_topic"]
     assert topic["SourceArn"] == "acs:mns:cn-hangzhou:1234567890123456:/topics/sms-receipts"
     assert topic["InvocationRole"] == "acs:ram::1234567890123456:role/sms-receipts-mns-invoke"
-    timer = triggers["timer"]
+    timer = resolve(RESOURCES["AlicomPullTimer"]["Properties"])  # three timers: the drain's, this, the reconciler's
     assert timer["FunctionName"] == "sms-receipts-alicom-pull" and timer["TriggerConfig"]["enable"] is False
+    reconcile = resolve(RESOURCES["ReconcileTimer"]["Properties"])
+    assert reconcile["FunctionName"] == "sms-receipts-reconcile" and reconcile["TriggerConfig"]["enable"] is True
     s_yaml = yaml.safe_load((ROOT / "s.yaml").read_text(encoding="utf-8"))["resources"]
     (s_queue,) = [
         t["triggerConfig"] for t in s_yaml["mns_receipt"]["props"]["triggers"] if t["triggerType"] == "eventbridge"
@@ -318,20 +362,26 @@ def test_the_triggers():
 # -- least privilege ------------------------------------------------------------------------------
 
 
-def sdk_calls_of_the_store(*modules) -> set[str]:
-    """The Tablestore APIs behind what the store calls: writer.py (and the drain's inbox.py, for the
-    function that drains) -> backend method -> SDK method."""
-    used = set()
-    for module in (writer, *modules):
-        used |= set(re.findall(r"self\.backend\.(\w+)\(", inspect.getsource(module)))
-    calls = set()
-    for method in used:
-        source = inspect.getsource(getattr(TablestoreBackend, method))
-        calls |= set(re.findall(r"self\.client\.(\w+)", source))
+def ots_actions(method: str) -> set[str]:
+    """The RAM actions of the Tablestore APIs a backend method calls (its SDK calls, by name)."""
+    calls = re.findall(r"self\.client\.(\w+)", inspect.getsource(getattr(TablestoreBackend, method)))
     return {"ots:" + "".join(part.capitalize() for part in call.split("_")) for call in calls}
 
 
-@pytest.mark.parametrize("role", ["FunctionRole", "PullerRole", "TopicInvocationRole"])
+def store_methods(*modules) -> set[str]:
+    """The backend methods the store calls: writer.py (and the drain's inbox.py, for the function
+    that drains)."""
+    return {
+        m for module in (writer, *modules) for m in re.findall(r"self\.backend\.(\w+)\(", inspect.getsource(module))
+    }
+
+
+def sdk_calls_of_the_store(*modules) -> set[str]:
+    """The Tablestore APIs behind what the store calls: store method -> backend method -> SDK method."""
+    return {action for method in store_methods(*modules) for action in ots_actions(method)}
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_no_action_or_resource_is_a_wildcard(role):
     for statement in statements(role):
         assert statement["Effect"] == "Allow"
@@ -339,9 +389,14 @@ def test_no_action_or_resource_is_a_wildcard(role):
             assert "*" not in action
         resources = as_list(statement["Resource"])
         if "*" in resources:
-            assert resources == ["*"] and set(as_list(statement["Action"])) == ALLOWED_ON_ANY_RESOURCE
+            assert resources == ["*"] and set(as_list(statement["Action"])) == ALLOWED_ON_ANY_RESOURCE[role]
         else:
             assert not [resource for resource in resources if "*" in resource]
+
+
+def test_every_role_is_a_functions_or_the_topic_triggers():
+    assert sorted(name for name, spec in RESOURCES.items() if spec["Type"] == "ALIYUN::RAM::Role") == sorted(ROLES)
+    assert set(ROLE_OF.values()) == set(ROLES) - {"TopicInvocationRole"}
 
 
 @pytest.mark.parametrize(
@@ -361,7 +416,111 @@ def test_tablestore_access_is_the_stores_calls_on_the_tables(role, modules, acti
     }
 
 
-@pytest.mark.parametrize("role", ["FunctionRole", "PullerRole"])
+OTS_TABLE_ARN = "acs:ots:cn-hangzhou:1234567890123456:instance/smsreceipts/table/sms_"
+
+
+def granted_on_tables(role: str) -> set[tuple[str, str]]:
+    """(RAM action, table) for every Tablestore action the role's statements grant, by table name."""
+    pairs = set()
+    for statement in statements(role):
+        actions = [a for a in as_list(statement["Action"]) if a.startswith("ots:")]
+        for resource in as_list(statement["Resource"]) if actions else ():
+            assert resource.startswith(OTS_TABLE_ARN), resource
+            pairs |= {(action, resource[len(OTS_TABLE_ARN) :]) for action in actions}
+    return pairs
+
+
+def reconciler_needs() -> set[tuple[str, str]]:
+    """(RAM action, table) the reconciler's code needs. Its own reads: reconciler.py's backend calls and
+    the schema table each names. The store's calls (writer.py: writes, and read-backs of what it wrote)
+    on every table a write of what the reconciler stores touches: SmsReport receipts of source `query`,
+    delivered, failed, and the `unknown` verdict; a receipt that does not parse; a row the service refuses."""
+    pairs = set()
+    for method, constant in re.findall(r"backend\.(\w+)\(\s*([A-Z_]+)\b", inspect.getsource(reconciler)):
+        pairs |= {(action, getattr(table_names, constant)) for action in ots_actions(method)}
+    report = {"biz_id": "900619^0", "phone_number": "13800000001", "send_time": "2026-11-25 10:00:00"}
+    receipts = [
+        {**report, "success": True, "err_code": "DELIVERED", "report_time": "2026-11-25 10:00:05"},
+        {**report, "success": False, "err_code": "UNDELIV", "report_time": "2026-11-25 10:00:06"},
+        {**report, "send_time": None, "success": False, "err_code": UNRESOLVED_ERR_CODE, "err_msg": "no report"},
+        {"phone_number": {"not": "a number"}},
+    ]
+    decoded = decode_items(receipts, MessageType.SMS_REPORT, Source.QUERY)
+    assert len(decoded.items) == 3 and len(decoded.rejected) == 1
+    rows = plan_writes(decoded.items, decoded.rejected, received_at=0).rows
+    written = {row.table for row in rows} | {refusal_row(decoded.items[0], "refused", 0).table}
+    for method in store_methods():
+        pairs |= {(action, table) for action in ots_actions(method) for table in written}
+    return pairs
+
+
+def test_the_reconcilers_tablestore_access_is_what_its_code_calls_on_the_tables_it_touches():
+    assert (
+        granted_on_tables("ReconcileRole")
+        == reconciler_needs()
+        == {
+            ("ots:GetRange", table_names.SEND_LOG),
+            ("ots:BatchGetRow", table_names.DELIVERY_STATE),  # the states, and the read-back
+            ("ots:BatchWriteRow", table_names.DELIVERY_STATE),
+            ("ots:BatchWriteRow", table_names.LEDGER),
+            ("ots:BatchGetRow", table_names.LEDGER),
+            ("ots:BatchWriteRow", table_names.DEAD_LETTER),
+            ("ots:BatchGetRow", table_names.DEAD_LETTER),
+        }
+    )
+
+
+def test_a_reconcile_run_through_the_function_calls_only_what_its_role_allows(
+    emulator, storage_env, fresh_instance, monkeypatch
+):
+    """End to end on the emulators (the real SDKs): every Tablestore call of a run, by API and table,
+    and every SMS API action it calls, is granted to ReconcileRole."""
+    keys = {"access_key_id": storage_env[storage_settings.ENV_ACCESS_KEY_ID]}
+    keys["access_key_secret"] = storage_env[storage_settings.ENV_ACCESS_KEY_SECRET]
+    with DysmsapiEmulator(delivery_delay=0, **keys) as sms:
+        instance = fresh_instance(
+            {
+                **storage_env,
+                "SMS_RECEIPTS_SMS_ENDPOINT": sms.address,
+                "SMS_RECEIPTS_SMS_PROTOCOL": "http",
+                "SMS_RECEIPTS_RECONCILE_GRACE_SECONDS": "0",
+            }
+        )
+        sms.state.plan("13800000002", err_code="UNDELIV")
+        request = SendSmsRequest(phone_numbers="13800000001,13800000002", sign_name="阿里云", template_code="SMS_1")
+        log = SendLog(instance.store())
+        assert log.record_sdk_call(request, sms.client().send_sms(request)).confirmed
+        four_days_ago = int((time.time() - 96 * 3600) * 1000)  # past the maximum age: no report, no record
+        assert log.record([Send("old^0", "13800000003", four_days_ago)]).confirmed
+
+        used: set[tuple[str, str]] = set()
+        tables = {
+            "batch_write": lambda rows, *_, **__: {row.table for row in rows},
+            "batch_get": lambda table, *_, **__: {table},
+            "scan": lambda table, *_, **__: {table},
+        }
+        calling = {m: ots_actions(m) for m in vars(TablestoreBackend) if not m.startswith("_") and ots_actions(m)}
+        for method, actions in calling.items():
+            real, named = getattr(TablestoreBackend, method), tables.get(method, lambda *_, **__: {"<any>"})
+
+            def recorded(self, *args, _real=real, _actions=actions, _named=named, **kwargs):
+                used.update((action, table) for action in _actions for table in _named(*args, **kwargs))
+                return _real(self, *args, **kwargs)
+
+            monkeypatch.setattr(TablestoreBackend, method, recorded)
+        before = sms.requests
+        context = types.SimpleNamespace(function=types.SimpleNamespace(timeout=30))
+        result = load_function("reconcile").handler(events.timer_event(trigger_name="every-10-minutes"), context)
+        called = {"dysms:" + action for action, count in (sms.requests - before).items() if count}
+
+    assert (result["resolved"], result["unknown"], result["failed"]) == (2, 1, 0), result
+    assert used and used <= granted_on_tables("ReconcileRole")
+    assert {("ots:GetRange", table_names.SEND_LOG), ("ots:BatchGetRow", table_names.DELIVERY_STATE)} <= used
+    assert called == RECONCILE_QUERY_ACTIONS  # QuerySendDetails, then QuerySendStatistics for the window
+    assert called <= {a for s in statements("ReconcileRole") for a in as_list(s["Action"])}
+
+
+@pytest.mark.parametrize("role", ["FunctionRole", "PullerRole", "ReconcileRole"])
 def test_logging_goes_to_the_functions_logstore_only(role):
     (log,) = [s for s in statements(role) if any(a.startswith("log:") for a in as_list(s["Action"]))]
     assert log["Action"] == ["log:PostLogStoreLogs"]
@@ -379,6 +538,8 @@ def test_only_the_puller_may_ask_for_alicom_queue_tokens():
     assert set(token["Action"]) == QUERY_TOKEN_ACTIONS and token["Resource"] == "*"  # SERVICE granularity only
     sms_codes = ("dysms:", "dybase:", "dybaseapi:", "cloudcomm:", "sms:")
     assert not {a for a in actions("FunctionRole") if a.startswith(sms_codes)}
+    assert {a for a in actions("PullerRole") if a.startswith(sms_codes)} == QUERY_TOKEN_ACTIONS
+    assert {a for a in actions("ReconcileRole") if a.startswith(sms_codes)} == RECONCILE_QUERY_ACTIONS
     assert not {a for a in actions("PullerRole") if a.startswith("dybaseapi:")}  # an endpoint, not a RAM code
     assert "acs:dybaseapi" not in (ROOT / "template.yml").read_text(encoding="utf-8")
     assert actions("TopicInvocationRole") == {"fc:InvokeFunction"}
@@ -396,6 +557,23 @@ def test_the_readme_gives_the_pullers_token_statement_of_the_template():
     (token,) = [s for s in statements("PullerRole") if set(as_list(s["Action"])) & QUERY_TOKEN_ACTIONS]
     assert documented == [token]
     assert "dybaseapi:QueryTokenForMnsQueue" not in readme and "acs:dybaseapi" not in readme
+
+
+def test_the_readme_gives_the_reconcilers_policy_of_the_template():
+    """README "Deploy", step 2: the reconciler's policy for `s` deployments, placeholders filled, is the
+    template's ReconcileRole policy."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```json\n(.*?)```", readme, re.DOTALL) if "dysms:QuerySendDetails" in b]
+    filled = {
+        "<region>": "cn-hangzhou",
+        "<uid>": "1234567890123456",
+        "<instance>": GIVEN["OtsInstanceName"],
+        "<project>": GIVEN["LogProjectName"],
+        "<logstore>": "sms-receipts",
+    }
+    for placeholder, value in filled.items():
+        block = block.replace(placeholder, value)
+    assert json.loads(block)["Statement"] == statements("ReconcileRole")
 
 
 def test_a_push_through_the_function_calls_only_allowed_apis(emulator, storage_env, fresh_instance):
