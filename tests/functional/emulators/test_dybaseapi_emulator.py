@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from sms_receipts_dev.emulators.dybaseapi import (
 )
 from sms_receipts_dev.emulators.mns import MnsEmulator
 from sms_receipts_dev.emulators.rpc.auth import v1_signature
+
+from helpers import standalone_emulator
 
 SMS_REPORT_QUEUE = "Alicom-Queue-1234567890123456-SmsReport"
 
@@ -314,33 +315,13 @@ def test_slow_fault_delays_but_succeeds(dybaseapi):
 # ---- standalone commands --------------------------------------------------------------------------
 
 
-def start(module: str, argv: list[str]) -> tuple[subprocess.Popen, dict]:
-    command = [sys.executable, "-c", f"from sms_receipts_dev.emulators.{module} import main; main({argv!r})"]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    if not selector.select(timeout=60):
-        process.kill()
-        process.wait()
-        pytest.fail(f"the {module} emulator printed nothing within 60 s")
-    return process, json.loads(process.stdout.readline())
-
-
 def test_standalone_mains_share_tokens_across_processes():
-    processes = []
-    try:
-        dybaseapi_process, token_service = start(
-            "dybaseapi", ["--port", "0", "--token-lifetime", "30", "--message-type", "SmsReport"]
-        )
-        processes.append(dybaseapi_process)
-        mns_process, queues = start("mns", ["--port", "0", "--queue", SMS_REPORT_QUEUE])
-        processes.append(mns_process)
+    dybaseapi = ["--port", "0", "--token-lifetime", "30", "--message-type", "SmsReport"]
+    with (
+        standalone_emulator("dybaseapi", dybaseapi) as (dybaseapi_process, token_service),
+        standalone_emulator("mns", ["--port", "0", "--queue", SMS_REPORT_QUEUE]) as (mns_process, queues),
+    ):
+        processes = [dybaseapi_process, mns_process]
         assert set(token_service) == {
             "endpoint",
             "protocol",
@@ -372,8 +353,3 @@ def test_standalone_mains_share_tokens_across_processes():
         for process in processes:
             process.send_signal(signal.SIGTERM)
         assert [process.wait(timeout=30) for process in processes] == [0, 0]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import selectors
 import signal
-import subprocess
-import sys
 from datetime import datetime
 
 from alibabacloud_dysmsapi20170525.client import Client
@@ -20,6 +16,8 @@ from alibabacloud_dysmsapi20170525.models import (
 from alibabacloud_tea_openapi.models import Config
 
 from sms_receipts_dev.emulators.dysmsapi import BEIJING, DysmsapiEmulator, DysmsapiState, ManualClock
+
+from helpers import standalone_emulator
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=BEIJING).timestamp()
 TODAY = "20261125"
@@ -158,25 +156,10 @@ def test_without_a_data_dir_nothing_outlives_the_emulator(tmp_path):
 
 
 def test_standalone_data_dir_keeps_sends_for_the_next_emulator(tmp_path):
-    command = [
-        sys.executable,
-        "-c",
-        "from sms_receipts_dev.emulators.dysmsapi import main; main("
-        + repr(["--port", "0", "--data-dir", str(tmp_path), "--delivery-delay", "0"])
-        + ")",
-    ]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
-        assert selector.select(timeout=60), "the emulator printed nothing within 60 s"
-        info = json.loads(process.stdout.readline())
+    with standalone_emulator("dysmsapi", ["--port", "0", "--data-dir", str(tmp_path), "--delivery-delay", "0"]) as (
+        process,
+        info,
+    ):
         config = Config(
             access_key_id=info["access_key_id"],
             access_key_secret=info["access_key_secret"],
@@ -186,10 +169,6 @@ def test_standalone_data_dir_keeps_sends_for_the_next_emulator(tmp_path):
         biz_id = send(Client(config), NUMBERS[0]).biz_id
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     with DysmsapiEmulator(data_dir=tmp_path) as restarted:
         [message] = restarted.state.messages()
         assert (message.biz_id, message.phone_number) == (biz_id, NUMBERS[0])

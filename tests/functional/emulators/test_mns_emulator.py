@@ -6,12 +6,8 @@ import base64
 import hashlib
 import http.client
 import json
-import os
-import selectors
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -30,6 +26,8 @@ from sms_receipts_dev.emulators.credentials import (
 from sms_receipts_dev.emulators.mns import FaultConfig, MnsEmulator, MnsState, QueueAttributes
 from sms_receipts_dev.emulators.mns.auth import authorization
 from sms_receipts_dev.emulators.mns.models import OutgoingMessage
+
+from helpers import standalone_emulator
 
 RECEIPT = {
     "phone_number": "13800000000",
@@ -637,25 +635,9 @@ def test_shared_credential_store_and_port_zero():
 
 
 def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
-    command = [
-        sys.executable,
-        "-c",
-        "from sms_receipts_dev.emulators.mns import main; main("
-        + repr(["--port", "0", "--data-dir", str(tmp_path), "--queue", "receipts", "--seed", "3"])
-        + ")",
-    ]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
-        assert selector.select(timeout=60), "the emulator printed nothing within 60 s"
-        info = json.loads(process.stdout.readline())
+    with standalone_emulator(
+        "mns", ["--port", "0", "--data-dir", str(tmp_path), "--queue", "receipts", "--seed", "3"]
+    ) as (process, info):
         assert set(info) == {"endpoint", "access_key_id", "access_key_secret", "account_id", "region", "queues"}
         assert info["endpoint"].startswith("http://127.0.0.1:") and info["queues"] == ["receipts"]
         from mns.account import Account
@@ -664,10 +646,6 @@ def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
         queue.send_message(Message("persisted"))
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     with MnsEmulator(data_dir=tmp_path) as restarted:
         assert [view.body for view in restarted.state.message_views("receipts")] == [
             base64.b64encode(b"persisted").decode("ascii")

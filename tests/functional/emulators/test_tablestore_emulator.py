@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import http.client
-import json
 import logging
-import os
-import selectors
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from contextlib import closing
@@ -62,6 +57,8 @@ from sms_receipts_dev.emulators.tablestore.models import (
     RowChange,
     TableSettings,
 )
+
+from helpers import standalone_emulator
 
 IGNORE = RowExistenceExpectation.IGNORE
 EXPECT_EXIST = RowExistenceExpectation.EXPECT_EXIST
@@ -901,25 +898,10 @@ def test_ttl_hides_expired_cells():
 
 
 def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
-    command = [
-        sys.executable,
-        "-c",
-        "from sms_receipts_dev.emulators.tablestore import main; main("
-        + repr(["--port", "0", "--data-dir", str(tmp_path), "--seed", "3"])
-        + ")",
-    ]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
-        assert selector.select(timeout=60), "the emulator printed nothing within 60 s"
-        info = json.loads(process.stdout.readline())
+    with standalone_emulator("tablestore", ["--port", "0", "--data-dir", str(tmp_path), "--seed", "3"]) as (
+        process,
+        info,
+    ):
         assert set(info) == {"endpoint", "instance_name", "access_key_id", "access_key_secret"}
         assert info["endpoint"].startswith("http://127.0.0.1:")
         client = OTSClient(
@@ -932,7 +914,3 @@ def test_standalone_main_prints_connection_json_and_stops_on_sigterm(tmp_path):
         assert client.list_table() == ()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
