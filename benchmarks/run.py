@@ -12,7 +12,16 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_cold, bench_devstack, bench_http, bench_parse, bench_pull, bench_push_size, bench_store
+from benchmarks import (
+    bench_cold,
+    bench_devstack,
+    bench_http,
+    bench_parse,
+    bench_pull,
+    bench_push_size,
+    bench_reconcile,
+    bench_store,
+)
 
 BENCHMARKS = {
     "parse": bench_parse.run,
@@ -22,6 +31,7 @@ BENCHMARKS = {
     "cold": bench_cold.run,  # the whole cold first push vs `import tablestore` (issue 11 §4)
     "push-size": bench_push_size.run,  # largest push answered inline vs spilled (§1)
     "devstack": bench_devstack.run,  # local stack latency vs stored receipts, restart time (§6)
+    "reconcile": bench_reconcile.run,  # 10,000 pending sends vs a sequential loop, 20 ms a query (issue 12 §6)
 }
 
 
