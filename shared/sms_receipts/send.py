@@ -50,7 +50,11 @@ def send(
     request = SendSmsRequest(
         phone_numbers=phones, sign_name=sign, template_code=template, template_param=params, out_id=out_id
     )
-    response = client.send_sms(request)
+    try:
+        response = client.send_sms(request)
+    except Exception as exc:  # noqa: BLE001 - the Tea runtime's errors (gateway, network) share no base class
+        code = getattr(exc, "code", None) or type(exc).__name__
+        raise ValueError(f"the SMS API at {settings.sms_endpoint} did not take the send: {code}: {exc}") from None
     body = response.body
     if body.code != "OK":
         raise ValueError(f"the SMS API refused the send: {body.code}: {body.message}")

@@ -37,8 +37,8 @@ class JobResult:
         return fields
 
 
-def sms_api(settings: ReconcileSettings, credentials: tuple[str, str, str | None], **kwargs: Any) -> SmsApi:
-    return SmsApi(SmsApiConfig(settings.sms_endpoint, settings.sms_protocol), credentials, qps=settings.qps, **kwargs)
+def sms_api(settings: ReconcileSettings, credentials: tuple[str, str, str | None]) -> SmsApi:
+    return SmsApi(SmsApiConfig(settings.sms_endpoint, settings.sms_protocol), credentials, qps=settings.qps)
 
 
 def day_completeness(

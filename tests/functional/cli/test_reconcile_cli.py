@@ -74,3 +74,11 @@ def test_without_a_stack_or_cloud_settings_it_says_what_to_set(command, tmp_path
 def test_out_of_range_options_are_usage_errors(tmp_path, capsys):
     assert cli.main(["completeness", "--days", "40", "--data-dir", str(tmp_path)]) == 2
     assert "--days" in capsys.readouterr().err
+
+
+def test_a_send_to_a_stopped_stack_says_so_in_one_line(tmp_path, capsys):
+    with DevStack(port=0, data_dir=tmp_path / "data", token="t", drain_seconds=None) as stack:
+        data_dir = str(stack.data_dir)
+    status = cli.main(["send", "--phones", "13800000001", "--sign", "s", "--template", "t", "--data-dir", data_dir])
+    err = capsys.readouterr().err
+    assert status == 1 and "did not take the send" in err and "Traceback" not in err
