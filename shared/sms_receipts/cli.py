@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .settings import Variable
 
 if TYPE_CHECKING:
+    from .reconcile.settings import ReconcileSettings
     from .storage import Storage
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -297,7 +298,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _reconcile_settings(args: argparse.Namespace) -> tuple[Storage, Any, dict[str, str]]:
+def _reconcile_settings(args: argparse.Namespace) -> tuple[Storage, ReconcileSettings, dict[str, str]]:
     from .endpoints import sms_env, storage_env
     from .reconcile.settings import ReconcileSettings
     from .storage import Storage, StorageSettings
