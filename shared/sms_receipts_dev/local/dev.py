@@ -7,17 +7,22 @@ their tokens) and runs the Alicom puller against it; drains the inbox every few 
 function's timer does every minute; runs the reconciler every 10 (scaled) minutes against the dysmsapi
 emulator, as the reconcile function's timer does; writes `endpoints.json` into the data dir
 (callback URLs with the token, every emulator's endpoint and credentials) for the other commands;
-prints the callback URL and a ready-to-paste `curl`. Ctrl-C stops everything.
+prints the callback URL and a ready-to-paste `curl`. Ctrl-C stops everything (a second Ctrl-C during
+the stop leaves at once) and removes `endpoints.json`; a start that fails (`PortInUse`) leaves nothing
+running.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import secrets
 import signal
+import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,7 @@ from sms_receipts.logs import log_event
 from sms_receipts.parsing import MessageType
 from sms_receipts.reconcile.job import JobResult, run_job
 from sms_receipts.reconcile.settings import DEFAULT_GRACE_SECONDS, DEFAULT_MAX_AGE_HOURS, ReconcileSettings
+from sms_receipts.settings import ConfigurationError
 from sms_receipts.storage import BackendError
 from sms_receipts.storage import settings as storage_settings
 from sms_receipts.storage.inbox import DrainReport
@@ -48,6 +54,17 @@ TOKEN_FILE = "callback-token"
 LOCAL_ACCOUNT_ID = "1234567890123456"
 # The intl site's reports share the SmsReport queue.
 ALICOM_TYPES = tuple(t.value for t in MessageType if t is not MessageType.INTL_SMS_REPORT)
+# How long `stop()` waits for a background round (drain, reconcile, pull) before stopping the emulators
+# under it: its next call then fails at once, and the round ends.
+STOP_GRACE_SECONDS = 5.0
+
+
+class PortInUse(ConfigurationError):
+    """The HTTP function's port is taken (the CLI prints the message as one line, exit status 2)."""
+
+    def __init__(self, port: int):
+        super().__init__(f"port {port} is in use: stop what uses it or pass --port")
+        self.port = port
 
 
 def load_http_handler(root: Path | None = None) -> Handler:
@@ -115,8 +132,10 @@ class DevStack:
         self.port = port
         self.token = _token(self.data_dir, token)
         self.table_prefix = table_prefix
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ConfigurationError(f"the fault rate must be between 0 and 1, not {fault_rate:g}")
         # Only the faults the store must ride out; the console's push would see them too. They start
-        # once the stack has made its tables (`start`), which is the stack's set-up, not a push.
+        # once `start` is done: its set-up (the tables) is not what they are there to exercise.
         self._fault_rates = (
             {k: v for k, v in vars(FaultRates.spread(fault_rate)).items() if k != "slow"} if fault_rate else {}
         )
@@ -146,8 +165,28 @@ class DevStack:
         self._puller_thread: threading.Thread | None = None
         self._drain_thread: threading.Thread | None = None
         self._reconcile_thread: threading.Thread | None = None
+        self._endpoints_written: bytes | None = None
 
     def start(self) -> DevStack:
+        """Start everything; on failure (`PortInUse`, ...) stop what had started, then raise: the
+        emulators' handler threads are not daemons, so a half-started stack would keep the process."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _gateway(self) -> FcHttpGateway:
+        try:
+            return FcHttpGateway(load_http_handler(), port=self.port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(self.port) from None
+            raise ConfigurationError(f"cannot listen on port {self.port}: {exc.strerror or exc}") from None
+
+    def _start(self) -> None:
+        self.gateway = self._gateway()  # bound first: a taken port fails before anything runs
         self.tablestore.start()
         info = self.tablestore.connection_info()
         env = {
@@ -163,9 +202,7 @@ class DevStack:
         self.instance = instance.Instance(env)
         self._previous = instance.install(self.instance)
         self.instance.storage().backend.create_missing_tables()
-        if self._fault_rates:
-            self.tablestore.faults.set(**self._fault_rates)
-        self.gateway = FcHttpGateway(load_http_handler(), port=self.port).start()
+        self.gateway.start()
         self.dybaseapi.start()
         self.mns.start()
         self.dysmsapi.start()
@@ -199,7 +236,8 @@ class DevStack:
                 target=self._reconcile_loop, args=(seconds,), name="reconcile", daemon=True
             )
             self._reconcile_thread.start()
-        return self
+        if self._fault_rates:
+            self.tablestore.faults.set(**self._fault_rates)
 
     def reconcile_settings(self, **overrides: Any) -> ReconcileSettings:
         """The reconciler's settings on this stack: its dysmsapi emulator, and the grace and maximum
@@ -225,8 +263,12 @@ class DevStack:
         while not self._stopping.wait(seconds):
             try:
                 self.reconcile_once(budget_seconds=max(5.0, seconds))
-            except BackendError as exc:  # the emulator is stopping, or faulty: the next round retries
-                log_event(log, "reconcile", logging.WARNING, error=str(exc))
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return  # `stop()` stopped the emulators under this round
+                if not isinstance(exc, BackendError):
+                    raise
+                log_event(log, "reconcile", logging.WARNING, error=str(exc))  # faulty: the next round retries
 
     def drain_once(self, budget_seconds: float = 30.0) -> DrainReport:
         """Store what the inbox holds now, as one run of the MNS function's drain timer."""
@@ -239,8 +281,12 @@ class DevStack:
         while not self._stopping.wait(self.drain_seconds):
             try:
                 report = self.drain_once(budget_seconds=max(5.0, self.drain_seconds * 4))
-            except BackendError as exc:  # the emulator is stopping, or faulty: the next round retries
-                log_event(log, "drain", logging.WARNING, error=str(exc))
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return  # `stop()` stopped the emulators under this round
+                if not isinstance(exc, BackendError):
+                    raise
+                log_event(log, "drain", logging.WARNING, error=str(exc))  # faulty: the next round retries
                 continue
             if report.entries:
                 log_event(log, "drain", logging.INFO if not report.left else logging.WARNING, **report.as_fields())
@@ -287,6 +333,8 @@ class DevStack:
 
     def endpoints(self) -> dict[str, Any]:
         return {
+            # The process serving them: a file left by one killed (kill -9) names a dead pid.
+            "pid": os.getpid(),
             "http_function": self.url,
             "callback_urls": {t.value: self.callback_url(t) for t in MessageType},
             "token": self.token,
@@ -312,12 +360,31 @@ class DevStack:
     def _write_endpoints(self, info: dict[str, str]) -> None:
         path = self.data_dir / ENDPOINTS_FILE
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.endpoints(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        content = (json.dumps(self.endpoints(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        temporary.write_bytes(content)
         temporary.chmod(0o600)
         temporary.replace(path)
+        self._endpoints_written = content
+
+    def _remove_endpoints(self) -> None:
+        """Remove `endpoints.json` if it is still the one this stack wrote: once stopped, the other
+        commands find no file (and say to start the stack) rather than a dead endpoint."""
+        if self._endpoints_written is None:
+            return
+        path = self.data_dir / ENDPOINTS_FILE
+        try:
+            if path.read_bytes() == self._endpoints_written:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        self._endpoints_written = None
 
     def stop(self) -> None:
+        """Stop everything this stack started (also after a failed `start`); within about
+        `STOP_GRACE_SECONDS` even with a background round under way."""
         self._stopping.set()
+        self._remove_endpoints()
+        grace = time.monotonic() + STOP_GRACE_SECONDS
         if self.sms_service is not None:
             self.sms_service.stop()
             self.sms_service = None
@@ -329,14 +396,12 @@ class DevStack:
         level = alicom_log.level
         alicom_log.setLevel(logging.CRITICAL)
         self.mns.stop()  # ends the puller's long poll
-        if self._puller_thread is not None:
-            self._puller_thread.join(timeout=20)
-            self._puller_thread = None
-        alicom_log.setLevel(level)
-        for thread in (self._drain_thread, self._reconcile_thread):
+        # Daemon threads: one still in a round when the grace ends has its emulators stopped under it.
+        for thread in (self._puller_thread, self._drain_thread, self._reconcile_thread):
             if thread is not None:
-                thread.join(timeout=60)
-        self._drain_thread = self._reconcile_thread = None
+                thread.join(timeout=max(0.0, grace - time.monotonic()))
+        self._puller_thread = self._drain_thread = self._reconcile_thread = None
+        alicom_log.setLevel(level)
         self.dybaseapi.stop()
         self.dysmsapi.stop()
         self.tablestore.stop()
@@ -352,14 +417,40 @@ class DevStack:
 
 
 def run(port: int, data_dir: str, token: str | None, fault_rate: float, service: ServiceOptions | None = None) -> int:
+    """`sms-receipts dev`, the process's command: start, print how to use the stack, serve until SIGINT
+    or SIGTERM, stop; 0. A second signal while stopping leaves at once (status 128 + the signal). A
+    stack that cannot start raises a `ConfigurationError` (`PortInUse`, ...) with nothing left running."""
     from sms_receipts.storage.tablestore import quiet_sdk_logs
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the function's log lines, as on FC
     quiet_sdk_logs()
+    stopped = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stopped.is_set():  # the stop is taking too long for the person waiting: leave now
+            os.write(sys.stderr.fileno(), b"sms-receipts dev: stopping at once\n")  # no print: not reentrant
+            os._exit(128 + signum)
+        stopped.set()
+
+    # Installed before the start, so a Ctrl-C during it stops the stack once it is up (or, twice, at once);
+    # kept until the process ends, so a late Ctrl-C is never a KeyboardInterrupt traceback.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     stack = DevStack(
         port=port, data_dir=data_dir, token=token, fault_rate=fault_rate, env=os.environ, service=service
     ).start()
-    stack.start_puller()
+    try:
+        stack.start_puller()
+        if not stopped.is_set():
+            _print_banner(stack)
+        stopped.wait()
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+def _print_banner(stack: DevStack) -> None:
     url = stack.callback_url()
     sample = Path("examples") / "http" / "SmsReport.json"
     print(f"HTTP receipt function: {stack.url}", flush=True)
@@ -371,12 +462,3 @@ def run(port: int, data_dir: str, token: str | None, fault_rate: float, service:
     print(f"  .venv/bin/sms-receipts mns-send {sample}")
     print("Then: .venv/bin/sms-receipts query --biz-id 900619746936498440^0")
     print("Ctrl-C to stop.", flush=True)
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    finally:
-        stack.stop()
-        print("stopped", flush=True)
-    return 0

@@ -8,6 +8,7 @@ and the handler's `{statusCode, headers, isBase64Encoded, body}` becomes the HTT
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 import uuid
 from collections.abc import Callable
@@ -78,9 +79,16 @@ class _GatewayServer(ThreadingHTTPServer):
         super().__init__(address, _GatewayRequestHandler)
         self.handler = handler
 
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can stall for seconds.
+        socketserver.TCPServer.server_bind(self)
+        host, self.server_port = self.server_address[:2]
+        self.server_name = str(host)
+
 
 class FcHttpGateway:
-    """Serves `handler(event, context)` on http://HOST:PORT, like an FC HTTP trigger."""
+    """Serves `handler(event, context)` on http://HOST:PORT, like an FC HTTP trigger. The port is bound
+    on construction (an `OSError` when it is taken), served from `start()`."""
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0):
         self._server = _GatewayServer((host, port), handler)
@@ -88,8 +96,7 @@ class FcHttpGateway:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.server_name}:{self._server.server_port}"
 
     def start(self) -> FcHttpGateway:
         self._thread = threading.Thread(
@@ -99,10 +106,12 @@ class FcHttpGateway:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving and close the port; also for a gateway never started. Idempotent."""
         if self._thread is not None:
+            self._server.shutdown()  # waits for serve_forever, so only once it runs
             self._thread.join()
+            self._thread = None
+        self._server.server_close()
 
     def __enter__(self) -> FcHttpGateway:
         return self.start()

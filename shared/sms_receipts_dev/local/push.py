@@ -2,20 +2,30 @@
 
 The service POSTs a JSON array, waits 700 ms for HTTP 200 with a numeric `code`, and otherwise
 pushes again after 1, 5 and 10 minutes, then gives up. `time_scale` shrinks those waits for local
-use (0.001 turns minutes into 60 ms).
+use (0.001 turns minutes into 60 ms). An `https://` URL is pushed over TLS with the certificate
+verified (against the system's CAs, or `ca_file`'s); a certificate that does not verify raises
+`CertificateRefused` at once, since no re-push could succeed.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from sms_receipts.settings import ConfigurationError
+
 RESPONSE_TIMEOUT = 0.7  # seconds the SMS service waits for an answer
 RETRY_DELAYS = (60.0, 300.0, 600.0)  # then it gives up
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class CertificateRefused(ConfigurationError):
+    """The callback URL's TLS certificate does not verify (untrusted issuer, wrong host, expired)."""
 
 
 @dataclass
@@ -24,6 +34,8 @@ class PushAttempt:
     body: bytes
     seconds: float
     error: str | None = None
+    # Seconds (scaled) until the next push; None when there is none (accepted, or the last one).
+    retry_in: float | None = None
 
     @property
     def accepted(self) -> bool:
@@ -44,22 +56,66 @@ class PushResult:
         return bool(self.attempts) and self.attempts[-1].accepted
 
 
-def post_once(url: str, body: bytes, timeout: float = RESPONSE_TIMEOUT) -> PushAttempt:
+def _connection(url: str, timeout: float, ca_file: str | None) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(url)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise ConfigurationError(f"{url!r} is not an http:// or https:// URL")
+    try:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise ConfigurationError(f"{url!r}: {exc}") from None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme == "http":
+        return http.client.HTTPConnection(parts.hostname, port, timeout=timeout), target
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"cannot read the CA bundle {ca_file}: {exc}") from None
+    return http.client.HTTPSConnection(parts.hostname, port, timeout=timeout, context=context), target
+
+
+def post_once(url: str, body: bytes, timeout: float = RESPONSE_TIMEOUT, *, ca_file: str | None = None) -> PushAttempt:
+    """One POST; `timeout` bounds each step (connect, TLS handshake, each read), as before TLS."""
+    connection, target = _connection(url, timeout, ca_file)
     started = time.monotonic()
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
     try:
         connection.request("POST", target, body=body, headers={"Content-Type": "application/json;charset=utf-8"})
         response = connection.getresponse()
         data = response.read()
         return PushAttempt(response.status, data, time.monotonic() - started)
+    except ssl.SSLCertVerificationError as exc:
+        hint = " (for a private CA, pass its certificate with --ca-file)" if ca_file is None else f" (CAs: {ca_file})"
+        raise CertificateRefused(
+            f"the TLS certificate of {connection.host}:{connection.port} is not trusted: "
+            f"{exc.verify_message or exc.reason}{hint}"
+        ) from None
     except (OSError, http.client.HTTPException) as exc:
         return PushAttempt(None, b"", time.monotonic() - started, f"{type(exc).__name__}: {exc}")
     finally:
         connection.close()
+
+
+def push_attempts(
+    url: str,
+    body: bytes,
+    time_scale: float = 1.0,
+    delays: tuple[float, ...] = RETRY_DELAYS,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout: float = RESPONSE_TIMEOUT,
+    ca_file: str | None = None,
+) -> Iterator[PushAttempt]:
+    """Each attempt as soon as it ends (with `retry_in` set), then the wait before the next one: a
+    caller prints progress while re-pushes are minutes apart."""
+    waits = [delay * time_scale for delay in delays]
+    for number in range(len(waits) + 1):
+        attempt = post_once(url, body, timeout, ca_file=ca_file)
+        if not attempt.accepted and number < len(waits):
+            attempt.retry_in = waits[number]
+        yield attempt
+        if attempt.retry_in is None:
+            return
+        if attempt.retry_in:
+            sleep(attempt.retry_in)
 
 
 def push(
@@ -69,13 +125,14 @@ def push(
     delays: tuple[float, ...] = RETRY_DELAYS,
     sleep: Callable[[float], None] = time.sleep,
     timeout: float = RESPONSE_TIMEOUT,
+    ca_file: str | None = None,
+    on_attempt: Callable[[int, PushAttempt], None] | None = None,
 ) -> PushResult:
+    """Push until accepted or given up; `on_attempt(number, attempt)` is called as each attempt ends
+    (from 1), before the wait for the next."""
     result = PushResult()
-    for delay in (0.0, *delays):
-        if delay:
-            sleep(delay * time_scale)
-        attempt = post_once(url, body, timeout)
+    for attempt in push_attempts(url, body, time_scale, delays, sleep, timeout, ca_file):
         result.attempts.append(attempt)
-        if attempt.accepted:
-            break
+        if on_attempt is not None:
+            on_attempt(len(result.attempts), attempt)
     return result
