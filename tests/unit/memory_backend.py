@@ -22,6 +22,7 @@ from typing import Any
 
 from sms_receipts.storage import BackendError, RowResult, StorageBackend
 from sms_receipts.storage.plan import DeleteRow, InsertOnce, PlannedRow, Replace, SupersedeIfNewer
+from sms_receipts.storage.schema import TABLES
 
 CONDITION_FAILED = "OTSConditionCheckFail"
 LOST = "lost"  # a request whose rows land but whose response is lost (NetworkError)
@@ -104,8 +105,36 @@ class MemoryBackend(StorageBackend):
         found = [self.row(table, key) for key in keys]
         return [None if row is None else {c: row[c] for c in columns if c in row} for row in found]
 
-    def scan(self, table: str, start=None, end=None, since=None):
-        for key in sorted(self.tables.get(table, {})):
-            row = self.tables[table][key]
-            if since is None or row.get(since[0], -1) >= since[1]:
-                yield {**dict(key), **row}
+    def scan(self, table: str, start=None, end=None, since=None, *, index=None, columns=None):
+        """As the service: [start, end) by key prefix (missing trailing columns span their range), an
+        index's rows keyed by its whole key (rows missing an index column left out), `columns` only."""
+        schema = TABLES[table]
+        names = schema.index_key(schema.index(index)) if index else tuple(name for name, _ in schema.primary_key)
+        copied = set(schema.index(index).columns) if index else None
+        rows = []
+        for key, stored in self.tables.get(table, {}).items():
+            row = {**dict(key), **stored}
+            if any(name not in row for name in names):
+                continue
+            if copied is not None:
+                row = {name: value for name, value in row.items() if name in names or name in copied}
+            rows.append((tuple(row[name] for name in names), row))
+        low = _order([value for _, value in start or ()], len(names), _MIN)
+        high = _order([value for _, value in end or ()], len(names), _MAX)
+        for key, row in sorted(rows, key=lambda entry: _order(list(entry[0]), len(names), _MIN)):
+            if not low <= _order(list(key), len(names), _MIN) < high:
+                continue
+            if since is not None and row.get(since[0], -1) < since[1]:
+                continue
+            if columns:
+                row = {name: value for name, value in row.items() if name in names or name in columns}
+            yield row
+
+
+_MIN, _MAX = object(), object()
+
+
+def _order(values: list, width: int, pad: object) -> tuple:
+    """A key's sort order, padded to `width` columns with `pad` (below or above every value)."""
+    values = values + [pad] * (width - len(values))
+    return tuple((0,) if v is _MIN else (2,) if v is _MAX else (1, v) for v in values)

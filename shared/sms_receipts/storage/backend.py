@@ -48,12 +48,18 @@ class StorageBackend(ABC):
         start: PrimaryKey | None = None,
         end: PrimaryKey | None = None,
         since: tuple[str, int] | None = None,
+        *,
+        index: str | None = None,
+        columns: list[str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """The rows of a table (or of a primary-key range, `start` included and `end` not; a key that
         names only the first columns spans the rest, so `start == end == (("day_shard", d),)` is
         every row under that first column) in key order, as dicts; `since` =
         (column, value) keeps only rows whose integer column is at least the value (filtered by the
-        service, which still reads every row of the range). Raises BackendError."""
+        service, which still reads every row of the range). `index` names one of the table's
+        (`schema.TableSchema.indexes`): its rows instead, keyed and ordered by its key
+        (`TableSchema.index_key`), holding its columns only. `columns`: only these attribute columns
+        (and the primary key); None or empty, every column. Raises BackendError."""
 
     def serializer_fallbacks(self) -> int:
         """Rows this process has so far encoded the slow way (a backend with a fast path counts them)."""

@@ -6,6 +6,10 @@ inside its 700 ms budget), and network errors reported as `BackendError("Network
 lets urllib3's exceptions through). What it leaves to the caller: the SDK's log level
 (`quiet_sdk_logs()`) and the fast PlainBuffer serializer (`plainbuffer.install_fast_put_row_serializer`),
 both set once by the composition root, `storage.factory.Storage`.
+
+Administration (`create_missing_tables`, for `init-tables`) also creates the schema's secondary
+indexes, and adds the predefined columns they need to a table created before them; the SDK has no
+call for that one (AddDefinedColumn), so it is sent here through the SDK's own request path.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from tablestore import (
     ReservedThroughput,
     Row,
     RowExistenceExpectation,
+    SecondaryIndexMeta,
+    SecondaryIndexType,
     SingleColumnCondition,
     TableInBatchGetRowItem,
     TableInBatchWriteRowItem,
@@ -41,12 +47,14 @@ from tablestore import (
     TableOptions,
 )
 from tablestore.connection import ConnectionPool
+from tablestore.encoder import NativeEncodedBytes
+from tablestore.protobuf import table_store_pb2
 from tablestore.retry import NoRetryPolicy
 
 from . import plainbuffer
 from .backend import BackendError, PrimaryKey, RowResult, StorageBackend
 from .plan import DeleteRow, InsertOnce, PlannedRow, Replace, SupersedeIfNewer
-from .schema import TABLES, TableSchema
+from .schema import TABLES, IndexSchema, TableSchema
 
 SDK_LOGGER = "sms_receipts.tablestore_sdk"  # the clients' logger (`logger_name`), under the package's own
 _NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
@@ -130,6 +138,65 @@ def make_client(
     return client
 
 
+# -- AddDefinedColumn, which the SDK lacks ---------------------------------------------------------
+# The service's API (https://help.aliyun.com/zh/tablestore/developer-reference/adddefinedcolumn, the
+# Java and Go SDKs call it): `AddDefinedColumnRequest {required string table_name = 1; repeated
+# DefinedColumnSchema columns = 2;}`, answered by an empty `AddDefinedColumnResponse`. SDK 6.4.8 has no
+# such call nor message (`table_store.proto`), so the body is encoded here (DefinedColumnSchema is the
+# SDK's) and the call goes through the SDK's protocol: its `api_list` and encoder and decoder maps
+# (`protocol.py` make_request / parse_response; an encoder may return `NativeEncodedBytes`, a body
+# already encoded, `encoder.py`), hence its signing, response checks and errors, as for any call.
+ADD_DEFINED_COLUMN = "AddDefinedColumn"
+_DEFINED_COLUMN_TYPES = {
+    "STRING": table_store_pb2.DCT_STRING,
+    "INTEGER": table_store_pb2.DCT_INTEGER,
+    "DOUBLE": table_store_pb2.DCT_DOUBLE,
+    "BOOLEAN": table_store_pb2.DCT_BOOLEAN,
+    "BINARY": table_store_pb2.DCT_BLOB,
+}
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while number > 0x7F:
+        out.append(number & 0x7F | 0x80)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
+
+
+def _length_delimited(field: int, data: bytes) -> bytes:
+    return _varint(field << 3 | 2) + _varint(len(data)) + data
+
+
+def add_defined_column_body(table: str, columns: list[tuple[str, str]]) -> bytes:
+    """The protobuf body of AddDefinedColumn: the table name (field 1), then each column (field 2)."""
+    body = _length_delimited(1, table.encode("utf-8"))
+    for name, kind in columns:
+        column = table_store_pb2.DefinedColumnSchema(name=name, type=_DEFINED_COLUMN_TYPES[kind])
+        body += _length_delimited(2, column.SerializeToString())
+    return body
+
+
+def _teach_add_defined_column(client: OTSClient) -> None:
+    """Let this client's protocol send AddDefinedColumn (its own copy of the API list: others keep theirs)."""
+    protocol = getattr(client, "protocol", None)
+    encode_map = getattr(getattr(protocol, "encoder", None), "api_encode_map", None)
+    decode_map = getattr(getattr(protocol, "decoder", None), "api_decode_map", None)
+    api_list = getattr(protocol, "api_list", None)
+    if not (isinstance(api_list, list) and isinstance(encode_map, dict) and isinstance(decode_map, dict)):
+        raise BackendError(
+            "OTSClientError",
+            "this tablestore SDK release cannot be taught AddDefinedColumn (checked on 6.4.8): add the predefined "
+            "columns in the Tablestore console, then run init-tables again",
+        )
+    if ADD_DEFINED_COLUMN in api_list:
+        return
+    protocol.api_list = [*api_list, ADD_DEFINED_COLUMN]  # type: ignore[union-attr]
+    encode_map[ADD_DEFINED_COLUMN] = lambda table, columns: NativeEncodedBytes(add_defined_column_body(table, columns))
+    decode_map[ADD_DEFINED_COLUMN] = lambda body, request_id: (None, None)  # the response is empty
+
+
 def _condition(condition: InsertOnce | SupersedeIfNewer | DeleteRow | Replace) -> Condition:
     if isinstance(condition, InsertOnce):
         return Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
@@ -206,21 +273,73 @@ class TablestoreBackend(StorageBackend):
     # -- administration and reading back (CLI) --------------------------------------------------
 
     def create_missing_tables(self, tables: dict[str, TableSchema] = TABLES) -> list[str]:
-        """Create the tables that do not exist yet; return the names created. Safe to repeat."""
+        """Create the tables that do not exist yet, with their predefined columns and indexes, and the
+        indexes an existing table lacks (a table created before them gets their predefined columns
+        first); return the names of the tables and indexes this call created. Safe to repeat.
+
+        An index made for an existing table holds its rows so far (`include_base_data`; the service
+        fills it in the background, so a lookup may miss older rows for a while)."""
         existing = set(self._call(None, self.client.list_table))
         created = []
         for schema in tables.values():
             name = self.table_name(schema.name)
-            if name in existing:
-                continue
-            meta = TableMeta(name, list(schema.primary_key))
-            options = TableOptions(time_to_live=-1, max_version=1)
-            try:
-                self._call(None, self.client.create_table, meta, options, ReservedThroughput(CapacityUnit(0, 0)))
+            if name not in existing and self._create_table(schema):
+                created += [name, *(self.table_name(index.name) for index in schema.indexes)]
+            elif schema.indexes:  # there already (made by an earlier version, perhaps, or meanwhile)
+                created += self._create_missing_indexes(schema)
+        return created
+
+    def _index_meta(self, index: IndexSchema) -> SecondaryIndexMeta:
+        # Global: a local index starts with the table's first key column ("本地二级索引时,索引表的第一列主键
+        # 必须与数据表的第一列主键相同", https://help.aliyun.com/document_detail/117829.htm), biz_id; these do not.
+        return SecondaryIndexMeta(
+            self.table_name(index.name), list(index.primary_key), list(index.columns), SecondaryIndexType.GLOBAL_INDEX
+        )
+
+    def _create_table(self, schema: TableSchema) -> bool:
+        """Create the table with its indexes; False if it was created meanwhile (by another run)."""
+        meta = TableMeta(self.table_name(schema.name), list(schema.primary_key), list(schema.defined_columns))
+        options = TableOptions(time_to_live=-1, max_version=1)  # what an index needs, too
+        indexes = [self._index_meta(index) for index in schema.indexes]
+        try:
+            self._call(None, self.client.create_table, meta, options, ReservedThroughput(CapacityUnit(0, 0)), indexes)
+        except BackendError as exc:
+            if exc.code != "OTSObjectAlreadyExist":
+                raise
+            return False
+        return True
+
+    def _create_missing_indexes(self, schema: TableSchema) -> list[str]:
+        name = self.table_name(schema.name)
+        described = self._call(None, self.client.describe_table, name)
+        present = {index.index_name for index in described.secondary_indexes}
+        wanted = [index for index in schema.indexes if self.table_name(index.name) not in present]
+        if not wanted:
+            return []
+        options = described.table_options
+        if options.max_version != 1 or options.time_to_live != -1:
+            raise BackendError(
+                "OTSParameterInvalid",
+                f"{name} keeps {options.max_version} versions for {options.time_to_live} s: an index needs 1 and -1 "
+                "(https://help.aliyun.com/document_detail/117829.htm)",
+            )
+        defined = dict(described.table_meta.defined_columns)
+        clashes = sorted(column for column, kind in schema.defined_columns if defined.get(column, kind) != kind)
+        if clashes:
+            raise BackendError("OTSParameterInvalid", f"{name} predefines {clashes} with other types than the schema")
+        missing = [(column, kind) for column, kind in schema.defined_columns if column not in defined]
+        if missing:
+            _teach_add_defined_column(self.client)
+            self._call(None, self.client._request_helper, ADD_DEFINED_COLUMN, name, missing)
+        created = []
+        for index in wanted:
+            try:  # with the rows so far: an upgraded deployment's history is looked up too
+                self._call(None, self.client.create_secondary_index, name, self._index_meta(index), True)
             except BackendError as exc:
-                if exc.code != "OTSObjectAlreadyExist":  # created meanwhile by another run
+                if exc.code != "OTSObjectAlreadyExist":  # created meanwhile [inferred: the code is undocumented]
                     raise
-            created.append(name)
+                continue
+            created.append(self.table_name(index.name))
         return created
 
     def scan(
@@ -229,26 +348,32 @@ class TablestoreBackend(StorageBackend):
         start: PrimaryKey | None = None,
         end: PrimaryKey | None = None,
         since: tuple[str, int] | None = None,
+        *,
+        index: str | None = None,
+        columns: list[str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         schema = TABLES[table]
         # A key's missing trailing columns span their whole range: a prefix names every row under it.
-        columns = [name for name, _ in schema.primary_key]
-        start_key = list(start or ()) + [(name, INF_MIN) for name in columns[len(start or ()) :]]
-        end_key = list(end or ()) + [(name, INF_MAX) for name in columns[len(end or ()) :]]
+        key = list(schema.index_key(schema.index(index))) if index else [name for name, _ in schema.primary_key]
+        start_key = list(start or ()) + [(name, INF_MIN) for name in key[len(start or ()) :]]
+        end_key = list(end or ()) + [(name, INF_MAX) for name in key[len(end or ()) :]]
         column_filter = None
         if since is not None:
             column_filter = SingleColumnCondition(
                 since[0], since[1], ComparatorType.GREATER_EQUAL, pass_if_missing=False
             )
+        columns_to_get = None
+        if columns:  # the filtered column too: a filter sees only the columns read [inferred]
+            columns_to_get = list(dict.fromkeys([*columns, *([since[0]] if since else [])]))
         while start_key:
             _, next_key, rows, _ = self._call(
                 None,
                 self.client.get_range,
-                self.table_name(table),
+                self.table_name(index or table),
                 Direction.FORWARD,
                 start_key,
                 end_key,
-                None,  # every column
+                columns_to_get,  # None: every column
                 None,  # no row limit: the service pages
                 column_filter,
                 1,  # max_version

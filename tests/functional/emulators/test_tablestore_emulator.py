@@ -613,8 +613,9 @@ def test_unknown_api_fails_loudly(client, emulator):
     "api, call",
     [
         ("UpdateRow", lambda c: c.update_row("receipts", Row(pk("r1"), {"put": [("v", 1)]}), Condition(IGNORE))),
-        ("DescribeTable", lambda c: c.describe_table("receipts")),
         ("DeleteTable", lambda c: c.delete_table("receipts")),
+        ("UpdateTable", lambda c: c.update_table("receipts", TableOptions(max_version=1))),
+        ("DropIndex", lambda c: c.delete_secondary_index("receipts", "receipts_by_v")),
     ],
 )
 def test_operations_the_project_does_not_use_fail_loudly(client, receipts, api, call):

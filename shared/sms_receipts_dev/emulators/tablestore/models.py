@@ -17,9 +17,20 @@ Rules reimplemented from the service documentation (see /work/shared/research/ta
   rows are ordered by typed value: INTEGER numerically, STRING and BINARY bytewise (`persistence.encode_key`).
 - BatchWriteRow: at most 200 rows and 4 MB, no duplicate primary key within a table, and every row
   valid, or the whole request is rejected; otherwise each row succeeds or fails on its own.
+- global secondary indexes (https://help.aliyun.com/document_detail/91947.html, 二级索引;
+  https://help.aliyun.com/document_detail/117829.htm, 创建二级索引): an index is a read-only table
+  keyed by its columns, then the table's key columns not among them (索引列补齐); its other columns are
+  predefined columns of the table. A row missing an index column is not in the index (稀疏索引). The
+  service updates a global index asynchronously, milliseconds after the write ("同步延迟达到毫秒级别");
+  the emulator updates it within the write's own transaction, a valid stand-in for a reader that
+  tolerates lag (the index is never behind here, so no test can rely on a lag). Only global indexes on
+  tables with `max_versions` 1 and no TTL; a predefined column is written with its declared type only
+  (the service's answer to another type is not documented where we looked: refused here, loudly).
 
-Only what the project calls is here: tables are created and listed, rows put, deleted and read
-(GetRow, BatchGetRow, GetRange). No UpdateRow, auto-increment keys or table deletion.
+Only what the project calls is here: tables are created, listed and described, predefined columns
+added, global indexes created (with the table, or later, with or without the existing rows), rows put,
+deleted and read (GetRow, BatchGetRow, GetRange; GetRow and GetRange on an index too). No UpdateRow,
+auto-increment keys, local indexes, or table and index deletion.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from .exceptions import (
     ObjectNotExist,
     ParameterInvalid,
     TablestoreError,
+    UnsupportedOperation,
 )
 from .persistence import RowStore, decode_key, encode_key
 
@@ -47,7 +59,15 @@ Value = int | float | bool | str | bytearray
 PrimaryKey = list  # [(name, value), ...] in schema order
 
 PK_TYPES = ("INTEGER", "STRING", "BINARY")
+DEFINED_TYPES = ("INTEGER", "DOUBLE", "BOOLEAN", "STRING", "BINARY")  # DefinedColumnType (DCT_BLOB is BINARY)
 MAX_PK_COLUMNS = 4
+# https://alibabacloud.com/help/en/tablestore/secondary-index-limits and the AddDefinedColumn page
+# (https://www.alibabacloud.com/help/doc-detail/2709211.html): 32 predefined columns a table, 5 indexes,
+# up to 4 index columns and 32 attribute columns an index.
+MAX_DEFINED_COLUMNS = 32
+MAX_INDEXES = 5
+MAX_INDEX_COLUMNS = 4
+MAX_INDEX_ATTRIBUTES = 32
 MAX_PK_VALUE_BYTES = 1024
 MAX_ROW_CHANGE_BYTES = 4 * 1024 * 1024
 MAX_COLUMNS_PER_ROW_CHANGE = 1024
@@ -88,6 +108,16 @@ def value_type(value: Any) -> str:
 class PrimaryKeyColumn:
     name: str
     type: str
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """A global secondary index as declared: its index columns (the service appends the table's other
+    key columns) and the predefined columns it copies."""
+
+    name: str
+    primary_key: tuple = ()
+    defined_columns: tuple = ()
 
 
 @dataclass
@@ -187,7 +217,8 @@ def _capacity_units(size: int) -> int:
 
 
 class Table:
-    """One table: schema and settings; its rows are in the state's `RowStore` under `id`."""
+    """One table, or one index (`index_of` names its table): schema and settings; its rows are in the
+    state's `RowStore` under `id`. An index's `defined_columns` are the predefined columns it copies."""
 
     def __init__(
         self,
@@ -198,28 +229,54 @@ class Table:
         reserved: tuple = (0, 0),
         created_at: float | None = None,
         id: int = 0,
+        indexes: Sequence[IndexMeta] = (),
+        index_of: str | None = None,
     ):
         self.name = name
         self.id = id
         self.schema = list(schema)
         self.types = [column.type for column in self.schema]
-        self.defined_columns = list(defined_columns)
+        self.defined_columns = [(column, "BINARY" if kind == "BLOB" else kind) for column, kind in defined_columns]
+        self.defined_types = dict(self.defined_columns)
         self.settings = settings or TableSettings()
         self.reserved = reserved
         self.created_at = time.time() if created_at is None else created_at
+        self.indexes = list(indexes)
+        self.index_of = index_of
+        self._indexed_keys()
+
+    def _indexed_keys(self) -> None:
+        # The predefined columns some index keys on: their values are index primary-key values (1 KB).
+        self.index_key_columns = {name for index in self.indexes for name in index.primary_key} & set(
+            self.defined_types
+        )
+
+    def add_index(self, index: IndexMeta) -> None:
+        self.indexes.append(index)
+        self._indexed_keys()
+
+    def add_defined_columns(self, columns: Sequence[tuple[str, str]]) -> None:
+        self.defined_columns.extend(columns)
+        self.defined_types = dict(self.defined_columns)
 
     def meta(self) -> dict[str, Any]:
         """Schema and settings as JSON-ready data, as `RowStore` keeps them."""
-        return {
+        meta: dict[str, Any] = {
             "schema": [[column.name, column.type] for column in self.schema],
             "defined_columns": [list(column) for column in self.defined_columns],
             "settings": vars(self.settings),
             "reserved": list(self.reserved),
             "created_at": self.created_at,
         }
+        if self.indexes:
+            meta["indexes"] = [_index_json(index) for index in self.indexes]
+        if self.index_of is not None:
+            meta["index_of"] = self.index_of
+        return meta
 
     @classmethod
     def from_meta(cls, table_id: int, name: str, meta: dict[str, Any]) -> Table:
+        # "indexes" and "index_of" came with indexes: a database written before has neither.
         return cls(
             name,
             [PrimaryKeyColumn(column, kind) for column, kind in meta["schema"]],
@@ -228,6 +285,11 @@ class Table:
             tuple(meta["reserved"]),
             meta["created_at"],
             table_id,
+            [
+                IndexMeta(i["name"], tuple(i["primary_key"]), tuple(i["defined_columns"]))
+                for i in meta.get("indexes", ())
+            ],
+            meta.get("index_of"),
         )
 
 
@@ -250,10 +312,15 @@ class TablestoreState:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def _table(self, name: str) -> Table:
+    def _table(self, name: str, *, index_ok: bool = False) -> Table:
+        """A data table; an index too when `index_ok` (reads by GetRow and GetRange)."""
         table = self.tables.get(name)
         if table is None:
             raise ObjectNotExist()
+        if table.index_of is not None and not index_ok:
+            raise ParameterInvalid(
+                f"'{name}' is an index of table '{table.index_of}': only GetRow and GetRange read it."
+            )
         return table
 
     # ---- tables ---------------------------------------------------------------------------------
@@ -265,6 +332,7 @@ class TablestoreState:
         defined_columns: Sequence = (),
         settings: TableSettings | None = None,
         reserved: tuple = (0, 0),
+        indexes: Sequence[IndexMeta] = (),
     ) -> Table:
         settings = settings or TableSettings()
         if not _TABLE_NAME.match(name or ""):
@@ -284,17 +352,127 @@ class TablestoreState:
             )
         if settings.time_to_live == 0 or settings.time_to_live < -1:
             raise ParameterInvalid(f"Invalid time_to_live: {settings.time_to_live}.")
+        _validate_defined_columns(names, [], defined_columns)
         with self.lock:
             if name in self.tables:
                 raise ObjectAlreadyExist()
             table = Table(name, schema, defined_columns, settings, reserved)
-            table.id = self.rows.add_table(name, table.meta())
+            index_tables = self._new_indexes(table, indexes)
+            with self.rows.transaction():  # the table and its indexes, or nothing
+                table.id = self.rows.add_table(name, table.meta())
+                for index_table in index_tables:
+                    index_table.id = self.rows.add_table(index_table.name, index_table.meta())
             self.tables[name] = table
+            self.tables.update((index_table.name, index_table) for index_table in index_tables)
             return table
 
     def list_tables(self) -> list[str]:
+        """The data tables (an index is not one) [inferred: ListTable's pages speak of tables only]."""
         with self.lock:
-            return sorted(self.tables)
+            return sorted(name for name, table in self.tables.items() if table.index_of is None)
+
+    def describe_table(self, name: str) -> tuple[Table, list[Table]]:
+        """DescribeTable: the table and its indexes' tables (whose schemas are their whole keys)."""
+        with self.lock:
+            table = self._data_table(name, "DescribeTable")
+            return table, [self.tables[index.name] for index in table.indexes]
+
+    def _data_table(self, name: str, api: str) -> Table:
+        """A table an administrative API names; an index there is not a case the project has."""
+        table = self.tables.get(name)
+        if table is not None and table.index_of is not None:
+            raise UnsupportedOperation(f"{api} on an index is not supported by the emulator.")
+        return self._table(name)
+
+    def add_defined_columns(self, name: str, columns: Sequence[tuple[str, str]]) -> None:
+        """AddDefinedColumn: new predefined columns, checked as at CreateTable."""
+        with self.lock:
+            table = self._data_table(name, "AddDefinedColumn")
+            if not columns:
+                raise ParameterInvalid("No defined column specified.")
+            _validate_defined_columns([c.name for c in table.schema], table.defined_columns, columns)
+            meta = table.meta()
+            meta["defined_columns"] += [list(column) for column in columns]
+            self.rows.update_table(table.id, meta)  # stored first: the table changes only once it is
+            table.add_defined_columns(columns)
+
+    def create_index(self, name: str, index: IndexMeta, include_base_data: bool = False) -> Table:
+        """CreateIndex: a global index of table `name`; with `include_base_data`, holding its rows so far
+        (the service fills it in the background; here before the reply)."""
+        with self.lock:
+            table = self._data_table(name, "CreateIndex")
+            index_table = self._new_index(table, index)
+            meta = table.meta()
+            meta["indexes"] = [*meta.get("indexes", ()), _index_json(index)]
+            with self.rows.transaction():  # stored first: the table changes only once it is
+                index_table.id = self.rows.add_table(index.name, index_table.meta())
+                self.rows.update_table(table.id, meta)
+                if include_base_data:
+                    self._fill_index(table, index, index_table)
+            table.add_index(index)
+            self.tables[index.name] = index_table
+            return index_table
+
+    def _new_indexes(self, table: Table, indexes: Sequence[IndexMeta]) -> list[Table]:
+        """The tables of a new table's indexes (added to its metadata)."""
+        index_tables: list[Table] = []
+        for index in indexes:
+            if any(other.name == index.name for other in index_tables):
+                raise ParameterInvalid(f"Duplicated index name: '{index.name}'.")
+            index_tables.append(self._new_index(table, index))
+            table.add_index(index)
+        return index_tables
+
+    def _new_index(self, table: Table, index: IndexMeta) -> Table:  # noqa: C901 - the service's rules, one by one
+        """The index's own table, once `index` passes the service's rules for `table`."""
+        if not _TABLE_NAME.match(index.name or ""):
+            raise ParameterInvalid(f"Invalid index name: '{index.name}'.")
+        if index.name in self.tables or index.name == table.name:
+            raise ObjectAlreadyExist(f"A table or index named '{index.name}' already exists.")
+        if len(table.indexes) >= MAX_INDEXES:
+            raise ParameterInvalid(f"The number of indexes of table '{table.name}' exceeds the limit: {MAX_INDEXES}.")
+        if table.settings.time_to_live != -1:
+            if table.settings.allow_update:
+                raise ParameterInvalid("A table with a TTL must not allow updates to have an index.")
+            raise UnsupportedOperation("Indexes on tables with a TTL are not supported by the emulator.")
+        key_types = {column.name: column.type for column in table.schema}
+        if not 1 <= len(index.primary_key) <= MAX_INDEX_COLUMNS or len(set(index.primary_key)) != len(
+            index.primary_key
+        ):
+            raise ParameterInvalid(f"An index has 1 to {MAX_INDEX_COLUMNS} distinct index columns.")
+        for column in index.primary_key:
+            kind = key_types.get(column) or table.defined_types.get(column)
+            if kind is None:
+                raise ParameterInvalid(f"Index column '{column}' is neither a primary key nor a defined column.")
+            if kind not in PK_TYPES:
+                raise ParameterInvalid(f"Index column '{column}' is {kind}: an index column is {'/'.join(PK_TYPES)}.")
+        if len(index.defined_columns) > MAX_INDEX_ATTRIBUTES or len(set(index.defined_columns)) != len(
+            index.defined_columns
+        ):
+            raise ParameterInvalid(f"An index copies at most {MAX_INDEX_ATTRIBUTES} distinct defined columns.")
+        for column in index.defined_columns:
+            if column not in table.defined_types or column in index.primary_key:
+                raise ParameterInvalid(
+                    f"Index attribute column '{column}' must be a defined column, not an index column."
+                )
+        key = list(index.primary_key) + [column.name for column in table.schema if column.name not in index.primary_key]
+        return Table(
+            index.name,
+            [PrimaryKeyColumn(column, key_types.get(column) or table.defined_types[column]) for column in key],
+            [(column, table.defined_types[column]) for column in index.defined_columns],
+            TableSettings(**vars(table.settings)),  # an index lives as long as its table's rows
+            index_of=table.name,
+        )
+
+    def _fill_index(self, table: Table, index: IndexMeta, index_table: Table) -> None:
+        names = [column.name for column in table.schema]
+        # Every row read before any is written: the index's rows go to the same SQL table.
+        rows = list(self.rows.between(table.id, *_whole_range(names), True))
+        for key, columns in rows:
+            primary_key = list(zip(names, decode_key(key, table.types), strict=True))
+            entry = _index_entry(index_table, index, primary_key, columns)
+            if entry is not None:
+                self.rows.put(index_table.id, *entry)
 
     # ---- writes ---------------------------------------------------------------------------------
 
@@ -351,7 +529,7 @@ class TablestoreState:
                     results.append(table_results)
             return results
 
-    def _validate_change(self, table: Table, change: RowChange) -> None:
+    def _validate_change(self, table: Table, change: RowChange) -> None:  # noqa: C901 - the service's checks, in its order
         self._validate_primary_key(table, change.primary_key)
         expectation = change.condition.expectation
         if expectation not in ("IGNORE", "EXPECT_EXIST", "EXPECT_NOT_EXIST"):
@@ -366,6 +544,7 @@ class TablestoreState:
         pk_names = {column.name for column in table.schema}
         seen: set[str] = set()
         now_ms, deviation_ms = self._now_ms(), table.settings.max_time_deviation * 1000
+        defined = table.defined_types
         for cell in change.cells:
             name = cell.name
             if name in pk_names:
@@ -377,6 +556,8 @@ class TablestoreState:
             seen.add(name)
             if cell.value is None:
                 raise ParameterInvalid(f"Column '{name}' has no value.")
+            if defined and name in defined:
+                _check_defined_value(table, name, cell.value)
             timestamp = cell.timestamp
             if timestamp is not None and abs(timestamp - now_ms) > deviation_ms:
                 raise ParameterInvalid(
@@ -419,10 +600,27 @@ class TablestoreState:
             raise ConditionCheckFail()
         if change.kind == "delete":
             self.rows.delete(table.id, key)
+            row = None
         else:
-            self.rows.put(table.id, key, {cell.name: (cell.value, _timestamp(cell, now_ms)) for cell in change.cells})
+            row = {cell.name: (cell.value, _timestamp(cell, now_ms)) for cell in change.cells}
+            self.rows.put(table.id, key, row)
+        if table.indexes:
+            self._update_indexes(table, change.primary_key, existing, row)
         read_cu = 0 if condition == _NO_CONDITION else 1
         return WriteResult(read_cu, _capacity_units(change.size))
+
+    def _update_indexes(self, table: Table, primary_key: PrimaryKey, before: dict | None, after: dict | None) -> None:
+        """Move the row's index rows from what `before` made them to what `after` makes them."""
+        for index in table.indexes:
+            index_table = self.tables[index.name]
+            old = _index_entry(index_table, index, primary_key, before)
+            new = _index_entry(index_table, index, primary_key, after)
+            if old == new:
+                continue
+            if old is not None and (new is None or old[0] != new[0]):
+                self.rows.delete(index_table.id, old[0])
+            if new is not None:
+                self.rows.put(index_table.id, *new)
 
     def _visible(self, table: Table, columns: dict | None, now_ms: int) -> dict | None:
         """A row's columns with expired cells (TTL) removed; None if nothing is left of a row that had cells."""
@@ -443,7 +641,7 @@ class TablestoreState:
         """GetRow: (row or None, read capacity units)."""
         options = options or ReadOptions()
         with self.lock:
-            table = self._table(table_name)
+            table = self._table(table_name, index_ok=True)
             self._validate_primary_key(table, primary_key)
             _validate_check(options.column_filter)
             stored = self.rows.get(table.id, encode_key(primary_key))
@@ -458,6 +656,8 @@ class TablestoreState:
             results = []
             now_ms = self._now_ms()
             for table_name, primary_keys, options in items:
+                if table_name in self.tables and self.tables[table_name].index_of is not None:
+                    raise UnsupportedOperation("BatchGetRow on an index is not supported by the emulator.")
                 table = self._table(table_name)
                 _validate_check(options.column_filter)
                 keys: list[bytes] = []
@@ -486,7 +686,7 @@ class TablestoreState:
         """GetRange over [start, end) forward or (end, start] backward, paged by limit, 5,000 rows or 4 MB."""
         options = options or ReadOptions()
         with self.lock:
-            table = self._table(table_name)
+            table = self._table(table_name, index_ok=True)
             for primary_key in (start, end):
                 self._validate_primary_key(table, primary_key, allow_infinite=True)
             _validate_check(options.column_filter)
@@ -538,12 +738,78 @@ class TablestoreState:
     def row(self, table_name: str, primary_key: PrimaryKey) -> dict | None:
         """Attribute values of one stored row ({name: value}), or None; bypasses conditions and TTL."""
         with self.lock:
-            stored = self.rows.get(self._table(table_name).id, encode_key(primary_key))
+            stored = self.rows.get(self._table(table_name, index_ok=True).id, encode_key(primary_key))
             return None if stored is None else {name: value for name, (value, _) in stored.items()}
 
     def row_count(self, table_name: str) -> int:
         with self.lock:
-            return self.rows.count(self._table(table_name).id)
+            return self.rows.count(self._table(table_name, index_ok=True).id)
+
+    def index_rows(self, index_name: str) -> list[tuple[list, dict]]:
+        """Every row of an index, in key order: (primary key, {name: value}); for tests."""
+        with self.lock:
+            index = self._table(index_name, index_ok=True)
+            names = [column.name for column in index.schema]
+            return [
+                (list(zip(names, decode_key(key, index.types), strict=True)), {n: v for n, (v, _) in columns.items()})
+                for key, columns in self.rows.between(index.id, *_whole_range(names), True)
+            ]
+
+
+def _index_json(index: IndexMeta) -> dict[str, Any]:
+    return {"name": index.name, "primary_key": list(index.primary_key), "defined_columns": list(index.defined_columns)}
+
+
+def _whole_range(names: Sequence[str]) -> tuple[bytes, bytes]:
+    return encode_key([(n, INF_MIN) for n in names]), encode_key([(n, INF_MAX) for n in names])
+
+
+def _validate_defined_columns(key_names: Sequence[str], existing: Sequence[tuple[str, str]], new: Sequence) -> None:
+    names = [name for name, _ in existing]
+    for column in new:
+        if len(column) != 2 or not _TABLE_NAME.match(column[0] or ""):
+            raise ParameterInvalid(f"Invalid defined column: {column!r}.")
+        name, kind = column
+        if name in key_names or name in names:
+            raise ParameterInvalid(f"Duplicated defined column name: '{name}'.")
+        if kind not in DEFINED_TYPES:
+            raise ParameterInvalid(f"Invalid type of defined column '{name}': {kind}.")
+        names.append(name)
+    if len(names) > MAX_DEFINED_COLUMNS:
+        raise ParameterInvalid(f"The number of defined columns exceeds the limit: {MAX_DEFINED_COLUMNS}.")
+
+
+def _check_defined_value(table: Table, name: str, value: Any) -> None:
+    kind = value_type(value)
+    if kind != table.defined_types[name]:
+        raise ParameterInvalid(
+            f"Column '{name}' is defined as {table.defined_types[name]}, not {kind} (the emulator refuses "
+            "another type in a defined column: what the service does is not documented)."
+        )
+    if name in table.index_key_columns and _value_size(value) > MAX_PK_VALUE_BYTES:
+        raise ParameterInvalid(
+            f"Column '{name}' keys an index: at most {MAX_PK_VALUE_BYTES} bytes (the service's answer to a "
+            "longer one is not documented)."
+        )
+
+
+def _index_entry(index_table: Table, index: IndexMeta, primary_key: PrimaryKey, columns: dict | None):
+    """(encoded index key, copied cells) of a row of the index's table, or None: no row, or a row
+    missing an index column (稀疏索引). Cells keep the row's timestamps."""
+    if columns is None:
+        return None
+    values = dict(primary_key)
+    key = []
+    for column in index_table.schema:
+        name = column.name
+        if name in values:
+            key.append((name, values[name]))
+            continue
+        cell = columns.get(name)
+        if cell is None:
+            return None
+        key.append((name, cell[0]))
+    return encode_key(key), {name: columns[name] for name in index.defined_columns if name in columns}
 
 
 def _timestamp(cell: Cell, now_ms: int) -> int:

@@ -1,7 +1,8 @@
 """Where the Tablestore emulator keeps tables and rows: `RowStore`, on the emulators' SQLite `Database`.
 
 `<data_dir>/tablestore.sqlite3` (memory only without a data dir) holds two SQL tables:
-- `tables`: one row per Tablestore table, its schema and settings as JSON (`meta`);
+- `tables`: one row per Tablestore table or index, its schema and settings as JSON (`meta`; an index's
+  names its table under `index_of`, a table's lists its indexes under `indexes`);
 - `rows`: (`table_id`, `key`, `columns`) with a unique index on (`table_id`, `key`), so a GetRange is an
   index range scan (not WITHOUT ROWID: there a ledger row of ~1 KB would spill into an overflow page).
   `key` is the primary key encoded so that SQLite's bytewise BLOB order is the service's typed order
@@ -168,6 +169,11 @@ class RowStore:
             cursor = connection.execute("INSERT INTO tables (name, meta) VALUES (?, ?)", (name, json.dumps(meta)))
             assert cursor.lastrowid is not None  # an INSERT into a rowid table
             return cursor.lastrowid
+
+    def update_table(self, table_id: int, meta: dict[str, Any]) -> None:
+        """New schema and settings of a table (predefined columns added, an index created)."""
+        with self.transaction() as connection:
+            connection.execute("UPDATE tables SET meta = ? WHERE id = ?", (json.dumps(meta), table_id))
 
     # ---- rows -----------------------------------------------------------------------------------
 

@@ -8,6 +8,9 @@ SDK's own CRC-8. The SDK's PlainBuffer *reader* (6.4.8) is written for the clien
 - `read_column` references an undefined `cell_type` when a cell carries an operation tag (only UpdateRow
   writes one, which the emulator does not implement): such a cell is refused.
 - `read_primary_key_value` rejects INF_MIN and INF_MAX (needed for GetRange).
+
+AddDefinedColumn is not in the SDK's `table_store.proto` (6.4.8): its messages are built here from the
+API reference's definition (`_add_defined_column_messages`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tablestore.const_module as const
 import tablestore.plainbuffer.plain_buffer_consts  # noqa: F401  (defines the tag constants on `const`)
 import tablestore.protobuf.table_store_filter_pb2 as filter_pb2
 import tablestore.protobuf.table_store_pb2 as pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 from tablestore.error import OTSClientError
 from tablestore.metadata import INF_MAX, INF_MIN
@@ -36,6 +40,7 @@ from .models import (
     ColumnCheck,
     CompositeCheck,
     Condition,
+    IndexMeta,
     PrimaryKeyColumn,
     ReadOptions,
     RowChange,
@@ -58,6 +63,62 @@ _COMPARATORS = {
 _OPERATORS = {
     value: filter_pb2.LogicalOperator.Name(value)[len("LO_") :] for value in filter_pb2.LogicalOperator.values()
 }
+
+
+def _defined_type(value: int) -> str:
+    """A DefinedColumnType as the model names types (DCT_BLOB is BINARY)."""
+    name = pb2.DefinedColumnType.Name(value)[len("DCT_") :]
+    return "BINARY" if name == "BLOB" else name
+
+
+_DEFINED_TYPE_VALUES = {"INTEGER": pb2.DCT_INTEGER, "DOUBLE": pb2.DCT_DOUBLE, "BOOLEAN": pb2.DCT_BOOLEAN}
+_DEFINED_TYPE_VALUES.update(STRING=pb2.DCT_STRING, BINARY=pb2.DCT_BLOB)
+_PK_TYPE_VALUES = {"INTEGER": pb2.INTEGER, "STRING": pb2.STRING, "BINARY": pb2.BINARY}
+
+
+def _add_defined_column_messages() -> tuple[type[Message], type[Message]]:
+    """AddDefinedColumnRequest and AddDefinedColumnResponse as the API reference defines them
+    (https://help.aliyun.com/zh/tablestore/developer-reference/adddefinedcolumn):
+    `{required string table_name = 1; repeated DefinedColumnSchema columns = 2;}` and `{}`, in a pool
+    of their own next to the SDK's `table_store.proto` (which has DefinedColumnSchema, not them)."""
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(pb2.DESCRIPTOR.serialized_pb)
+    file = descriptor_pb2.FileDescriptorProto(
+        name="sms_receipts_dev/add_defined_column.proto",
+        package=pb2.DESCRIPTOR.package,
+        syntax="proto2",
+        dependency=[pb2.DESCRIPTOR.name],
+    )
+    request = file.message_type.add(name="AddDefinedColumnRequest")
+    field = descriptor_pb2.FieldDescriptorProto
+    request.field.add(name="table_name", number=1, type=field.TYPE_STRING, label=field.LABEL_REQUIRED)
+    request.field.add(
+        name="columns",
+        number=2,
+        type=field.TYPE_MESSAGE,
+        label=field.LABEL_REPEATED,
+        type_name=f".{pb2.DESCRIPTOR.package}.DefinedColumnSchema",
+    )
+    file.message_type.add(name="AddDefinedColumnResponse")
+    pool.AddSerializedFile(file.SerializeToString())
+    package = pb2.DESCRIPTOR.package
+    return tuple(
+        message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}"))
+        for name in ("AddDefinedColumnRequest", "AddDefinedColumnResponse")
+    )
+
+
+AddDefinedColumnRequest, AddDefinedColumnResponse = _add_defined_column_messages()
+
+
+def _index_meta(message: Message) -> IndexMeta:
+    """An IndexMeta of CreateTable or CreateIndex: global ones only."""
+    if message.index_type != pb2.IT_GLOBAL_INDEX:
+        raise UnsupportedOperation("Local secondary indexes are not supported by the emulator.")
+    if message.index_update_mode != pb2.IUM_ASYNC_INDEX:
+        # "使用全局二级索引时,索引更新模式必须设置为异步更新" (https://help.aliyun.com/document_detail/117829.htm)
+        raise ParameterInvalid("A global secondary index is updated asynchronously (IUM_ASYNC_INDEX).")
+    return IndexMeta(message.name, tuple(message.primary_key), tuple(message.defined_column))
 
 
 def _enum_name(names: dict[int, str], enum: Any, value: int, prefix: str = "") -> str:
@@ -285,8 +346,8 @@ class TablestoreResponses:
 
     def create_table(self, body: bytes) -> Message:
         request = _parse(pb2.CreateTableRequest, body)
-        if request.index_metas or request.partitions:
-            raise UnsupportedOperation("Secondary indexes and pre-split partitions are not supported by the emulator.")
+        if request.partitions:
+            raise UnsupportedOperation("Pre-split partitions are not supported by the emulator.")
         meta, options = request.table_meta, request.table_options
         if any(column.HasField("option") for column in meta.primary_key):
             raise UnsupportedOperation("Auto-increment primary keys are not supported by the emulator.")
@@ -302,15 +363,53 @@ class TablestoreResponses:
         capacity = request.reserved_throughput.capacity_unit
         if not (capacity.HasField("read") and capacity.HasField("write")):
             raise ParameterInvalid("Both read and write capacity unit are required to create table.")
-        defined = [
-            (column.name, pb2.DefinedColumnType.Name(column.type)[len("DCT_") :]) for column in meta.defined_column
-        ]
-        self.state.create_table(meta.table_name, schema, defined, settings, (capacity.read, capacity.write))
+        defined = [(column.name, _defined_type(column.type)) for column in meta.defined_column]
+        indexes = [_index_meta(index) for index in request.index_metas]
+        self.state.create_table(meta.table_name, schema, defined, settings, (capacity.read, capacity.write), indexes)
         return pb2.CreateTableResponse()
 
     def list_table(self, body: bytes) -> Message:
         _parse(pb2.ListTableRequest, body)
         return pb2.ListTableResponse(table_names=self.state.list_tables())
+
+    def describe_table(self, body: bytes) -> Message:
+        request = _parse(pb2.DescribeTableRequest, body)
+        table, indexes = self.state.describe_table(request.table_name)
+        reply = pb2.DescribeTableResponse()
+        reply.table_meta.table_name = table.name
+        for column in table.schema:
+            reply.table_meta.primary_key.add(name=column.name, type=_PK_TYPE_VALUES[column.type])
+        for name, kind in table.defined_columns:
+            reply.table_meta.defined_column.add(name=name, type=_DEFINED_TYPE_VALUES[kind])
+        details = reply.reserved_throughput_details
+        details.capacity_unit.read, details.capacity_unit.write = table.reserved
+        details.last_increase_time = int(table.created_at)
+        options = reply.table_options
+        options.time_to_live = table.settings.time_to_live
+        options.max_versions = table.settings.max_versions
+        options.deviation_cell_version_in_sec = table.settings.max_time_deviation
+        options.allow_update = table.settings.allow_update
+        for index in indexes:  # its whole key, completed by the table's [inferred: what the service lists]
+            reply.index_metas.add(
+                name=index.name,
+                primary_key=[column.name for column in index.schema],
+                defined_column=[name for name, _ in index.defined_columns],
+                index_update_mode=pb2.IUM_ASYNC_INDEX,
+                index_type=pb2.IT_GLOBAL_INDEX,
+            )
+        return reply
+
+    def add_defined_column(self, body: bytes) -> Message:
+        request = _parse(AddDefinedColumnRequest, body)
+        columns = [(column.name, _defined_type(column.type)) for column in request.columns]
+        self.state.add_defined_columns(request.table_name, columns)
+        return AddDefinedColumnResponse()
+
+    def create_index(self, body: bytes) -> Message:
+        request = _parse(pb2.CreateIndexRequest, body)
+        include = request.include_base_data if request.HasField("include_base_data") else False
+        self.state.create_index(request.main_table_name, _index_meta(request.index_meta), include)
+        return pb2.CreateIndexResponse()
 
     # ---- single rows ----------------------------------------------------------------------------
 

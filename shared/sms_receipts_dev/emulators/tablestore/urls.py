@@ -1,8 +1,9 @@
 """Routing: every call is `POST /<ApiName>`; the API name picks a `TablestoreResponses` method.
 
 These are the APIs the project calls. Anything else, including APIs the SDK knows (UpdateRow,
-DescribeTable, DeleteTable, UpdateTable, search indexes, transactions, ...), fails loudly with 400 OTSUnsupportOperation
+DeleteTable, UpdateTable, DropIndex, search indexes, transactions, ...), fails loudly with 400 OTSUnsupportOperation
 "Unsupported operation: '<ApiName>'.", exactly as the real service answers an unknown operation.
+AddDefinedColumn is a service API the SDK lacks (the store sends it itself: `storage.tablestore`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from .responses import TablestoreResponses
 url_paths: dict[str, str] = {
     "/CreateTable": "create_table",
     "/ListTable": "list_table",
+    "/DescribeTable": "describe_table",
+    "/AddDefinedColumn": "add_defined_column",
+    "/CreateIndex": "create_index",
     "/PutRow": "put_row",
     "/GetRow": "get_row",
     "/DeleteRow": "delete_row",
