@@ -17,6 +17,13 @@ from build_functions import FUNCTIONS, normalize, read_pins
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomli.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 PINS = {normalize(name): version for name, version in read_pins(ROOT / "requirements.txt")}
+# The command line's extra is never deployed: its own packages are pinned with the development tools.
+DEV_PINS = {
+    normalize(line.split("==")[0]): line.split("==")[1].split("#")[0].strip()
+    for line in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    if "==" in line and not line.startswith("#")
+}
+CLI_SOURCES = ("shared/sms_receipts/cli.py", "shared/sms_receipts/output.py")  # the command line's own modules
 SELF = normalize(PROJECT["name"])
 
 
@@ -77,11 +84,23 @@ def sources(folder: str) -> list[Path]:
 
 def test_every_declared_range_admits_the_pinned_version():
     for group in ["core", *PROJECT["optional-dependencies"]]:
+        # the deployed groups' pins are requirements.txt's; the command line's may be requirements-dev.txt's
+        pins = {**DEV_PINS, **PINS} if group in ("cli", "dev") else PINS
         for name, requirement in declared(group).items():
-            assert name in PINS, f"pyproject {group}: {requirement} is not pinned in requirements.txt"
-            assert requirement.specifier.contains(PINS[name], prereleases=True), (
-                f"pyproject {group}: {requirement} excludes the pinned {name}=={PINS[name]}"
+            assert name in pins, f"pyproject {group}: {requirement} is not pinned in requirements.txt"
+            assert requirement.specifier.contains(pins[name], prereleases=True), (
+                f"pyproject {group}: {requirement} excludes the pinned {name}=={pins[name]}"
             )
+
+
+def test_the_cli_extras_own_packages_are_pinned_for_development_only():
+    # alibabacloud-credentials is also the Tea SDKs' (pinned in requirements.txt); rich and shtab are the CLI's only
+    cli_only = set(declared("cli")) - set(declared("core", "alicom", "reconcile")) - set(PINS)
+    assert cli_only == {"rich", "shtab"}
+    assert cli_only <= set(DEV_PINS)
+    for function in FUNCTIONS:
+        pinned = {normalize(name) for name, _ in read_pins(ROOT / "requirements" / f"{function}.txt")}
+        assert not (cli_only & pinned), f"requirements/{function}.txt pins the command line's {cli_only & pinned}"
 
 
 def test_the_core_declares_every_distribution_it_imports_at_module_level():
@@ -96,7 +115,7 @@ def reconcile_sources() -> list[Path]:
 
 
 def test_the_core_with_the_alicom_extra_declares_every_distribution_it_imports():
-    reconciling = set(reconcile_sources())
+    reconciling = {*reconcile_sources(), *(ROOT / path for path in CLI_SOURCES)}
     others = [p for p in [*sources("shared/sms_receipts"), *sources("functions")] if p not in reconciling]
     used = imported_distributions(others)
     missing = {name: files for name, files in used.items() if name not in declared("core", "alicom")}
@@ -108,6 +127,69 @@ def test_the_reconciler_with_the_reconcile_extra_declares_every_distribution_it_
     assert "alibabacloud_dysmsapi20170525" in used  # the sources looked at are the ones that use the SMS API
     missing = {name: files for name, files in used.items() if name not in declared("core", "reconcile")}
     assert not missing, f"imported by the reconciler or send but in neither the dependencies nor the extra: {missing}"
+
+
+def test_the_command_line_with_its_extras_declares_every_distribution_it_imports():
+    used = imported_distributions([ROOT / path for path in CLI_SOURCES])
+    assert {"rich", "shtab", "alibabacloud_credentials"} <= set(used)
+    missing = {
+        name: files for name, files in used.items() if name not in declared("core", "alicom", "reconcile", "cli")
+    }
+    assert not missing, f"imported by the command line but not declared (the cli extra): {missing}"
+
+
+def test_only_the_command_line_imports_its_extra_and_only_when_run():
+    cli_only = set(declared("cli")) - set(declared("core", "alicom", "reconcile")) - set(PINS)
+    used = imported_distributions([*sources("shared/sms_receipts"), *sources("functions")])
+    assert {f for name in cli_only for f in used.get(name, ())} <= set(CLI_SOURCES)
+    at_import = imported_distributions([ROOT / path for path in CLI_SOURCES], module_level_only=True)
+    assert not cli_only & set(at_import), "the command line imports rich and shtab lazily, inside its commands"
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """The `sms_receipts` modules one file imports anywhere in it (lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return {name for name in found if name == "sms_receipts" or name.startswith("sms_receipts.")}
+
+
+def _module_file(name: str) -> Path | None:
+    base = ROOT / "shared" / Path(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def test_no_functions_import_path_reaches_the_command_line():
+    """Every module a deployed handler may import (its imports, theirs, lazy ones too): never the
+    command line, which may import rich and the credentials chain."""
+    # settings.declared(), the registry the README and s.yaml checks read, names the CLI's PullSettings;
+    # nothing on a function's path calls it
+    not_on_a_path = {("shared/sms_receipts/settings.py", "sms_receipts.cli")}
+    reached: set[str] = set()
+    todo = [(path, "") for path in sorted((ROOT / "functions").glob("*/index.py"))]
+    while todo:
+        path, package = todo.pop()
+        for name in _imported_modules(path, package) - reached:
+            if (str(path.relative_to(ROOT)), name) in not_on_a_path:
+                continue
+            found = _module_file(name)
+            if found is None:
+                continue
+            reached.add(name)
+            todo.append((found, name if found.name == "__init__.py" else name.rpartition(".")[0]))
+    assert "sms_receipts.storage.factory" in reached  # the walk follows the handlers' real paths
+    assert not {"sms_receipts.cli", "sms_receipts.output"} & reached
 
 
 def test_the_dev_extra_declares_every_distribution_the_dev_package_imports():
@@ -138,7 +220,8 @@ FUNCTION_EXTRAS = {"http_receipt": (), "mns_receipt": (), "alicom_pull": ("alico
 
 def test_each_functions_pins_hold_its_extras_and_no_other():
     assert set(FUNCTION_EXTRAS) == set(FUNCTIONS)
-    every_extra = {name for extra in PROJECT["optional-dependencies"] if extra != "dev" for name in declared(extra)}
+    deployed_extras = [extra for extra in PROJECT["optional-dependencies"] if extra not in ("dev", "cli")]
+    every_extra = {name for extra in deployed_extras for name in declared(extra)}
     for function, extras in FUNCTION_EXTRAS.items():
         pinned = {normalize(name) for name, _ in read_pins(ROOT / "requirements" / f"{function}.txt")}
         needed = set(declared("core", *extras))

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .settings import StorageSettings
 
+Keys = tuple[str, str, "str | None"]
+
 
 class _RotatingCredentials:
-    """A credentials provider the SDK asks before every request; FC's STS keys are swapped in."""
+    """A credentials provider the SDK asks before every request; FC's STS keys are swapped in, or,
+    given `refresh` (the CLI's credentials chain), the keys it answers each time (a role's STS keys
+    rotate; the chain caches them until they are due)."""
 
-    def __init__(self, key_id: str, secret: str, token: str | None):
+    def __init__(self, key_id: str, secret: str, token: str | None, refresh: Callable[[], Keys] | None = None):
         from tablestore.credentials import Credentials
 
         self._make = Credentials
+        self._keys: Keys = (key_id, secret, token)
         self._current = Credentials(key_id, secret, token)
+        self._refresh = refresh
 
     def update(self, key_id: str, secret: str, token: str | None) -> None:
+        self._keys = (key_id, secret, token)
         self._current = self._make(key_id, secret, token)
 
     def get_credentials(self) -> Any:
+        if self._refresh is not None:
+            keys = self._refresh()
+            if keys != self._keys:
+                self.update(*keys)
         return self._current
 
 
@@ -29,9 +41,16 @@ class Storage:
     The one place that sets the SDK up for the process: its clients' log level (`quiet_sdk_logs`)
     and the fast PlainBuffer serializer (installed only on the SDK release it was verified against;
     otherwise one warning line says the writes are slower). `credentials` defaults to the settings'
-    own keys; `use_credentials` swaps in FC's rotated ones without a new client."""
+    own keys; `use_credentials` swaps in FC's rotated ones without a new client, and `refresh` (the
+    CLI's) is asked for the current keys before each request."""
 
-    def __init__(self, settings: StorageSettings, credentials: tuple[str, str, str | None] | None = None):
+    def __init__(
+        self,
+        settings: StorageSettings,
+        credentials: tuple[str, str, str | None] | None = None,
+        *,
+        refresh: Callable[[], Keys] | None = None,
+    ):
         from .plainbuffer import install_fast_put_row_serializer
         from .tablestore import TablestoreBackend, make_client, quiet_sdk_logs
         from .writer import ReceiptStore
@@ -40,7 +59,7 @@ class Storage:
         install_fast_put_row_serializer()
         key_id, secret, token = settings.credentials() if credentials is None else credentials
         self.settings = settings
-        self.credentials = _RotatingCredentials(key_id, secret, token)
+        self.credentials = _RotatingCredentials(key_id, secret, token, refresh)
         self.client = make_client(
             settings.endpoint,
             settings.instance_name,
