@@ -314,7 +314,7 @@ class Drain:
             report.errors.append(f"entry {row.get('entry_id')}: unreadable ({exc})")
             return
         result = self.store.write(
-            entry.decoded.items, entry.decoded.rejected, deadline=deadline, received_at=entry.received_at
+            entry.decoded.items, entry.decoded.rejected, deadline=deadline, received_at=entry.received_at, spilled=True
         )
         report.outcomes.update(o.outcome.value for o in result.outcomes)
         if not result.confirmed:

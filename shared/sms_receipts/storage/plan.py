@@ -19,12 +19,14 @@ import enum
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from hashlib import blake2b
 from itertools import chain
 from typing import Any
 
 from ..parsing import ParsedItem, RejectedItem, record_dict
 from ..parsing.items import compact_json
+from ..parsing.times import CHINA_TZ, epoch_ms
 from .rules import StateChange, event_time, normalized_status, state_change
 from .schema import DEAD_LETTER, LEDGER
 
@@ -118,21 +120,33 @@ def planned_row(kind: RowKind, table: str, primary_key: tuple, columns: tuple, c
     return PlannedRow(kind, table, primary_key, columns, condition, _size(primary_key, columns))
 
 
-def _ledger_row(item: ParsedItem, received_at: int, write_id: str) -> PlannedRow:
+def received_day(received_at: int) -> str:
+    """The China-time day (yyyyMMdd) of a receipt time in epoch ms: the ledger's `time_bucket` day."""
+    return datetime.fromtimestamp(received_at / 1000, CHINA_TZ).strftime("%Y%m%d")
+
+
+def _ledger_row(item: ParsedItem, received_at: int, write_id: str, day: str, spilled: bool) -> PlannedRow:
+    record = item.record
+    sent = record.moment("send_time") if "send_time" in record.time_fields else None
     return planned_row(
         RowKind.LEDGER,
         LEDGER,
         (("entity_key", item.entity_key), ("idempotency_key", item.idempotency_key)),
         (
             ("message_type", item.message_type.value),
-            ("status", normalized_status(item.record)),
-            ("event_time", event_time(item.record)),
-            ("record", compact_json(record_dict(item.record))),
+            ("status", normalized_status(record)),
+            ("event_time", event_time(record)),
+            ("record", compact_json(record_dict(record))),
             ("raw", item.raw_json),
             ("source", item.source.value),
             ("message_id", item.message_id),
             ("received_at", received_at),
             ("write_id", write_id),
+            # For the by-time index (schema.BY_TIME): its shard is the key's first hex digit.
+            ("time_bucket", f"{item.idempotency_key[0]}-{day}"),
+            ("err_code", getattr(record, "err_code", None) or None),
+            ("send_time", epoch_ms(sent)),
+            ("spilled", True if spilled else None),  # stored by the drain, from the inbox
         ),
         InsertOnce(),
     )
@@ -232,9 +246,15 @@ def refusal_row(item: ParsedItem, reason: str, received_at: int) -> PlannedRow:
 
 
 def plan_writes(
-    items: list[ParsedItem], rejected: list[RejectedItem], received_at: int, write_id: str | None = None
+    items: list[ParsedItem],
+    rejected: list[RejectedItem],
+    received_at: int,
+    write_id: str | None = None,
+    *,
+    spilled: bool = False,
 ) -> StorePlan:
     write_id = write_id or uuid.uuid4().hex
+    day = received_day(received_at)
     units: list[PlannedUnit] = []
     first_unit_by_key: dict[str, int] = {}
     # Per state row: the precedence (version, idempotency key) of the best candidate so far, its unit, its row.
@@ -248,7 +268,7 @@ def plan_writes(
             unit.duplicate_of = first
             continue
         first_unit_by_key[item.idempotency_key] = unit.index
-        ledger = _ledger_row(item, received_at, write_id)
+        ledger = _ledger_row(item, received_at, write_id, day, spilled)
         change = state_change(item)
         state = _state_row(item, change, received_at) if change is not None else None
         planned = [ledger] if state is None else [ledger, state]

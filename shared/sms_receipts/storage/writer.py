@@ -126,13 +126,15 @@ class ReceiptStore:
         *,
         deadline: float | None = None,
         received_at: int | None = None,
+        spilled: bool = False,
     ) -> StoreResult:
-        """Store items and dead-letter rejected ones before `deadline` (a time.monotonic() value)."""
+        """Store items and dead-letter rejected ones before `deadline` (a time.monotonic() value);
+        `spilled`: they come from the inbox (the ledger marks them, for `stats`)."""
         if deadline is None:
             deadline = self._clock() + DEFAULT_TIMEOUT
         received_at = received_at if received_at is not None else int(time.time() * 1000)
         items = list(items)
-        plan = plan_writes(items, list(rejected), received_at)
+        plan = plan_writes(items, list(rejected), received_at, spilled=spilled)
         tracked = {id(row): _Tracked() for row in plan.rows}
         fallbacks = self.backend.serializer_fallbacks()
         requests, rounds = self._write_until_done(plan.rows, tracked, deadline)
