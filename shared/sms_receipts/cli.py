@@ -358,6 +358,34 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_lookup(args: argparse.Namespace) -> int:
+    import time
+
+    from .storage import lookups
+
+    backend = environment(args, "storage").storage().backend
+    what = args.lookup
+    found: list[Any]
+    if what == "phone":
+        found, asked = lookups.by_phone(backend, args.phone, args.limit), f"phone {args.phone}"
+    elif what == "out-id":
+        found, asked = lookups.by_out_id(backend, args.out_id), f"OutId {args.out_id}"
+    elif what == "history":
+        found = lookups.history(backend, args.biz_id, args.phone)
+        asked = f"BizId {args.biz_id}" + (f", phone {args.phone}" if args.phone else "")
+    elif what == "dead-letters":
+        found, asked = lookups.recent_dead_letters(backend, _since(args), args.limit), f"since {args.since}"
+    else:
+        found, asked = lookups.pending_sends(backend, args.days, time.time()), f"the last {args.days} days"
+    if not found:
+        print(f"sms-receipts lookup {what}: nothing found for {asked}", file=sys.stderr)
+        return EXIT_REJECTED
+    out = printer(args)
+    out.rows((entry.as_dict() for entry in found), title=f"{what}: {asked}")
+    out.flush()
+    return EXIT_OK
+
+
 _EXPORT_TABLES = {
     "ledger": ("receipt_ledger",),
     "state": ("delivery_state", "receipt_state"),
@@ -955,6 +983,52 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     storage_options(replay)
     output_options(replay)
     replay.set_defaults(run=_cmd_replay)
+
+    lookup = add_command(
+        commands,
+        "lookup",
+        "find receipts and states by phone, OutId or message; dead letters; pending sends (exit 1: nothing found)",
+        "sms-receipts lookup phone 13800000000",
+        "sms-receipts lookup history 900619746936498440^0 --phone 13800000000",
+        "sms-receipts lookup dead-letters --since 24h",
+    )
+    lookups = lookup.add_subparsers(dest="lookup", required=True, metavar="WHAT")
+    by_phone = add_command(
+        lookups,
+        "phone",
+        "a number's delivery states across sends, newest first",
+        "sms-receipts lookup phone 13800000000",
+    )
+    by_phone.add_argument("phone", help="the number as the receipts spell it (e.g. 13800000000)")
+    by_phone.add_argument("--limit", type=int, default=20, help="at most this many states (default 20)")
+    by_out_id = add_command(
+        lookups,
+        "out-id",
+        "the delivery states of the sends that carried an OutId",
+        "sms-receipts lookup out-id order-7",
+    )
+    by_out_id.add_argument("out_id", metavar="OUT_ID", help="your own id of the send")
+    history = add_command(
+        lookups,
+        "history",
+        "every receipt of a message in event-time order, with where it came from",
+        "sms-receipts lookup history 900619746936498440^0",
+    )
+    history.add_argument("biz_id", metavar="BIZ_ID", help="the BizId returned by SendSms / SendBatchSms")
+    history.add_argument("--phone", help="one recipient of that send")
+    dead_letters = add_command(
+        lookups, "dead-letters", "recent dead letters with their reasons", "sms-receipts lookup dead-letters --since 7d"
+    )
+    dead_letters.add_argument("--since", default="24h", help="received since: 90m, 24h, 7d or a date (default 24h)")
+    dead_letters.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    pending = add_command(
+        lookups, "pending", "logged sends without a final state yet", "sms-receipts lookup pending --days 3"
+    )
+    pending.add_argument("--days", type=int, default=3, help="the last N days, today included (default 3)")
+    for sub in (by_phone, by_out_id, history, dead_letters, pending):
+        storage_options(sub)
+        output_options(sub)
+        sub.set_defaults(run=_cmd_lookup)
 
     sends = add_command(
         commands, "sends", "the send log: what was sent, for reconciliation", "sms-receipts sends import sends.csv"
