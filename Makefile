@@ -6,7 +6,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-fast lint typecheck bench build package template clean
+.PHONY: dev test test-fast lint typecheck bench build package template clean browser
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,17 @@ dev: $(STAMP)
 # Everything CI runs (.ci/run), cheapest first: lint, format, types, then the build and every test.
 # The deploy tests build the function packages and install the `s` CLI (npm) themselves; building
 # here first only makes a download failure show before the tests start.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
 	$(MAKE) --no-print-directory typecheck
 	$(VPY) scripts/build_functions.py
 	$(VPY) -m pytest
+
+# The report's test opens the page in a headless Chromium (Debian's package, as root): installed once.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # The unit tests only: pure, offline (no build, no npm, no sockets), for the edit-test loop.
 test-fast: $(STAMP)
