@@ -386,6 +386,65 @@ def _cmd_lookup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _received_stats(args: argparse.Namespace, storage: Storage, by: str, completeness: Any = ()) -> Any:
+    """The statistics of the receipts received since `--since` (read from the by-time index)."""
+    import time
+
+    from .stats_model import stats_from_ledger_rows
+    from .storage.lookups import received_between
+
+    since, until = _since(args), int(time.time() * 1000)
+    rows = received_between(storage.backend, since, until)
+    try:
+        return stats_from_ledger_rows(rows, since, until, by, completeness=completeness, time_column="received_at")
+    except ValueError as exc:  # too many buckets for the range
+        raise ConfigurationError(str(exc)) from None
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from .stats_model import stats_rows, stats_summary
+
+    storage = environment(args, "storage").storage()
+    stats = _received_stats(args, storage, args.by if args.by in ("day", "hour") else "day")
+    out = printer(args)
+    out.report(stats_summary(stats), title=f"receipts received since {args.since}")
+    out.rows(stats_rows(stats, args.by), title=f"by {args.by}")
+    out.flush()
+    return EXIT_OK if stats.receipts else EXIT_REJECTED
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from .reconcile.job import day_completeness, sms_api
+    from .reconcile.reconciler import days_between, send_log_figures
+    from .report import render_report
+
+    completeness: Any = ()
+    try:  # completeness needs the SMS API's statistics: left out (the report says so) without one
+        storage, settings, env = _reconcile_settings(args)
+        days = days_between(_since(args) / 1000, time.time())[-30:]  # QuerySendStatistics: 30 days
+        figures = send_log_figures(storage.backend, days)
+        completeness, error = day_completeness(sms_api(settings, env.keys()), figures, days[0], days[-1])
+        if error:
+            print(f"sms-receipts report: no completeness figures (QuerySendStatistics: {error})", file=sys.stderr)
+            completeness = ()
+    except ConfigurationError as exc:
+        print(f"sms-receipts report: no completeness figures ({exc})", file=sys.stderr)
+        storage = environment(args, "storage").storage()
+    stats = _received_stats(args, storage, args.by, completeness)
+    path = Path(args.out)
+    try:
+        path.write_text(render_report(stats), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    out = printer(args)
+    out.report({"report": str(path), "receipts": stats.receipts, "days": len(stats.completeness)}, title="report")
+    out.flush()
+    return EXIT_OK
+
+
 _EXPORT_TABLES = {
     "ledger": ("receipt_ledger",),
     "state": ("delivery_state", "receipt_state"),
@@ -1029,6 +1088,34 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         storage_options(sub)
         output_options(sub)
         sub.set_defaults(run=_cmd_lookup)
+
+    stats = add_command(
+        commands,
+        "stats",
+        "delivery statistics of the receipts received in a time range (exit 1: none)",
+        "sms-receipts stats --since 24h",
+        "sms-receipts stats --since 7d --by err_code",
+    )
+    stats.add_argument("--since", default="24h", help="received since: 90m, 24h, 7d or a date (default 24h)")
+    stats.add_argument(
+        "--by", choices=["day", "hour", "type", "err_code", "source"], default="day", help="rows by (default day)"
+    )
+    storage_options(stats)
+    output_options(stats)
+    stats.set_defaults(run=_cmd_stats)
+
+    report = add_command(
+        commands,
+        "report",
+        "one self-contained HTML file with charts: delivery rate, failures, latency, completeness",
+        "sms-receipts report --since 7d --out report.html",
+    )
+    report.add_argument("--since", default="7d", help="received since: 24h, 7d or a date (default 7d)")
+    report.add_argument("--by", choices=["day", "hour"], default="day", help="the charts' buckets (default day)")
+    report.add_argument("--out", default="report.html", help="the file to write (default report.html)")
+    storage_options(report)
+    output_options(report)
+    report.set_defaults(run=_cmd_report)
 
     sends = add_command(
         commands, "sends", "the send log: what was sent, for reconciliation", "sms-receipts sends import sends.csv"

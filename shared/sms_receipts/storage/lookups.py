@@ -13,22 +13,27 @@ plain dataclasses back (`as_dict()` for printing), never output; an empty list w
   dead-letter table has no time order (its key is a hash), so the service filters it by `received_at`
   and sends back the columns printed, never the raw bytes;
 - `pending_sends`: logged sends without a final state, as the reconciler finds them
-  (`reconcile.reconciler.logged_sends`, `with_states`): 16 range reads a day, then BatchGetRow.
+  (`reconcile.reconciler.logged_sends`, `with_states`): 16 range reads a day, then BatchGetRow;
+- `received_between`: the receipts received in a time range, for `stats` and `report`: 16 range reads
+  a day on the ledger's `receipt_ledger_by_time` index.
 
-Both indexes are global, which Tablestore updates milliseconds after a write
+The indexes are global, which Tablestore updates milliseconds after a write
 (https://help.aliyun.com/document_detail/91947.html): a state written this instant may not be found yet.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..parsing.identity import escape_entity_part
 from ..parsing.models import MessageType
+from ..parsing.times import CHINA_TZ
 from .backend import StorageBackend
-from .schema import BY_OUT_ID, BY_PHONE, DEAD_LETTER, DELIVERY_STATE, LEDGER
+from .schema import BY_OUT_ID, BY_PHONE, BY_TIME, DEAD_LETTER, DELIVERY_STATE, LEDGER, TIME_SHARDS
 
 _SMS_REPORT = MessageType.SMS_REPORT.value
 DAY_SECONDS = 86_400
@@ -216,3 +221,23 @@ def pending_sends(backend: StorageBackend, days: int, now: float) -> list[Pendin
             # a send recorded twice (two send-log rows) is one send, at its first time
             pending[key] = PendingSend(send.biz_id, send.phone_number, send.send_time, send.day, send.out_id)
     return sorted(pending.values(), key=lambda send: (send.send_time, send.biz_id, send.phone_number))
+
+
+def received_between(backend: StorageBackend, since_ms: int, until_ms: int) -> Iterator[dict[str, Any]]:
+    """The ledger's receipts received in [since_ms, until_ms), from the by-time index (`schema.BY_TIME`):
+    one range read per shard and China-time day, each from `since_ms` (or the day's start) to
+    `until_ms`; rows carry the index's columns (no `record`, no `raw`). Receipts stored before the
+    index existed are not in it."""
+    last = max(since_ms, until_ms - 1)
+    day = datetime.fromtimestamp(since_ms / 1000, CHINA_TZ).date()
+    end = datetime.fromtimestamp(last / 1000, CHINA_TZ).date()
+    while day <= end:
+        name = day.strftime("%Y%m%d")
+        for shard in range(TIME_SHARDS):
+            bucket = f"{shard:x}-{name}"
+            start = (("time_bucket", bucket), ("received_at", since_ms))
+            stop = (("time_bucket", bucket), ("received_at", last))
+            for row in backend.scan(LEDGER, start, stop, index=BY_TIME):
+                if since_ms <= row["received_at"] < until_ms:
+                    yield row
+        day += timedelta(days=1)
