@@ -59,8 +59,10 @@ def shipped_or_stdlib(path):
     return "site-packages" not in path and any(path.startswith(p + os.sep) for p in stdlib)
 outside = sorted(name for name, module in list(sys.modules.items())
                  if getattr(module, "__file__", None) and not shipped_or_stdlib(module.__file__))
+cli_only = {"sms_receipts.cli", "sms_receipts.output", "sms_receipts.report", "sms_receipts.stats_model"}
 print(json.dumps({"results": results, "absent": missing, "outside": outside,
-                  "loaded": sorted({n.split(".")[0] for n in sys.modules})}))
+                  "loaded": sorted({n.split(".")[0] for n in sys.modules}),
+                  "cli_loaded": sorted(cli_only & set(sys.modules))}))
 """
 
 
@@ -75,7 +77,8 @@ def run_built(function: str, event_list: list[bytes], env: dict[str, str], timeo
         "key_id": "LTAI-local-emulator",
         "secret": "local-emulator-secret",
         "events": [base64.b64encode(e).decode("ascii") for e in event_list],
-        "absent": [*DROPPED.values(), "past", "sms_receipts_dev", "pytest"],
+        # The command line's own packages (the `cli` extra) are never shipped.
+        "absent": [*DROPPED.values(), "past", "sms_receipts_dev", "pytest", "rich", "shtab"],
     }
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **env}
     done = subprocess.run(
@@ -91,6 +94,7 @@ def run_built(function: str, event_list: list[bytes], env: dict[str, str], timeo
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert all(report["absent"].values()), report["absent"]  # what is not shipped cannot be imported
     assert report["outside"] == [], f"modules loaded from outside build/{function}: {report['outside']}"
+    assert report["cli_loaded"] == [], f"a function loaded the command line's modules: {report['cli_loaded']}"
     return report
 
 
