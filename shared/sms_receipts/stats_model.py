@@ -224,7 +224,8 @@ def err_code_of(record: Mapping[str, Any]) -> str:
 
 @dataclass
 class _Winner:
-    at: int
+    at: int  # the bucket's time (`time_column`)
+    order: int  # what orders two reports of one message: their own time, as the state tables do
     rank: int
     status: str
     err_code: str
@@ -289,9 +290,10 @@ def stats_from_ledger_rows(
             continue
         status = str(row.get("status") or "unknown")
         entity = str(row.get("entity_key") or row.get("idempotency_key") or f"row {position}")
-        candidate = _Winner(at, DELIVERY_RANKS.get(status, 0), status, *facts)
+        order = _int(row.get("event_time")) or at
+        candidate = _Winner(at, order, DELIVERY_RANKS.get(status, 0), status, *facts)
         current = winners.get(entity)
-        if current is None or (candidate.at, candidate.rank) > (current.at, current.rank):
+        if current is None or (candidate.order, candidate.rank) > (current.order, current.rank):
             winners[entity] = candidate
     for winner in winners.values():
         stats.bucket_at(winner.at).statuses[winner.status] += 1

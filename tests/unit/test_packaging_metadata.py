@@ -23,7 +23,11 @@ DEV_PINS = {
     for line in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
     if "==" in line and not line.startswith("#")
 }
-CLI_SOURCES = ("shared/sms_receipts/cli.py", "shared/sms_receipts/output.py")  # the command line's own modules
+CLI_SOURCES = (  # the command line's own modules
+    "shared/sms_receipts/cli.py",
+    "shared/sms_receipts/output.py",
+    "shared/sms_receipts/credentials.py",
+)
 SELF = normalize(PROJECT["name"])
 
 

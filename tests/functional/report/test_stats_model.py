@@ -107,3 +107,29 @@ def test_percentiles_are_exact_from_samples_and_interpolated_from_the_histogram(
     assert LatencyDistribution().percentile(50) is None
     with pytest.raises(ValueError):
         LatencyDistribution(counts=[1, 2])
+
+
+def test_with_received_time_buckets_a_message_still_counts_by_its_winning_report():
+    from sms_receipts.stats_model import stats_from_ledger_rows
+
+    day = 1_796_616_000_000  # a China-time noon, in ms
+    later_report_received_first = {
+        "entity_key": "SmsReport:b|1",
+        "message_type": "SmsReport",
+        "status": "delivered",
+        "time_bucket": "a-x",
+        "event_time": day + 60_000,
+        "send_time": day,
+        "received_at": day + 61_000,
+    }
+    earlier_report_received_last = {
+        **later_report_received_first,
+        "status": "failed",
+        "err_code": "UNDELIV",
+        "event_time": day + 30_000,
+        "received_at": day + 120_000,
+    }
+    rows = [later_report_received_first, earlier_report_received_last]
+    stats = stats_from_ledger_rows(rows, day, day + 3_600_000, "hour", time_column="received_at")
+    assert stats.statuses() == {"delivered": 1} and not stats.err_codes  # by its own time, as the state is
+    assert stats.receipts == 2 and stats.latency.percentile(50) == 60_000
