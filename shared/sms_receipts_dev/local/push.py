@@ -126,13 +126,6 @@ def push(
     sleep: Callable[[float], None] = time.sleep,
     timeout: float = RESPONSE_TIMEOUT,
     ca_file: str | None = None,
-    on_attempt: Callable[[int, PushAttempt], None] | None = None,
 ) -> PushResult:
-    """Push until accepted or given up; `on_attempt(number, attempt)` is called as each attempt ends
-    (from 1), before the wait for the next."""
-    result = PushResult()
-    for attempt in push_attempts(url, body, time_scale, delays, sleep, timeout, ca_file):
-        result.attempts.append(attempt)
-        if on_attempt is not None:
-            on_attempt(len(result.attempts), attempt)
-    return result
+    """Push until accepted or given up (`push_attempts`, every attempt kept)."""
+    return PushResult(list(push_attempts(url, body, time_scale, delays, sleep, timeout, ca_file)))

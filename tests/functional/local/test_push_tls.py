@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sms_receipts.settings import ConfigurationError
-from sms_receipts_dev.local.push import CertificateRefused, post_once, push
+from sms_receipts_dev.local.push import CertificateRefused, post_once, push, push_attempts
 
 from function_support import ROOT
 
@@ -184,15 +184,8 @@ def test_a_url_that_is_not_http_is_a_configuration_error():
 def test_each_attempt_is_reported_as_it_ends_before_the_next_push():
     reported: list[tuple[int, int | None, float | None, float]] = []
     with Receiver(statuses=(500, 503)) as receiver:
-        result = push(
-            receiver.url,
-            BODY,
-            delays=(0.3, 0.3, 0.3),
-            on_attempt=lambda number, attempt: reported.append(
-                (number, attempt.status, attempt.retry_in, time.monotonic())
-            ),
-        )
-    assert result.accepted and len(result.attempts) == 3
+        for number, attempt in enumerate(push_attempts(receiver.url, BODY, delays=(0.3, 0.3, 0.3)), 1):
+            reported.append((number, attempt.status, attempt.retry_in, time.monotonic()))
     assert [(n, s, r) for n, s, r, _ in reported] == [(1, 500, 0.3), (2, 503, 0.3), (3, 200, None)]
     arrivals = [request["at"] for request in receiver.requests]
     # Attempt n was reported before the service's next push reached the receiver.
