@@ -20,6 +20,7 @@ from benchmarks import (
     bench_pull,
     bench_push_size,
     bench_reconcile,
+    bench_stats,
     bench_store,
 )
 
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "push-size": bench_push_size.run,  # largest push answered inline vs spilled (§1)
     "devstack": bench_devstack.run,  # local stack latency vs stored receipts, restart time (§6)
     "reconcile": bench_reconcile.run,  # 10,000 pending sends vs a sequential loop, 20 ms a query (issue 12 §6)
+    "stats": bench_stats.run,  # one day's stats among 1,000,000 receipts: by-time index vs ledger scan (issue 13 §5)
 }
 
 
