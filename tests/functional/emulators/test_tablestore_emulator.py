@@ -591,6 +591,20 @@ def test_xget_range_iterates_every_page(client, receipts):
     assert [columns(row)["n"] for row in rows] == list(range(12))
 
 
+def test_a_filtered_get_range_pages_by_rows_scanned_as_the_service_does(client, receipts):
+    for first in range(0, 12_000, 200):
+        request = BatchWriteRowRequest()
+        items = [PutRowItem(Row(pk(f"r{n:05}"), [("n", n)]), Condition("IGNORE")) for n in range(first, first + 200)]
+        request.add(TableInBatchWriteRowItem(receipts, items))
+        client.batch_write_row(request)
+    last_only = SingleColumnCondition("n", 11_999, ComparatorType.EQUAL)
+    _, next_key, rows, _ = client.get_range(receipts, Direction.FORWARD, *ALL, column_filter=last_only, max_version=1)
+    assert rows == [] and next_key == pk("r05000")  # 5,000 scanned, none matched: an empty page, and go on
+    consumed = CapacityUnit(0, 0)
+    found = list(client.xget_range(receipts, Direction.FORWARD, *ALL, consumed, column_filter=last_only, max_version=1))
+    assert [columns(row)["n"] for row in found] == [11_999]
+
+
 # ---- unknown APIs, signatures ---------------------------------------------------------------------
 
 
