@@ -703,15 +703,13 @@ class TablestoreState:
             rows: list[RowView] = []
             size, now_ms = 0, self._now_ms()
             names = [column.name for column in table.schema]
-            scanned = 0
-            for key, stored in self.rows.between(table.id, start_key, end_key, forward):
+            for scanned, (key, stored) in enumerate(self.rows.between(table.id, start_key, end_key, forward)):
                 primary_key = list(zip(names, decode_key(key, table.types), strict=True))
                 # The service's page ends after 5,000 rows *scanned*, filtered out or not: a filter that
                 # matches little gives short or empty pages with a next key, never one long request
                 # (https://help.aliyun.com/document_detail/148290.htm).
                 if len(rows) >= max_rows or size >= MAX_RANGE_BYTES or scanned >= MAX_RANGE_ROWS:
                     return RangeResult(rows, primary_key, _capacity_units(size))
-                scanned += 1
                 row = self._read(table, primary_key, stored, options, now_ms)
                 if row is not None:
                     rows.append(row)
