@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from .gateway import FcHttpGateway, Handler
 from .sms_service import AlicomQueueSink, HttpCallbackSink, Sink, SmsServiceSimulator
 
 FUNCTION_FILE = Path("functions") / "http_receipt" / "index.py"
+_log = logging.getLogger("sms_receipts.dev")
 TOKEN_FILE = "callback-token"
 LOCAL_ACCOUNT_ID = "1234567890123456"
 # The intl site's reports share the SmsReport queue.
@@ -227,15 +228,13 @@ class DevStack:
         ).start()
         self._write_endpoints(info)
         if self.drain_seconds is not None:
-            self._drain_thread = threading.Thread(target=self._drain_loop, name="drain", daemon=True)
-            self._drain_thread.start()
+            self._drain_thread = self._every(self.drain_seconds, "drain", self._drain_round)
         every = self.service_options.reconcile_every
         if every is not None:
             seconds = max(1.0, every * self.service_options.time_scale)
-            self._reconcile_thread = threading.Thread(
-                target=self._reconcile_loop, args=(seconds,), name="reconcile", daemon=True
+            self._reconcile_thread = self._every(
+                seconds, "reconcile", lambda: self.reconcile_once(budget_seconds=max(5.0, seconds))
             )
-            self._reconcile_thread.start()
         if self._fault_rates:
             self.tablestore.faults.set(**self._fault_rates)
 
@@ -258,38 +257,34 @@ class DevStack:
         keys = (self.tablestore.access_key_id, self.tablestore.access_key_secret, None)
         return run_job(self.instance.storage(), self.reconcile_settings(**overrides), keys, budget_seconds)
 
-    def _reconcile_loop(self, seconds: float) -> None:
-        log = logging.getLogger("sms_receipts.dev")
-        while not self._stopping.wait(seconds):
-            try:
-                self.reconcile_once(budget_seconds=max(5.0, seconds))
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return  # `stop()` stopped the emulators under this round
-                if not isinstance(exc, BackendError):
-                    raise
-                log_event(log, "reconcile", logging.WARNING, error=str(exc))  # faulty: the next round retries
-
     def drain_once(self, budget_seconds: float = 30.0) -> DrainReport:
         """Store what the inbox holds now, as one run of the MNS function's drain timer."""
         assert self.instance is not None, "start() first"
         return self.instance.drain().run(budget_seconds)
 
-    def _drain_loop(self) -> None:
-        log = logging.getLogger("sms_receipts.dev")
+    def _drain_round(self) -> None:
         assert self.drain_seconds is not None
-        while not self._stopping.wait(self.drain_seconds):
-            try:
-                report = self.drain_once(budget_seconds=max(5.0, self.drain_seconds * 4))
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return  # `stop()` stopped the emulators under this round
-                if not isinstance(exc, BackendError):
-                    raise
-                log_event(log, "drain", logging.WARNING, error=str(exc))  # faulty: the next round retries
-                continue
-            if report.entries:
-                log_event(log, "drain", logging.INFO if not report.left else logging.WARNING, **report.as_fields())
+        report = self.drain_once(budget_seconds=max(5.0, self.drain_seconds * 4))
+        if report.entries:
+            log_event(_log, "drain", logging.INFO if not report.left else logging.WARNING, **report.as_fields())
+
+    def _every(self, seconds: float, name: str, run: Callable[[], object]) -> threading.Thread:
+        """A background thread running `run` every `seconds` until the stack stops, as FC's timers do."""
+
+        def loop() -> None:
+            while not self._stopping.wait(seconds):
+                try:
+                    run()
+                except Exception as exc:
+                    if self._stopping.is_set():
+                        return  # `stop()` stopped the emulators under this round
+                    if not isinstance(exc, BackendError):
+                        raise
+                    log_event(_log, name, logging.WARNING, error=str(exc))  # faulty: the next round retries
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        return thread
 
     def start_puller(self) -> None:
         """Drain the Alicom queues in the background, as the timer-triggered function does."""
@@ -317,7 +312,7 @@ class DevStack:
                     if self._stopping.is_set():
                         break
                     if report.received or report.status not in quiet_statuses:
-                        log_event(logging.getLogger("sms_receipts.dev"), "alicom_pull", **vars(report))
+                        log_event(_log, "alicom_pull", **vars(report))
 
         self._puller_thread = threading.Thread(target=loop, name="alicom-puller", daemon=True)
         self._puller_thread.start()
