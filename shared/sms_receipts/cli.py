@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from .output import Printer
     from .reconcile.settings import ReconcileSettings
     from .storage import Storage
-    from .storage.backend import PrimaryKey, StorageBackend
+    from .storage.backend import StorageBackend
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -182,35 +182,13 @@ def _cmd_init_tables(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from .parsing.identity import escape_entity_part
+    from .storage.lookups import message_ledger_rows, message_state_rows
     from .storage.schema import DELIVERY_STATE, LEDGER
 
     backend = environment(args, "storage").storage().backend
-    from tablestore import INF_MAX, INF_MIN  # after sms_receipts.storage, which prepares the SDK's import
-
-    biz_id, phone = args.biz_id, args.phone
-    prefix = f"SmsReport:{escape_entity_part(biz_id)}|"
-    state_range: tuple[PrimaryKey, PrimaryKey]
-    ledger_range: tuple[PrimaryKey, PrimaryKey]
-    if phone:
-        entity = prefix + escape_entity_part(phone)
-        state_range = (
-            (("biz_id", biz_id), ("phone_number", phone)),
-            (("biz_id", biz_id), ("phone_number", phone + "\x00")),
-        )
-        ledger_range = (
-            (("entity_key", entity), ("idempotency_key", INF_MIN)),
-            (("entity_key", entity), ("idempotency_key", INF_MAX)),
-        )
-    else:
-        state_range = ((("biz_id", biz_id), ("phone_number", INF_MIN)), (("biz_id", biz_id), ("phone_number", INF_MAX)))
-        # every entity key starting with the prefix: '}' is the character after '|'
-        ledger_range = (
-            (("entity_key", prefix), ("idempotency_key", INF_MIN)),
-            (("entity_key", prefix[:-1] + "}"), ("idempotency_key", INF_MIN)),
-        )
-    states = list(backend.scan(DELIVERY_STATE, *state_range))
-    receipts = list(backend.scan(LEDGER, *ledger_range))
+    biz_id, phone = args.biz_id, args.phone or None
+    states = list(message_state_rows(backend, biz_id, phone))
+    receipts = list(message_ledger_rows(backend, biz_id, phone))
     if not states and not receipts:
         print(
             f"sms-receipts query: nothing found for BizId {biz_id}" + (f", phone {phone}" if phone else ""),

@@ -143,16 +143,41 @@ _LEDGER_COLUMNS = ["status", "event_time", "source", "message_id", "received_at"
 def history(backend: StorageBackend, biz_id: str, phone_number: str | None = None) -> list[LedgerEntry]:
     """Every receipt stored about the send `biz_id` (to `phone_number` only, when given), in event-time
     order (a receipt without a time, an `unknown` verdict, where it was received), with its source."""
-    prefix = f"{_SMS_REPORT}:{escape_entity_part(biz_id)}|"
+    rows = message_ledger_rows(backend, biz_id, phone_number, columns=_LEDGER_COLUMNS)
+    prefix_length = len(_message_prefix(biz_id))
+    entries = [_ledger_entry(biz_id, row, prefix_length) for row in rows]
+    entries.sort(key=lambda e: (e.event_time if e.event_time is not None else e.received_at or 0, e.received_at or 0))
+    return entries
+
+
+def _message_prefix(biz_id: str) -> str:
+    return f"{_SMS_REPORT}:{escape_entity_part(biz_id)}|"
+
+
+def message_ledger_rows(
+    backend: StorageBackend, biz_id: str, phone_number: str | None = None, columns: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The ledger rows of the send `biz_id` (to `phone_number` only, when given), in key order: one
+    range read on the entity keys `SmsReport:<biz_id>|<phone_number>`."""
+    prefix = _message_prefix(biz_id)
     if phone_number is not None:
         entity = (("entity_key", prefix + escape_entity_part(phone_number)),)
         start, end = entity, entity
     else:  # every entity key starting with the prefix: '}' is the character after '|'
         start, end = (("entity_key", prefix),), (("entity_key", prefix[:-1] + "}"),)
-    rows = backend.scan(LEDGER, start, end, columns=_LEDGER_COLUMNS)
-    entries = [_ledger_entry(biz_id, row, len(prefix)) for row in rows]
-    entries.sort(key=lambda e: (e.event_time if e.event_time is not None else e.received_at or 0, e.received_at or 0))
-    return entries
+    return backend.scan(LEDGER, start, end, columns=columns)
+
+
+def message_state_rows(
+    backend: StorageBackend, biz_id: str, phone_number: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """The delivery-state rows of the send `biz_id` (of `phone_number` only, when given)."""
+    if phone_number is None:
+        key = (("biz_id", biz_id),)
+        return backend.scan(DELIVERY_STATE, key, key)
+    # The next key after the number's: a range that holds exactly its row.
+    start = (("biz_id", biz_id), ("phone_number", phone_number))
+    return backend.scan(DELIVERY_STATE, start, (("biz_id", biz_id), ("phone_number", phone_number + "\x00")))
 
 
 def _ledger_entry(biz_id: str, row: dict[str, Any], prefix_length: int) -> LedgerEntry:
