@@ -261,16 +261,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from .reconcile.job import day_completeness, sms_api
-    from .reconcile.reconciler import days_between, send_log_figures
+    from .reconcile.job import send_log_completeness
+    from .reconcile.reconciler import days_between
     from .report import render_report
 
     completeness: Any = ()
     try:  # completeness needs the SMS API's statistics: left out (the report says so) without one
         storage, settings, env = _reconcile_settings(args)
         days = days_between(_since(args) / 1000, time.time())[-30:]  # QuerySendStatistics: 30 days
-        figures = send_log_figures(storage.backend, days)
-        completeness, error = day_completeness(sms_api(settings, env.keys()), figures, days[0], days[-1])
+        completeness, error = send_log_completeness(storage, settings, env.keys(), days)
         if error:
             print(f"sms-receipts report: no completeness figures (QuerySendStatistics: {error})", file=sys.stderr)
             completeness = ()
@@ -570,16 +569,15 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 def _cmd_completeness(args: argparse.Namespace) -> int:
     import time
 
-    from .reconcile.job import day_completeness, sms_api
-    from .reconcile.reconciler import days_between, send_log_figures
+    from .reconcile.job import send_log_completeness
+    from .reconcile.reconciler import days_between
 
     if not 1 <= args.days <= 30:
         raise ConfigurationError("--days must be from 1 to 30 (QuerySendStatistics and the send log's window)")
     storage, settings, env = _reconcile_settings(args)
     now = time.time()
     days = days_between(now - (args.days - 1) * 86_400, now)
-    figures = send_log_figures(storage.backend, days)
-    lines, error = day_completeness(sms_api(settings, env.keys()), figures, days[0], days[-1])
+    lines, error = send_log_completeness(storage, settings, env.keys(), days)
     out = printer(args)
     out.rows((line.as_dict() for line in lines), title="completeness")
     out.flush()

@@ -52,6 +52,17 @@ def day_completeness(
     return completeness(figures.values(), statistics), None
 
 
+def send_log_completeness(
+    storage: Storage, settings: ReconcileSettings, credentials: tuple[str, str, str | None], days: list[str]
+) -> tuple[list[DayCompleteness], str | None]:
+    """`days`' completeness from the tables alone (no reconciling): the send log's figures against
+    QuerySendStatistics (`sms-receipts completeness`, `report`)."""
+    from .reconciler import send_log_figures
+
+    figures = send_log_figures(storage.backend, days)
+    return day_completeness(sms_api(settings, credentials), figures, days[0], days[-1])
+
+
 def run_job(
     storage: Storage,
     settings: ReconcileSettings,
