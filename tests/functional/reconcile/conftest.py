@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from sms_receipts.reconcile.api import SmsApi, SmsApiConfig
+from sms_receipts.reconcile.job import sms_api
 from sms_receipts.reconcile.reconciler import Reconciler
 from sms_receipts.reconcile.settings import ReconcileSettings
 from sms_receipts.storage.sends import SendLog
@@ -67,11 +67,7 @@ def make_reconciler(sms, storage, clock):
 
     def make(**overrides) -> Reconciler:
         settings = ReconcileSettings(sms_endpoint=sms.address, sms_protocol="http", **overrides).checked()
-        api = SmsApi(
-            SmsApiConfig(sms.address, "http"),
-            (sms.access_key_id, sms.access_key_secret, None),
-            qps=settings.qps,
-        )
+        api = sms_api(settings, (sms.access_key_id, sms.access_key_secret, None))
         return Reconciler(storage.backend, storage.store, api, settings, clock=clock)
 
     return make
